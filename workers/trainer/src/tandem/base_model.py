@@ -1,0 +1,194 @@
+"""The tiny default base model: a locally trained byte-level BPE tokenizer and a Qwen3-architecture causal LM,
+pre-trained on CPU on generated arithmetic word problems and saved in Hugging Face format.
+
+Reproducible from a seed (fixed step count, seeded data and init, deterministic CPU kernels) and cached: a
+directory whose `build.json` records the same recipe is reused instead of rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .data import arithmetic_splits, format_prompt
+
+EOS, PAD = "<|endoftext|>", "<|pad|>"
+RECIPE_VERSION = 1  # bump when the build code changes what it produces
+
+
+@dataclass(frozen=True)
+class BaseModelRecipe:
+    seed: int = 0
+    vocab_size: int = 1024
+    hidden_size: int = 192
+    intermediate_size: int = 512
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    max_position_embeddings: int = 512
+    n_train_problems: int = 20000
+    max_steps: int = 3  # problem difficulty range 1..max_steps
+    train_steps: int = 300
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    warmup_steps: int = 30
+    version: int = RECIPE_VERSION
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+# Seconds to build; for unit tests only (its accuracy is near zero, its shapes are real).
+FIXTURE_RECIPE = BaseModelRecipe(
+    vocab_size=384, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+    num_key_value_heads=1, n_train_problems=600, train_steps=30, batch_size=16,
+)
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("TANDEM_CACHE", Path.home() / ".cache" / "tandem"))
+
+
+def train_tokenizer(texts: list[str], vocab_size: int):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=[EOS, PAD], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=PAD, clean_up_tokenization_spaces=False)
+
+
+def make_model(recipe: BaseModelRecipe, tokenizer):
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        hidden_size=recipe.hidden_size,
+        intermediate_size=recipe.intermediate_size,
+        num_hidden_layers=recipe.num_hidden_layers,
+        num_attention_heads=recipe.num_attention_heads,
+        num_key_value_heads=recipe.num_key_value_heads,
+        head_dim=recipe.hidden_size // recipe.num_attention_heads,
+        max_position_embeddings=recipe.max_position_embeddings,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.eos_token_id,
+    )
+    return Qwen3ForCausalLM(config)
+
+
+def _encode_examples(problems: list[dict], tokenizer) -> list[tuple[list[int], int]]:
+    """(token ids of prompt + solution + eos, prompt length): the loss covers the solution only."""
+    out = []
+    for p in problems:
+        prompt = tokenizer.encode(format_prompt(p["problem"]))
+        answer = tokenizer.encode(p["solution"]) + [tokenizer.eos_token_id]
+        out.append((prompt + answer, len(prompt)))
+    return out
+
+
+def _batch(examples, pad_id: int):
+    width = max(len(ids) for ids, _ in examples)
+    input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    attention = torch.zeros((len(examples), width), dtype=torch.long)
+    for i, (ids, n_prompt) in enumerate(examples):
+        input_ids[i, : len(ids)] = torch.tensor(ids)
+        labels[i, n_prompt : len(ids)] = torch.tensor(ids[n_prompt:])
+        attention[i, : len(ids)] = 1
+    return input_ids, labels, attention
+
+
+def pretrain(recipe: BaseModelRecipe, out_dir: Path, log=print) -> dict:
+    torch.manual_seed(recipe.seed)
+    rng = random.Random(recipe.seed)
+    splits = arithmetic_splits(n_train=recipe.n_train_problems, n_eval=1, seed=recipe.seed, max_steps=recipe.max_steps)
+    texts = [format_prompt(p["problem"]) + p["solution"] for p in splits.train]
+    tokenizer = train_tokenizer(texts, recipe.vocab_size)
+    model = make_model(recipe, tokenizer)
+    examples = _encode_examples(splits.train, tokenizer)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"tiny base model: {n_params / 1e6:.2f} M parameters, vocab {len(tokenizer)}, {recipe.train_steps} steps")
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=0.01, betas=(0.9, 0.95))
+
+    def lr_at(step: int) -> float:
+        if step < recipe.warmup_steps:
+            return (step + 1) / recipe.warmup_steps
+        progress = (step - recipe.warmup_steps) / max(1, recipe.train_steps - recipe.warmup_steps)
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    model.train()
+    start, order = time.time(), []
+    for step in range(recipe.train_steps):
+        if len(order) < recipe.batch_size:
+            order += rng.sample(range(len(examples)), len(examples))
+        batch = [examples[order.pop()] for _ in range(recipe.batch_size)]
+        input_ids, labels, attention = _batch(batch, tokenizer.pad_token_id)
+        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        if step % 50 == 0 or step == recipe.train_steps - 1:
+            log(f"  step {step + 1:4d}/{recipe.train_steps}  loss {loss.item():.3f}  {time.time() - start:5.0f}s")
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return {"parameters": n_params, "train_seconds": round(time.time() - start, 1), "final_loss": round(loss.item(), 4)}
+
+
+def build_base(
+    out_dir: str | Path | None = None, recipe: BaseModelRecipe = BaseModelRecipe(), force: bool = False,
+    evaluate_problems: int = 200, log=print,
+) -> Path:
+    """Build (or reuse) the base model; returns its directory. Records the recipe and solo pass@1 in build.json."""
+    out_dir = Path(out_dir) if out_dir else default_cache_dir() / f"base-{recipe.key()}"
+    marker = out_dir / "build.json"
+    if not force and marker.is_file():
+        built = json.loads(marker.read_text())
+        if built.get("recipe") == asdict(recipe):
+            log(f"reusing base model at {out_dir} (solo pass@1 {built.get('solo_pass_at_1')})")
+            return out_dir
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    info = pretrain(recipe, out_dir, log=log)
+    if evaluate_problems:
+        info["solo_pass_at_1"] = solo_pass_rate(out_dir, evaluate_problems, seed=recipe.seed, max_steps=recipe.max_steps)
+        log(f"solo pass@1 on {evaluate_problems} eval problems: {info['solo_pass_at_1']:.3f}")
+    marker.write_text(json.dumps({"recipe": asdict(recipe), **info}, indent=2))
+    return out_dir
+
+
+def solo_pass_rate(model_dir: Path, n: int, seed: int = 0, max_steps: int = 3, temperature: float = 1.0) -> float:
+    """Share of eval problems solved by one sampled solo completion (the signal RL starts from)."""
+    from .models import load_model_and_tokenizer
+    from .rollout import GenerationSettings, solo_rollout
+    from .verifier import reward
+
+    model, tokenizer = load_model_and_tokenizer(model_dir)
+    problems = arithmetic_splits(n_train=1, n_eval=n, seed=seed, max_steps=max_steps).eval
+    settings = GenerationSettings(max_new_tokens=96, temperature=temperature, seed=seed)
+    correct = 0
+    for i in range(0, len(problems), 50):
+        chunk = problems[i : i + 50]
+        result = solo_rollout(model, tokenizer, [format_prompt(p["problem"]) for p in chunk], 1, settings)
+        correct += sum(reward(text, p["answer"]) for text, p in zip(result.texts, chunk))
+    return correct / len(problems)

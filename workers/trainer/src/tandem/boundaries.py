@@ -1,0 +1,75 @@
+"""Where a word and a reasoning step begin: the one definition used by rollouts, evaluation and studies.
+
+Words. Byte-level BPE tokenizers attach a word's leading whitespace to its first token (" apples",
+"\\nThe"), and some also glue a line break onto punctuation (".\\n"). So a new word begins at token t when
+  - t's text starts with whitespace, or
+  - the previous token's text ends with whitespace but is not whitespace only (".\\n" closes a word).
+A whitespace-only token (" " before a digit in Qwen's tokenizer) therefore starts a word that the next
+token continues.
+
+Steps. A reasoning step is one line: a new step begins after every token whose text contains a line break.
+On text (for handoff points in evaluation and studies) `split_steps` cuts after every line break, keeping it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class TokenFlags:
+    """Per-vocabulary-entry booleans, as tensors indexed by token id."""
+
+    starts_word: torch.Tensor  # text starts with whitespace
+    closes_word: torch.Tensor  # text ends with whitespace and is not whitespace only
+    ends_line: torch.Tensor  # text contains a line break
+
+    def to(self, device) -> "TokenFlags":
+        return TokenFlags(self.starts_word.to(device), self.closes_word.to(device), self.ends_line.to(device))
+
+
+def token_texts(tokenizer) -> list[str]:
+    """Decoded text of every token id (special tokens decode to their literal, which has no whitespace)."""
+    size = max(len(tokenizer), max(tokenizer.get_vocab().values()) + 1)
+    return [tokenizer.decode([i], clean_up_tokenization_spaces=False) for i in range(size)]
+
+
+def token_flags(tokenizer, vocab_size: int | None = None) -> TokenFlags:
+    texts = token_texts(tokenizer)
+    n = max(vocab_size or 0, len(texts))
+    texts = texts + [""] * (n - len(texts))  # model vocab may be padded beyond the tokenizer's
+    starts = torch.tensor([bool(t) and t[0].isspace() for t in texts])
+    closes = torch.tensor([bool(t) and t[-1].isspace() and not t.isspace() for t in texts])
+    lines = torch.tensor(["\n" in t for t in texts])
+    return TokenFlags(starts, closes, lines)
+
+
+def word_starts(texts: list[str]) -> list[bool]:
+    """For a sequence of token texts, whether each token begins a new word (the first token always does)."""
+    out = []
+    for i, t in enumerate(texts):
+        prev = texts[i - 1] if i else None
+        out.append(
+            i == 0 or (bool(t) and t[0].isspace()) or (bool(prev) and prev[-1].isspace() and not prev.isspace())
+        )
+    return out
+
+
+def split_words(text: str) -> list[str]:
+    """Words of a text with their leading whitespace attached; "".join(split_words(t)) == t."""
+    words, cur = [], ""
+    for ch in text:
+        if ch.isspace() and cur and not cur.isspace():
+            words.append(cur)
+            cur = ""
+        cur += ch
+    if cur:
+        words.append(cur)
+    return words
+
+
+def split_steps(text: str) -> list[str]:
+    """Reasoning steps (lines) with their line breaks kept; "".join(split_steps(t)) == t."""
+    return text.splitlines(keepends=True)
