@@ -119,9 +119,13 @@ class TandemConfig:
                 values[key] = _coerce(value, known[key].type, key)
             except ConfigError as e:
                 errors.append(str(e))
+        try:
+            cls(**values).validate()
+        except ConfigError as e:
+            errors += str(e).splitlines()[1:]
         if errors:
-            raise ConfigError(f"invalid {source}:\n  " + "\n  ".join(errors))
-        return cls(**values).validate()
+            raise ConfigError(f"invalid {source}:\n  " + "\n  ".join(e.strip() for e in errors))
+        return cls(**values)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TandemConfig":
@@ -162,6 +166,11 @@ def _coerce(value: Any, annotation: str, name: str) -> Any:
             return value
         if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if kind is float and isinstance(value, str) and "int" not in options:
+            try:  # YAML 1.1 reads 1e-4 as a string
+                return float(value)
+            except ValueError:
+                pass
         if kind is str and isinstance(value, str):
             return value
     wanted = " or ".join(o for o in options if o != "None")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,8 +195,12 @@ def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, 
             )
             if on_step:
                 on_step(row, state.max_steps)
+            self._maybe_stop(control)
 
         def on_step_end(self, args, state, control, **kwargs):
+            self._maybe_stop(control)
+
+        def _maybe_stop(self, control):
             if should_stop and should_stop():
                 control.should_training_stop = True
                 control.should_save = True  # a cancelled run can be resumed from where it stopped
@@ -208,6 +213,7 @@ def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=Non
     from trl import GRPOConfig, GRPOTrainer
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
     device = resolve_device(config)
     use_bf16 = config.bf16 if config.bf16 is not None else device.type == "cuda"
     dtype = torch.bfloat16 if use_bf16 else torch.float32
@@ -264,6 +270,9 @@ def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=Non
         processing_class=tokenizer,
         rollout_func=TandemRolloutFunc(junior, tokenizer, config, stash),
     )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # our callback prints one readable line per step instead
     trainer.add_callback(_make_callback(output_dir, stash, time.time(), log, on_step, should_stop))
     return trainer
 

@@ -1,0 +1,143 @@
+"""`tandem` command line: build-base, train, eval, compare."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _cmd_build_base(args) -> int:
+    from .base_model import FIXTURE_RECIPE, BaseModelRecipe, build_base
+
+    recipe = FIXTURE_RECIPE if args.fixture else BaseModelRecipe()
+    if args.seed is not None:
+        from dataclasses import replace
+
+        recipe = replace(recipe, seed=args.seed)
+    out = build_base(args.out, recipe, force=args.force, evaluate_problems=0 if args.fixture else args.eval_problems)
+    print(out)
+    return 0
+
+
+def _parse_override(text: str):
+    key, sep, raw = text.partition("=")
+    if not sep:
+        raise SystemExit(f"--set {text!r}: expected key=value")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # bare strings: --set dataset=data.jsonl
+    return key, value
+
+
+def _cmd_train(args) -> int:
+    from .config import ConfigError, TandemConfig
+    from .trainer import train
+
+    data = {}
+    if args.config:
+        path = Path(args.config)
+        base = TandemConfig.from_file(path)  # validates the file on its own first, naming it in errors
+        data = {k: v for k, v in base.to_dict().items()}
+    for key, value in map(_parse_override, args.set or []):
+        data[key] = value
+    config = TandemConfig.from_dict(data, source=args.config or "command line")
+    result = train(config)
+    print(json.dumps({"output_dir": str(result.output_dir), "final_step": result.final_step,
+                      "resumed_from": result.resumed_from, "completed": result.completed}))
+    return 0
+
+
+def _problems(dataset: str, n: int | None, seed: int):
+    from .data import arithmetic_splits, load_dataset
+
+    problems = arithmetic_splits(n_train=2000, n_eval=n or 200, seed=seed).eval if dataset == "arithmetic" else load_dataset(dataset)
+    return problems[:n] if n else problems
+
+
+def _cmd_eval(args) -> int:
+    from .evaluate import EvalSettings, displacement, evaluate_checkpoint, write_report
+    from .trainer import resolve_model_path
+
+    settings = EvalSettings(k=args.k, p_junior=args.p_junior, seed=args.seed, max_new_tokens=args.max_new_tokens)
+    problems = _problems(args.dataset, args.n_problems, args.seed)
+    junior = resolve_model_path(args.junior)
+    suites = [s.strip() for s in args.suite.split(",") if s.strip()]
+    if suites == ["displacement"]:
+        if not args.grpo_checkpoint:
+            raise SystemExit("--suite displacement needs --grpo-checkpoint DIR (and --checkpoint is the TRL checkpoint)")
+        report = displacement(junior, Path(args.grpo_checkpoint), Path(args.checkpoint), problems, settings, device=args.device)
+    else:
+        report = evaluate_checkpoint(Path(args.checkpoint), junior, problems, suites, settings, device=args.device)
+    out = Path(args.out) if args.out else Path(args.checkpoint) / f"eval-{'-'.join(suites)}.json"
+    write_report(report, out)
+    print(out)
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from .evaluate import compare_table, load_report
+
+    reports = [load_report(p) for p in args.reports]
+    names = args.names.split(",") if args.names else None
+    print(compare_table(reports, names))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tandem", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build-base", help="build (or reuse) the tiny default base model")
+    p.add_argument("--out", help="directory (default: cache folder keyed by the recipe)")
+    p.add_argument("--force", action="store_true", help="rebuild even if a matching build exists")
+    p.add_argument("--fixture", action="store_true", help="the seconds-to-build fixture model for tests")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--eval-problems", type=int, default=200)
+    p.set_defaults(func=_cmd_build_base)
+
+    p = sub.add_parser("train", help="train a senior with TRL (p_junior > 0) or GRPO (p_junior = 0)")
+    p.add_argument("--config", help="YAML or JSON file with TandemConfig fields")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint; writes one JSON report")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--suite", default="solo,tandem,handoff,drift,legibility",
+                   help="comma-separated: solo,tandem,handoff,drift,legibility — or displacement")
+    p.add_argument("--junior", default="base", help="junior model directory (default: the tiny base model)")
+    p.add_argument("--grpo-checkpoint", help="for --suite displacement: the GRPO checkpoint to compare against")
+    p.add_argument("--dataset", default="arithmetic")
+    p.add_argument("--n-problems", type=int)
+    p.add_argument("--k", type=int, default=4)
+    p.add_argument("--p-junior", type=float, default=0.5)
+    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("compare", help="print reports side by side")
+    p.add_argument("reports", nargs="+")
+    p.add_argument("--names", help="comma-separated column names")
+    p.set_defaults(func=_cmd_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .config import ConfigError
+    from .data import DatasetError
+    from .models import IncompatibleJunior
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, DatasetError, IncompatibleJunior, FileNotFoundError) as e:
+        print(f"tandem {args.command}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
