@@ -36,7 +36,7 @@ class BaseModelRecipe:
     max_position_embeddings: int = 512
     n_train_problems: int = 20000
     max_steps: int = 3  # problem difficulty range 1..max_steps
-    train_steps: int = 300
+    train_steps: int = 450
     batch_size: int = 64
     learning_rate: float = 2e-3
     warmup_steps: int = 30
