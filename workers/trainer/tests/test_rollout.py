@@ -139,3 +139,8 @@ def test_split_steps_and_words_round_trip():
 
     assert "".join(split_words(text)) == text
     assert split_words("a b\nc") == ["a", " b", "\nc"]
+
+
+def test_split_steps_cuts_only_after_line_feed_runs():
+    assert split_steps("a\nb\n\nc\rd\u2028e\n") == ["a\n", "b\n\n", "c\rd\u2028e\n"]
+    assert split_steps("") == [] and split_steps("no break") == ["no break"]

@@ -8,11 +8,13 @@ A whitespace-only token (" " before a digit in Qwen's tokenizer) therefore start
 token continues.
 
 Steps. A reasoning step is one line: a new step begins after every token whose text contains a line break.
-On text (for handoff points in evaluation and studies) `split_steps` cuts after every line break, keeping it.
+On text (for handoff points in evaluation and studies) `split_steps` cuts after every run of line breaks
+("\n" only, kept with the step before; "\n\n" is one cut, as tokenizers make it one token).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import torch
@@ -72,4 +74,4 @@ def split_words(text: str) -> list[str]:
 
 def split_steps(text: str) -> list[str]:
     """Reasoning steps (lines) with their line breaks kept; "".join(split_steps(t)) == t."""
-    return text.splitlines(keepends=True)
+    return [s for s in re.split(r"(?<=\n)(?=[^\n])", text) if s]

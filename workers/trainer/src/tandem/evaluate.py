@@ -16,13 +16,13 @@ solo        the senior alone (`solo_rollout`), k samples per problem.
 tandem      senior and junior co-write at word level: each word is the junior's with probability p_junior
             (`CoinFlip(p_junior)`, granularity "word"), k samples per problem.
   tandem_accuracy     mean_i c_i / k.
-  tandem_senior_share senior-written tokens / all tokens (pooled over each problem's samples, ratio of sums).
+  tandem_senior_share senior-written tokens / all tokens, a ratio of sums over problems (`bootstrap_ratio`).
 handoff     authorship by reasoning step (granularity "step"), k samples per problem.
   handoff_alternating mean_i c_i / k with steps alternating senior, junior, senior, ... (`Alternate()`).
   curve handoff_senior_first_k, one point per k in `handoff_points`: the senior writes the first k steps, the
-                      junior the rest (`SeniorFirst(k)`); mean_i c_i / k. k = 0 is the junior alone; a k larger
-                      than any sample's number of steps is the senior alone (it reproduces `solo` exactly, see
-                      "Random numbers" below).
+                      junior the rest (`SeniorFirst(k)`); mean_i c_i / k. k = 0 is the junior alone; where k
+                      is at least a solo sample's number of steps, that sample is reproduced exactly (same
+                      random stream, see "Random numbers" below), so a large k gives solo_mean_at_k.
   handoff_mean        the mean of the handoff_senior_first_k points (per problem, then bootstrapped).
   curve handoff_fraction, one point per f in `handoff_fractions`: take each solo sample of the senior, keep its
                       first m = floor(f * s + 1/2) steps (s = its number of steps, `split_steps`; the cut is
@@ -48,12 +48,20 @@ Displacement (`displacement()`, a separate pair analysis of a GRPO and a Tandem-
 the same base): on the GRPO checkpoint's solo samples (k per problem), per completion token,
 KL_grpo = KL(grpo || base) and KL_trl = KL(trl || base) at the same positions (full vocabulary, temperature 1).
   displaced_share         displaced tokens / all tokens, where displaced means KL_grpo > displacement_threshold
-                          (default 0.5 nats: the token's next-token distribution moved well away from the base;
-                          a token whose distribution is unchanged has KL 0).
+                          (default 0.5 nats, about the KL between a 95/5 and a 50/50 choice between two tokens:
+                          a decision the base model left open that training has made nearly certain, or the
+                          reverse; an unchanged next-token distribution has KL 0).
   displacement_shift_back among displaced tokens, the share with KL_trl < KL_grpo (ratio of sums over problems,
                           problems resampled as units since tokens cluster within problems).
   kl_to_base_grpo, kl_to_base_trl  mean per-token KL_grpo and KL_trl (per problem, then over problems).
   kl_reduction            1 - kl_to_base_trl / kl_to_base_grpo (bootstrapped as a ratio over problems).
+
+Report (`evaluate_checkpoint`, `displacement`; JSON via `write_report`): "metrics" {name: {value, low, high, n}},
+"curves" {name: {x_name, points: [{x, value, low, high, n}]}}, "histograms" {name: {edges, counts, n, below,
+above}}, "examples", "per_problem" (ids and each bootstrapped per-problem series, for paired comparisons
+between reports on the same problems), "settings", "versions" (verifier, torch, transformers), "created_at".
+An undefined estimate (e.g. a ratio with nothing in its denominator) is written as null.
+`compare_table(reports)` prints them side by side.
 
 Random numbers. Rollouts are made in batches of `batch_size` problems; batch b of every suite samples from a
 generator seeded with (seed, b). All suites thus share their random stream (common random numbers): suite
