@@ -169,7 +169,9 @@ class _Stream:
     def __init__(self, model, input_ids, attention_mask):
         self.model = model
         self.positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=self.positions, use_cache=True)
+        # logits_to_keep=1: only the last position's logits (a 150k vocabulary over a long prompt is GBs)
+        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=self.positions, use_cache=True,
+                    logits_to_keep=1)
         self.cache, self.logits = out.past_key_values, out.logits[:, -1]
         self.next_position = self.positions[:, -1:] + 1
 
@@ -230,7 +232,8 @@ def tandem_rollout(
         known = torch.ones_like(finished) if t == 0 else boundary_flags[prev]
         author = torch.where(known, schedule(unit_index, uniforms), author)
         unit_index = unit_index + known.long()
-        token = sample(torch.where(author[:, None], junior_logits, senior_logits), settings, generator)
+        author_logits = torch.where(author[:, None], junior_logits, senior_logits) if use_junior else senior_logits
+        token = sample(author_logits, settings, generator)
 
         if granularity == "word" and use_junior:
             # Boundary discovered by sampling: the token starts a new word. Flip for that word.
