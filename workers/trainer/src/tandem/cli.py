@@ -1,4 +1,4 @@
-"""`tandem` command line: build-base, train, eval, compare."""
+"""`tandem` command line: build-base, train, eval, compare, worker."""
 
 from __future__ import annotations
 
@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out")
     p.set_defaults(func=_cmd_eval)
 
+    # listed for help only: main() hands `tandem worker ...` to the runner's own parser
+    sub.add_parser("worker", help="serve jobs from Postgres (see tandem worker --help)", add_help=False)
+
     p = sub.add_parser("compare", help="print reports side by side")
     p.add_argument("reports", nargs="+")
     p.add_argument("--names", help="comma-separated column names")
@@ -131,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     from .data import DatasetError
     from .models import IncompatibleJunior
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["worker"]:
+        from .runner.worker import main as worker_main
+
+        return worker_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

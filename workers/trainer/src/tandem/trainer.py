@@ -169,7 +169,7 @@ def last_checkpoint(output_dir: Path) -> Path | None:
     return Path(found) if output_dir.is_dir() and (found := get_last_checkpoint(str(output_dir))) else None
 
 
-def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, on_step, should_stop):
+def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, on_step, should_stop, on_checkpoint):
     from transformers import TrainerCallback
 
     class TandemCallback(TrainerCallback):
@@ -200,6 +200,10 @@ def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, 
         def on_step_end(self, args, state, control, **kwargs):
             self._maybe_stop(control)
 
+        def on_save(self, args, state, control, **kwargs):
+            if on_checkpoint and state.is_world_process_zero:
+                on_checkpoint(state.global_step, output_dir / f"checkpoint-{state.global_step}")
+
         def _maybe_stop(self, control):
             if should_stop and should_stop():
                 control.should_training_stop = True
@@ -208,7 +212,7 @@ def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, 
     return TandemCallback()
 
 
-def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=None):
+def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=None, on_checkpoint=None):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -273,7 +277,7 @@ def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=Non
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # our callback prints one readable line per step instead
-    trainer.add_callback(_make_callback(output_dir, stash, time.time(), log, on_step, should_stop))
+    trainer.add_callback(_make_callback(output_dir, stash, time.time(), log, on_step, should_stop, on_checkpoint))
     return trainer
 
 
@@ -290,6 +294,7 @@ def train(
     log: Callable[[str], None] = print,
     on_step: Callable[[dict, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_checkpoint: Callable[[int, Path], None] | None = None,
 ) -> TrainResult:
     """Train (or resume) a run in config.output_dir; metrics.jsonl gets one row per logged step."""
     config.validate()
@@ -302,7 +307,7 @@ def train(
         log(f"resuming from {resume} (step {resumed_from})")
     elif (output_dir / METRICS_FILE).exists():
         (output_dir / METRICS_FILE).unlink()  # a fresh start: no rows from an earlier attempt without checkpoint
-    trainer = build_trainer(config, log, on_step, should_stop)
+    trainer = build_trainer(config, log, on_step, should_stop, on_checkpoint)
     (output_dir / "run.json").write_text(
         json.dumps({"algorithm": config.algorithm, "config": config.to_dict()}, indent=2)
     )
