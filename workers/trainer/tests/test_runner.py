@@ -288,3 +288,16 @@ def test_evaluate_generate_traces_and_verify_responses(db_url, conn, tmp_path, f
         assert worker.run_once() == "SUCCEEDED"
     verdicts = conn.execute("SELECT verdict FROM verifier_results WHERE response_id = 'r1'").fetchall()
     assert [v["verdict"] for v in verdicts] == ["CORRECT"]
+
+
+def test_seed_is_idempotent_and_registers_model_checkpoint_and_datasets(db_url, conn, fixture_model_dir):
+    from tandem.runner.seed import seed
+
+    first = seed(db_url, fixture_model_dir, "fixture", n_train=12, n_eval=5)
+    second = seed(db_url, fixture_model_dir, "fixture", n_train=12, n_eval=5)
+    assert first == second
+    counts = {r["name"]: r["n"] for r in conn.execute(
+        "SELECT d.name, count(p.id) AS n FROM datasets d JOIN problems p ON p.dataset_id = d.id GROUP BY d.name")}
+    assert counts == {"arithmetic-train": 12, "arithmetic-eval": 5}
+    checkpoint = conn.execute("SELECT * FROM checkpoints WHERE id = %s", (first["checkpointId"],)).fetchone()
+    assert checkpoint["run_id"] is None and checkpoint["step"] == 0 and checkpoint["size_bytes"] > 0

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -126,3 +127,18 @@ def test_bad_config_fails_before_touching_anything(tmp_path):
                              "--set", f"output_dir={tmp_path / 'x'}"], capture_output=True, text=True)
     assert result.returncode == 2 and "p_junior: must be between 0 and 1" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_two_process_data_parallel_training_via_accelerate(fixture_model_dir, tmp_path):
+    """The multi-GPU path (accelerate launch) exercised with two CPU processes (gloo DDP)."""
+    out = tmp_path / "ddp"
+    cmd = [str(Path(sys.executable).parent / "accelerate"), "launch", "--cpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "tandem.cli", "train",
+           "--set", f"model_name_or_path={fixture_model_dir}", "--set", f"output_dir={out}", "--set", "max_steps=2",
+           "--set", "num_generations=4", "--set", "per_device_train_batch_size=8", "--set", "max_completion_length=16",
+           "--set", "dataset_size=40", "--set", "save_steps=2", "--set", "p_junior=0.5"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [r["step"] for r in read_metrics(out)] == [1, 2]
+    assert (out / "final" / "model.safetensors").is_file() and (out / "checkpoint-2").is_dir()

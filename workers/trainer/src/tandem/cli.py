@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # listed for help only: main() hands `tandem worker ...` to the runner's own parser
     sub.add_parser("worker", help="serve jobs from Postgres (see tandem worker --help)", add_help=False)
+    sub.add_parser("seed", help="insert the base model and demo datasets (see tandem seed --help)", add_help=False)
 
     p = sub.add_parser("compare", help="print reports side by side")
     p.add_argument("reports", nargs="+")
@@ -139,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         from .runner.worker import main as worker_main
 
         return worker_main(argv[1:])
+    if argv[:1] == ["seed"]:
+        from .runner.seed import main as seed_main
+
+        return seed_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

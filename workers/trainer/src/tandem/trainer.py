@@ -299,24 +299,26 @@ def train(
     """Train (or resume) a run in config.output_dir; metrics.jsonl gets one row per logged step."""
     config.validate()
     output_dir = Path(config.output_dir)
+    main_process = int(os.environ.get("RANK", "0")) == 0  # under accelerate/torchrun, rank 0 owns the files
     resume = last_checkpoint(output_dir)
     resumed_from = None
     if resume is not None:
         resumed_from = int(resume.name.split("-")[-1])
-        _truncate_metrics(output_dir, resumed_from)
+        if main_process:
+            _truncate_metrics(output_dir, resumed_from)
         log(f"resuming from {resume} (step {resumed_from})")
-    elif (output_dir / METRICS_FILE).exists():
+    elif main_process and (output_dir / METRICS_FILE).exists():
         (output_dir / METRICS_FILE).unlink()  # a fresh start: no rows from an earlier attempt without checkpoint
     trainer = build_trainer(config, log, on_step, should_stop, on_checkpoint)
-    (output_dir / "run.json").write_text(
-        json.dumps({"algorithm": config.algorithm, "config": config.to_dict()}, indent=2)
-    )
+    if main_process:
+        run_info = {"algorithm": config.algorithm, "config": config.to_dict()}
+        (output_dir / "run.json").write_text(json.dumps(run_info, indent=2))
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     final_step = trainer.state.global_step
     completed = final_step >= config.max_steps
     final_dir = output_dir / "final"
     trainer.save_model(str(final_dir))
-    if completed:
+    if completed and main_process:
         (final_dir / "checkpoint.json").write_text(
             json.dumps({"step": final_step, "algorithm": config.algorithm, "config": config.to_dict()}, indent=2)
         )

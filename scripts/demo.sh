@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The demo on a fresh machine: install what is missing, use or start Postgres, migrate, seed (a researcher
+# login, the tiny base model, the arithmetic datasets), start the web app and a worker, print the URL.
+# Ctrl-C stops everything it started.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+port="${PORT:-3000}"
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "== stopping"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${PG_EMBEDDED_PID:-}" ] && kill "$PG_EMBEDDED_PID" 2>/dev/null && wait "$PG_EMBEDDED_PID" 2>/dev/null
+  echo "== stopped"
+}
+trap cleanup INT TERM EXIT
+
+scripts/setup.sh
+source scripts/pg.sh tandem
+trap cleanup INT TERM EXIT  # pg.sh may have started a server: make sure Ctrl-C stops it too
+
+echo "== migrating"
+npm run -s db:migrate
+echo "== seeding (the first build of the tiny base model takes several minutes on 2 cores, then it is reused)"
+workers/trainer/.venv/bin/tandem seed --database-url "$DATABASE_URL"
+email="${DEMO_EMAIL:-researcher@tandem.local}"
+password="${DEMO_PASSWORD:-tandem-demo}"
+npm run -s seed:user -w apps/web -- --email "$email" --password "$password" --role ADMIN
+
+export AUTH_SECRET="${AUTH_SECRET:-$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')}"
+export AUTH_TRUST_HOST=true
+export TANDEM_RUNS_DIR="${TANDEM_RUNS_DIR:-$root/.cache/runs}"
+if [ ! -f apps/web/.next/BUILD_ID ] || [ -n "$(find apps/web/src -newer apps/web/.next/BUILD_ID -print -quit)" ]; then
+  echo "== building the web app"
+  npm run -s build -w apps/web
+fi
+workers/trainer/.venv/bin/tandem worker --database-url "$DATABASE_URL" --runs-dir "$TANDEM_RUNS_DIR" &
+pids+=($!)
+npm run -s start -w apps/web -- -p "$port" &
+pids+=($!)
+node scripts/wait-http.mjs "http://127.0.0.1:$port/login" 120
+cat <<MSG
+
+  Tandem Lab is running:  http://127.0.0.1:$port
+  sign in as              $email / $password
+  Postgres                ${DATABASE_URL%%@*}@...  (a worker is serving jobs)
+  Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}"

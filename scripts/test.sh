@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# All tests: database drift tests and web tests (vitest, real Postgres), the trainer's pytest suite
+# (fast and slow), deployment config checks, and the Playwright e2e in Debian Chromium.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+scripts/setup.sh
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium for the e2e tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+source scripts/pg.sh tandem_ci
+trap '[ -n "${PG_EMBEDDED_PID:-}" ] && kill "$PG_EMBEDDED_PID" 2>/dev/null; true' EXIT
+admin_url="${DATABASE_URL%/*}/postgres"
+export TEST_DATABASE_URL="$admin_url" TANDEM_TEST_ADMIN_URL="$admin_url"
+
+failed=()
+run() {
+  local label="$1"; shift
+  echo; echo "== $label"
+  "$@" || failed+=("$label")
+}
+run "database: migrations vs schema.prisma" npm run -s test:db
+run "web: vitest" npm run -s test -w apps/web
+run "trainer: pytest (fast and slow)" bash -c "cd workers/trainer && TANDEM_CACHE=\${TANDEM_CACHE:-\$(mktemp -d)} .venv/bin/python -m pytest -q -m 'slow or not slow' -p no:cacheprovider"
+run "deploy: compose and manifests" infra/check.sh
+run "e2e: Playwright in Chromium" npm run -s test:e2e -w apps/web
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed"
