@@ -1,0 +1,19 @@
+const STYLES: Record<string, string> = {
+  QUEUED: 'bg-slate-100 text-slate-700 ring-slate-300',
+  RUNNING: 'bg-blue-50 text-blue-700 ring-blue-300',
+  SUCCEEDED: 'bg-emerald-50 text-emerald-700 ring-emerald-300',
+  FAILED: 'bg-red-50 text-red-700 ring-red-300',
+  CANCEL_REQUESTED: 'bg-amber-50 text-amber-700 ring-amber-300',
+  CANCELLED: 'bg-amber-50 text-amber-800 ring-amber-300',
+}
+
+export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
+  return (
+    <span
+      data-testid={testId}
+      className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset ${STYLES[status] ?? STYLES.QUEUED}`}
+    >
+      {status}
+    </span>
+  )
+}

@@ -1,0 +1,62 @@
+// The web side of the job queue (the contract with workers/trainer/src/tandem/runner/queue.py).
+// Enqueue = INSERT a QUEUED row + pg_notify('tandem_jobs', id) in the caller's transaction: the NOTIFY is
+// delivered at commit, so a worker never wakes up for a job it cannot see yet (and never for a rolled-back
+// one). Claiming, heartbeats and completion belong to the Python runner alone.
+import { randomBytes } from 'node:crypto'
+
+import type { Prisma } from '../generated/prisma/client'
+
+export const JOBS_CHANNEL = 'tandem_jobs'
+
+export type JobKind = 'BUILD_BASE' | 'TRAIN' | 'EVALUATE' | 'GENERATE_TRACES' | 'VERIFY_RESPONSES'
+export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCEL_REQUESTED' | 'CANCELLED'
+
+/** Payloads, as the runner's handlers read them (handlers.py). */
+export interface JobPayloads {
+  BUILD_BASE: { name: string; fixture?: boolean; seed?: number }
+  TRAIN: { runId: string }
+  EVALUATE: { evaluationRunId: string }
+  GENERATE_TRACES: { checkpointId: string; problemIds: string[]; seed?: number; temperature?: number; maxNewTokens?: number }
+  VERIFY_RESPONSES: { responseIds: string[] }
+}
+
+export interface EnqueueOptions<K extends JobKind> {
+  kind: K
+  payload: JobPayloads[K]
+  createdById?: string | null
+  trainingRunId?: string | null
+  evaluationRunId?: string | null
+  studyId?: string | null
+  maxAttempts?: number
+}
+
+export function newJobId(): string {
+  return 'j' + randomBytes(12).toString('hex')
+}
+
+/** Inserts a QUEUED job and notifies the workers; call inside a transaction. Returns the job id. */
+export async function enqueueJob<K extends JobKind>(tx: Prisma.TransactionClient, opts: EnqueueOptions<K>): Promise<string> {
+  const id = newJobId()
+  await tx.$executeRaw`
+    INSERT INTO jobs (id, kind, payload, max_attempts, training_run_id, evaluation_run_id, study_id, created_by_id)
+    VALUES (${id}, ${opts.kind}::"JobKind", ${JSON.stringify(opts.payload)}::jsonb, ${opts.maxAttempts ?? 3},
+            ${opts.trainingRunId ?? null}, ${opts.evaluationRunId ?? null}, ${opts.studyId ?? null},
+            ${opts.createdById ?? null})`
+  await tx.$executeRaw`SELECT pg_notify(${JOBS_CHANNEL}, ${id})`
+  return id
+}
+
+/**
+ * Cancellation, as queue.request_cancel does it: a QUEUED job is CANCELLED at once; a RUNNING one becomes
+ * CANCEL_REQUESTED and its worker stops between steps. Returns the new status, or null when the job was
+ * not QUEUED or RUNNING.
+ */
+export async function requestCancel(tx: Prisma.TransactionClient, jobId: string): Promise<JobStatus | null> {
+  const rows = await tx.$queryRaw<{ status: JobStatus }[]>`
+    UPDATE jobs SET status = CASE WHEN status = 'QUEUED' THEN 'CANCELLED'::"JobStatus"
+                                  ELSE 'CANCEL_REQUESTED'::"JobStatus" END,
+                    finished_at = CASE WHEN status = 'QUEUED' THEN now() ELSE finished_at END
+    WHERE id = ${jobId} AND status IN ('QUEUED', 'RUNNING')
+    RETURNING status::text AS status`
+  return rows[0]?.status ?? null
+}

@@ -1,0 +1,242 @@
+// Launching and cancelling training runs through the tRPC procedures, against a real migrated database.
+import { TRPCError } from '@trpc/server'
+import pg from 'pg'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+
+import { fieldErrorsOf } from '@/server/api/errors'
+
+import { callerFor, makeCatalog, makeUser, testDb, validLaunch, writeCounts, type TestUser } from './support/helpers'
+
+const db = testDb()
+let researcher: TestUser
+let other: TestUser
+let admin: TestUser
+let catalog: Awaited<ReturnType<typeof makeCatalog>>
+
+beforeAll(async () => {
+  researcher = await makeUser(db, 'RESEARCHER')
+  other = await makeUser(db, 'RESEARCHER')
+  admin = await makeUser(db, 'ADMIN')
+  catalog = await makeCatalog(db)
+})
+
+async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  if (!(error instanceof TRPCError)) throw new Error(`expected a TRPCError, got ${String(error)}`)
+  return error
+}
+
+describe('launch', () => {
+  test('creates the run, a QUEUED TRAIN job pointing at it with payload {runId}, and an audit row', async () => {
+    const api = await callerFor(db, researcher)
+    const input = validLaunch(catalog, { algorithm: 'GRPO', max_steps: 2, num_generations: 4, per_device_train_batch_size: 8, seed: 7 })
+    const { id, jobId } = await api.runs.launch(input)
+
+    const run = await db.trainingRun.findUniqueOrThrow({ where: { id } })
+    expect(run).toMatchObject({
+      name: input.name, algorithm: 'GRPO', status: 'QUEUED', currentStep: 0, maxSteps: 2, seed: 7,
+      ownerId: researcher.id, baseModelId: catalog.baseModel.id, datasetId: catalog.dataset.id,
+    })
+    // TandemConfig field names, as the worker reads them
+    expect(run.config).toEqual({
+      num_generations: 4, per_device_train_batch_size: 8, max_steps: 2, learning_rate: 0.0002, p_junior: 0,
+      save_steps: 10, max_completion_length: 96, seed: 7,
+    })
+
+    // read the job with SQL, as the Python runner does
+    const { rows } = await db.$queryRaw<Record<string, unknown>[]>`SELECT * FROM jobs WHERE training_run_id = ${id}`
+      .then((r) => ({ rows: r }))
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({
+      id: jobId, kind: 'TRAIN', status: 'QUEUED', payload: { runId: id }, attempts: 0, max_attempts: 3,
+      training_run_id: id, created_by_id: researcher.id, locked_by: null,
+    })
+    expect((rows[0]!.run_after as Date).getTime()).toBeLessThanOrEqual(Date.now() + 1000)
+
+    const auditRows = await db.auditLog.findMany({ where: { entity: 'training_runs', entityId: id } })
+    expect(auditRows).toHaveLength(1)
+    expect(auditRows[0]).toMatchObject({ actorId: researcher.id, action: 'run.launch' })
+    expect(auditRows[0]!.details).toMatchObject({ jobId, algorithm: 'GRPO' })
+  })
+
+  test('TRL uses p_junior 0.5 unless told otherwise; GRPO always 0', async () => {
+    const api = await callerFor(db, researcher)
+    const trl = await api.runs.launch(validLaunch(catalog, { algorithm: 'TRL' }))
+    const trl3 = await api.runs.launch(validLaunch(catalog, { algorithm: 'TRL', p_junior: 0.3, save_steps: 1, max_completion_length: 64 }))
+    const grpo = await api.runs.launch(validLaunch(catalog, { algorithm: 'GRPO', p_junior: 0 }))
+    const config = async (id: string) => (await db.trainingRun.findUniqueOrThrow({ where: { id } })).config as Record<string, unknown>
+    expect((await config(trl.id)).p_junior).toBe(0.5)
+    expect(await config(trl3.id)).toMatchObject({ p_junior: 0.3, save_steps: 1, max_completion_length: 64 })
+    expect((await config(grpo.id)).p_junior).toBe(0)
+  })
+
+  test('notifies the workers on tandem_jobs with the job id, after commit', async () => {
+    const listener = new pg.Client({ connectionString: inject('databaseUrl') })
+    await listener.connect()
+    try {
+      await listener.query('LISTEN tandem_jobs')
+      // what a woken worker does first: look for the job (it must already be committed and visible)
+      const received = new Promise<{ payload: string; visible: unknown[] }>((resolve) =>
+        listener.on('notification', (n) => {
+          void listener
+            .query('SELECT status FROM jobs WHERE id = $1', [n.payload])
+            .then((r) => resolve({ payload: n.payload ?? '', visible: r.rows }))
+        }),
+      )
+      const api = await callerFor(db, researcher)
+      const { jobId } = await api.runs.launch(validLaunch(catalog))
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no NOTIFY within 5 s')), 5000))
+      expect(await Promise.race([received, timeout])).toEqual({ payload: jobId, visible: [{ status: 'QUEUED' }] })
+    } finally {
+      await listener.end()
+    }
+  })
+
+  test.each([
+    ['max_steps 0', { max_steps: 0 }, 'max_steps', /at least 1/],
+    ['max_steps fractional', { max_steps: 1.5 }, 'max_steps', /whole number/],
+    ['max_steps missing', { max_steps: undefined }, 'max_steps', /required/],
+    ['num_generations 1', { num_generations: 1 }, 'num_generations', /at least 2/],
+    ['batch not a multiple of the group', { num_generations: 4, per_device_train_batch_size: 6 }, 'per_device_train_batch_size', /multiple of num_generations/],
+    ['learning_rate 0', { learning_rate: 0 }, 'learning_rate', /positive/],
+    ['negative seed', { seed: -1 }, 'seed', /at least 0/],
+    ['empty name', { name: '   ' }, 'name', /name/],
+    ['unknown algorithm', { algorithm: 'PPO' }, 'algorithm', /TRL or GRPO/],
+    ['TRL with p_junior 0', { algorithm: 'TRL', p_junior: 0 }, 'p_junior', /above 0/],
+    ['GRPO with p_junior 0.5', { algorithm: 'GRPO', p_junior: 0.5 }, 'p_junior', /p_junior 0/],
+    ['p_junior above 1', { algorithm: 'TRL', p_junior: 1.5 }, 'p_junior', /between 0 and 1/],
+    ['unknown base model', { baseModelId: 'no-such-model' }, 'baseModelId', /Unknown base model/],
+    ['unknown dataset', { datasetId: 'no-such-dataset' }, 'datasetId', /Unknown dataset/],
+  ])('%s: BAD_REQUEST with a field error, nothing written', async (_label, overrides, field, message) => {
+    const api = await callerFor(db, researcher)
+    const before = await writeCounts(db)
+    const error = await rejection(api.runs.launch(validLaunch(catalog, overrides) as never))
+    expect(error.code).toBe('BAD_REQUEST')
+    const fieldErrors = fieldErrorsOf(error)
+    expect(Object.keys(fieldErrors ?? {})).toContain(field)
+    expect(fieldErrors?.[field]?.join(' ')).toMatch(message)
+    expect(await writeCounts(db)).toEqual(before)
+  })
+
+  test('a dataset with no problems is refused', async () => {
+    const api = await callerFor(db, researcher)
+    const error = await rejection(api.runs.launch(validLaunch(catalog, { datasetId: catalog.emptyDataset.id })))
+    expect(fieldErrorsOf(error)).toEqual({ datasetId: ['This dataset has no problems'] })
+  })
+
+  test('several bad fields are reported together', async () => {
+    const api = await callerFor(db, researcher)
+    const error = await rejection(api.runs.launch(validLaunch(catalog, { max_steps: 0, learning_rate: -1, seed: 'x' }) as never))
+    expect(Object.keys(fieldErrorsOf(error) ?? {}).sort()).toEqual(['learning_rate', 'max_steps', 'seed'])
+  })
+})
+
+describe('cancel', () => {
+  async function launch(owner: TestUser = researcher) {
+    const api = await callerFor(db, owner)
+    return api.runs.launch(validLaunch(catalog))
+  }
+  const jobOf = (jobId: string) => db.job.findUniqueOrThrow({ where: { id: jobId } })
+  const runOf = (id: string) => db.trainingRun.findUniqueOrThrow({ where: { id } })
+
+  test('a QUEUED job is CANCELLED at once, and so is its run', async () => {
+    const { id, jobId } = await launch()
+    const api = await callerFor(db, researcher)
+    expect(await api.runs.cancel({ id })).toEqual({ jobId, jobStatus: 'CANCELLED', runStatus: 'CANCELLED' })
+    expect(await jobOf(jobId)).toMatchObject({ status: 'CANCELLED', finishedAt: expect.any(Date) })
+    expect(await runOf(id)).toMatchObject({ status: 'CANCELLED', finishedAt: expect.any(Date) })
+    const auditRows = await db.auditLog.findMany({ where: { entityId: id, action: 'run.cancel' } })
+    expect(auditRows).toHaveLength(1)
+    expect(auditRows[0]!.details).toEqual({ jobId, jobStatus: 'CANCELLED' })
+    // nothing left to cancel
+    expect((await rejection(api.runs.cancel({ id }))).code).toBe('CONFLICT')
+  })
+
+  test('a RUNNING job becomes CANCEL_REQUESTED (the worker stops it); the run keeps running until then', async () => {
+    const { id, jobId } = await launch()
+    // what queue.claim + the TRAIN handler do when a worker takes the job
+    await db.$executeRaw`UPDATE jobs SET status = 'RUNNING', locked_by = 'w1', heartbeat_at = now(), attempts = 1 WHERE id = ${jobId}`
+    await db.trainingRun.update({ where: { id }, data: { status: 'RUNNING', startedAt: new Date() } })
+
+    const api = await callerFor(db, researcher)
+    expect(await api.runs.cancel({ id })).toEqual({ jobId, jobStatus: 'CANCEL_REQUESTED', runStatus: 'RUNNING' })
+    expect(await jobOf(jobId)).toMatchObject({ status: 'CANCEL_REQUESTED', lockedBy: 'w1', finishedAt: null })
+    expect((await runOf(id)).status).toBe('RUNNING')
+    // asking again is harmless
+    expect(await api.runs.cancel({ id })).toMatchObject({ jobStatus: 'CANCEL_REQUESTED' })
+    expect(await db.auditLog.count({ where: { entityId: id, action: 'run.cancel' } })).toBe(1)
+    // the page offers no cancel button once requested
+    expect((await api.runs.get({ id })).canCancel).toBe(false)
+  })
+
+  test('a finished run cannot be cancelled', async () => {
+    const { id, jobId } = await launch()
+    await db.job.update({ where: { id: jobId }, data: { status: 'SUCCEEDED', finishedAt: new Date() } })
+    await db.trainingRun.update({ where: { id }, data: { status: 'SUCCEEDED' } })
+    const api = await callerFor(db, researcher)
+    const error = await rejection(api.runs.cancel({ id }))
+    expect(error.code).toBe('CONFLICT')
+    expect(error.message).toMatch(/succeeded/)
+    expect((await jobOf(jobId)).status).toBe('SUCCEEDED')
+  })
+
+  test("only the owner or an admin may cancel; another researcher's attempt changes nothing", async () => {
+    const { id, jobId } = await launch(researcher)
+    const stranger = await callerFor(db, other)
+    expect((await rejection(stranger.runs.cancel({ id }))).code).toBe('FORBIDDEN')
+    expect((await jobOf(jobId)).status).toBe('QUEUED')
+    expect((await stranger.runs.get({ id })).canCancel).toBe(false)
+
+    const adminApi = await callerFor(db, admin)
+    expect((await adminApi.runs.get({ id })).canCancel).toBe(true)
+    expect(await adminApi.runs.cancel({ id })).toMatchObject({ jobStatus: 'CANCELLED' })
+  })
+
+  test('an unknown run is NOT_FOUND', async () => {
+    const api = await callerFor(db, researcher)
+    expect((await rejection(api.runs.cancel({ id: 'nope' }))).code).toBe('NOT_FOUND')
+  })
+})
+
+describe('read', () => {
+  test('get returns metrics and checkpoints in step order, sizes as numbers', async () => {
+    const api = await callerFor(db, researcher)
+    const { id, jobId } = await api.runs.launch(validLaunch(catalog))
+    await db.runMetric.createMany({
+      data: [
+        { runId: id, step: 2, reward: 0.5, accuracy: 0.5, kl: 0.01, seniorTokenShare: 1, zeroSignalGroups: 1, groups: 2, tokensPerSecond: 120 },
+        { runId: id, step: 1, reward: 0.25 },
+      ],
+    })
+    await db.checkpoint.create({
+      data: { runId: id, step: 2, path: '/runs/x/final', format: 'hf-safetensors', sha256: 'a'.repeat(64), sizeBytes: 5_000_000_000n },
+    })
+    const run = await api.runs.get({ id })
+    expect(run.metrics.map((m) => m.step)).toEqual([1, 2])
+    expect(run.checkpoints).toMatchObject([{ step: 2, sizeBytes: 5_000_000_000, sha256: 'a'.repeat(64) }])
+    expect(run.job).toMatchObject({ id: jobId, status: 'QUEUED' })
+    expect(run.baseModel.name).toBe(catalog.baseModel.name)
+    expect((await rejection(api.runs.get({ id: 'nope' }))).code).toBe('NOT_FOUND')
+  })
+
+  test('list pages newest first, server-side', async () => {
+    const pager = await makeUser(db, 'RESEARCHER')
+    const api = await callerFor(db, pager)
+    const total = await db.trainingRun.count()
+    const first = await api.runs.list({ page: 1, pageSize: 3 })
+    expect(first).toMatchObject({ total, page: 1, pageSize: 3, pageCount: Math.ceil(total / 3) })
+    expect(first.items).toHaveLength(Math.min(3, total))
+    const times = first.items.map((r) => r.createdAt.getTime())
+    expect([...times].sort((a, b) => b - a)).toEqual(times)
+    const second = await api.runs.list({ page: 2, pageSize: 3 })
+    expect(second.items.map((r) => r.id)).not.toContain(first.items[0]!.id)
+    expect(first.items[0]).toHaveProperty('baseModelName')
+    const beyond = await api.runs.list({ page: 10_000, pageSize: 3 })
+    expect(beyond.items).toEqual([])
+    expect((await rejection(api.runs.list({ page: 0, pageSize: 3 }))).code).toBe('BAD_REQUEST')
+    expect((await rejection(api.runs.list({ page: 1, pageSize: 1000 }))).code).toBe('BAD_REQUEST')
+  })
+})
