@@ -13,6 +13,8 @@ const server = new EmbeddedPostgres({
   port: 54329,
   persistent: true,
   createPostgresUser: process.getuid?.() === 0, // as root, initdb must run as a postgres user
+  onLog: () => {}, // initdb and server chatter; errors still reach onError
+  onError: (message) => console.error(String(message)),
 });
 if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) await server.initialise();
 await server.start();
