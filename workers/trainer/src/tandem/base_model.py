@@ -179,16 +179,11 @@ def build_base(
 
 def solo_pass_rate(model_dir: Path, n: int, seed: int = 0, max_steps: int = 3, temperature: float = 1.0) -> float:
     """Share of eval problems solved by one sampled solo completion (the signal RL starts from)."""
+    from .evaluate import EvalSettings, evaluate_models
     from .models import load_model_and_tokenizer
-    from .rollout import GenerationSettings, solo_rollout
-    from .verifier import reward
 
     model, tokenizer = load_model_and_tokenizer(model_dir)
     problems = arithmetic_splits(n_train=1, n_eval=n, seed=seed, max_steps=max_steps).eval
-    settings = GenerationSettings(max_new_tokens=96, temperature=temperature, seed=seed)
-    correct = 0
-    for i in range(0, len(problems), 50):
-        chunk = problems[i : i + 50]
-        result = solo_rollout(model, tokenizer, [format_prompt(p["problem"]) for p in chunk], 1, settings)
-        correct += sum(reward(text, p["answer"]) for text, p in zip(result.texts, chunk))
-    return correct / len(problems)
+    settings = EvalSettings(k=1, temperature=temperature, max_new_tokens=96, seed=seed)
+    result = evaluate_models(model, None, tokenizer, problems, ["solo"], settings, log=lambda *_: None)
+    return result["metrics"]["solo_mean_at_k"]["value"]
