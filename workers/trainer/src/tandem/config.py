@@ -35,7 +35,7 @@ class TandemConfig:
     per_device_train_batch_size: int = 32  # completions per optimizer micro-step; a multiple of num_generations
     gradient_accumulation_steps: int = 1
     max_steps: int = 60
-    learning_rate: float = 2e-4
+    learning_rate: float = 1e-4
     beta: float = 0.02  # KL coefficient to the reference (= the junior's starting weights); 0 disables
     epsilon: float = 0.2
     epsilon_high: float | None = None  # None: same as epsilon

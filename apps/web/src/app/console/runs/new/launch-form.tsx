@@ -57,7 +57,7 @@ export function LaunchForm({ baseModels, datasets }: { baseModels: Option[]; dat
     max_steps: '60',
     num_generations: '8',
     per_device_train_batch_size: '32',
-    learning_rate: '0.0002',
+    learning_rate: '0.0001',
     seed: '0',
     p_junior: String(DEFAULT_P_JUNIOR),
     save_steps: String(DEFAULT_SAVE_STEPS),
