@@ -226,16 +226,23 @@ def test_kill_9_mid_training_then_another_worker_resumes_without_gaps(db_url, co
     job_id = queue.enqueue(conn, "TRAIN", {"runId": "run1"}, training_run_id="run1")
     cmd = [sys.executable, "-m", "tandem.cli", "worker", "--database-url", db_url, "--runs-dir", str(tmp_path / "runs"),
            "--heartbeat", "0.3", "--stale-after", "3", "--poll", "0.5"]
-    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    logs = [open(tmp_path / f"worker-{i}.log", "w") for i in (1, 2)]
+    first = subprocess.Popen(cmd, stdout=logs[0], stderr=subprocess.STDOUT)
     try:
         _wait(lambda: conn.execute("SELECT count(*) AS n FROM run_metrics").fetchone()["n"] >= 3, 180, "3 steps")
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
         killed_at = conn.execute("SELECT max(step) AS s FROM run_metrics").fetchone()["s"]
         assert killed_at < 8
-        second = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        second = subprocess.Popen(cmd, stdout=logs[1], stderr=subprocess.STDOUT)
         try:
-            _wait(lambda: queue.get(conn, job_id)["status"] == "SUCCEEDED", 240, "the resumed run to finish")
+            try:
+                _wait(lambda: queue.get(conn, job_id)["status"] in ("SUCCEEDED", "FAILED"), 300, "the resumed run")
+            finally:
+                for f in logs:
+                    f.flush()
+            job = queue.get(conn, job_id)
+            assert job["status"] == "SUCCEEDED", (job["error"], (tmp_path / "worker-2.log").read_text()[-3000:])
         finally:
             second.send_signal(signal.SIGKILL)
             second.wait()

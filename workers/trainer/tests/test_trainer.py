@@ -142,3 +142,16 @@ def test_two_process_data_parallel_training_via_accelerate(fixture_model_dir, tm
     assert done.returncode == 0, done.stderr[-3000:]
     assert [r["step"] for r in read_metrics(out)] == [1, 2]
     assert (out / "final" / "model.safetensors").is_file() and (out / "checkpoint-2").is_dir()
+
+
+def test_resume_skips_a_checkpoint_left_half_written(tmp_path):
+    from tandem.trainer import last_checkpoint
+
+    for step, complete in ((2, True), (4, True), (6, False)):
+        d = tmp_path / f"checkpoint-{step}"
+        d.mkdir()
+        (d / "model.safetensors").write_bytes(b"x")
+        if complete:
+            (d / "trainer_state.json").write_text("{}")
+    assert last_checkpoint(tmp_path) == tmp_path / "checkpoint-4"
+    assert last_checkpoint(tmp_path / "missing") is None

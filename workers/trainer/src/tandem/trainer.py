@@ -164,9 +164,13 @@ def _truncate_metrics(output_dir: Path, last_step: int):
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return Path(found) if output_dir.is_dir() and (found := get_last_checkpoint(str(output_dir))) else None
+    """The newest complete checkpoint. The Trainer writes trainer_state.json last, so a process killed while
+    saving leaves a checkpoint-N without it: skip that one and resume from the one before."""
+    if not output_dir.is_dir():
+        return None
+    complete = [p for p in output_dir.glob("checkpoint-*")
+                if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
+    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, on_step, should_stop, on_checkpoint):
