@@ -1,4 +1,4 @@
-// End-to-end tests: a real Chromium (Debian's /usr/bin/chromium; never `npx playwright install`) drives
+// End-to-end tests: a real Chromium (Debian's /usr/bin/chromium; never Playwright's own browser download) drives
 // the console against a production build of the app, a fresh database and a real `tandem worker`.
 // e2e/global-setup.ts prepares all of it and returns the teardown.
 import { defineConfig } from '@playwright/test'
