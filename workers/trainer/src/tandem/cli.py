@@ -33,14 +33,12 @@ def _parse_override(text: str):
 
 
 def _cmd_train(args) -> int:
-    from .config import ConfigError, TandemConfig
+    from .config import TandemConfig
     from .trainer import train
 
     data = {}
-    if args.config:
-        path = Path(args.config)
-        base = TandemConfig.from_file(path)  # validates the file on its own first, naming it in errors
-        data = {k: v for k, v in base.to_dict().items()}
+    if args.config:  # validated on its own first, so errors name the file
+        data = TandemConfig.from_file(args.config).to_dict()
     for key, value in map(_parse_override, args.set or []):
         data[key] = value
     config = TandemConfig.from_dict(data, source=args.config or "command line")

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from pathlib import Path
 from typing import Any, Callable
 
 from psycopg.types.json import Jsonb
 
+from .queue import new_id
+
 
 class InvalidPayload(ValueError):
     """The job's input is wrong: retrying cannot help."""
-
-
-def _id(prefix: str) -> str:
-    return prefix + secrets.token_hex(12)
 
 
 def _require(payload: Any, key: str, kind: type, default: Any = ...) -> Any:
@@ -75,7 +72,7 @@ def build_base_job(ctx) -> dict:
            VALUES (%s, %s, %s, %s, now(), (SELECT created_by_id FROM jobs WHERE id = %s))
            ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, info = EXCLUDED.info, validated_at = now()
            RETURNING id""",
-        (_id("m"), name, str(out), Jsonb(info), ctx.job.id),
+        (new_id("m"), name, str(out), Jsonb(info), ctx.job.id),
     ).fetchone()
     return {"baseModelId": row["id"], "path": str(out)}
 
@@ -96,19 +93,16 @@ def _export_problems(conn, dataset_id: str, path: Path) -> int:
     return len(rows)
 
 
-METRIC_COLUMNS = {
-    "reward": "reward", "accuracy": "accuracy", "kl": "kl", "clip_fraction": "clip_fraction", "entropy": "entropy",
-    "senior_token_share": "senior_token_share", "zero_signal_groups": "zero_signal_groups", "groups": "groups",
-    "tokens_per_second": "tokens_per_second", "loss": "loss", "grad_norm": "grad_norm",
-    "completion_length": "completion_length", "elapsed_s": "elapsed_s",
-}
+# metrics.jsonl keys, which are also the run_metrics column names
+METRIC_COLUMNS = ("reward", "accuracy", "kl", "clip_fraction", "entropy", "senior_token_share", "zero_signal_groups",
+                  "groups", "tokens_per_second", "loss", "grad_norm", "completion_length", "elapsed_s")
 
 
 def insert_metric(conn, run_id: str, row: dict):
     cols = [c for c in METRIC_COLUMNS if row.get(c) is not None]
-    names = ", ".join(["id", "run_id", "step", *(METRIC_COLUMNS[c] for c in cols)])
-    values = [_id("x"), run_id, row["step"], *(row[c] for c in cols)]
-    updates = ", ".join(f"{METRIC_COLUMNS[c]} = EXCLUDED.{METRIC_COLUMNS[c]}" for c in cols) or "step = EXCLUDED.step"
+    names = ", ".join(["id", "run_id", "step", *cols])
+    values = [new_id("x"), run_id, row["step"], *(row[c] for c in cols)]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols) or "step = EXCLUDED.step"
     conn.execute(
         f"INSERT INTO run_metrics ({names}) VALUES ({', '.join(['%s'] * len(values))}) "
         f"ON CONFLICT (run_id, step) DO UPDATE SET {updates}",
@@ -124,7 +118,7 @@ def record_checkpoint(conn, run_id: str | None, step: int, path: Path, base_mode
            ON CONFLICT (run_id, step, format) DO UPDATE
              SET path = EXCLUDED.path, sha256 = EXCLUDED.sha256, size_bytes = EXCLUDED.size_bytes
            RETURNING id""",
-        (_id("c"), run_id, base_model_id, step, str(path), file_sha256(weights), dir_size(path)),
+        (new_id("c"), run_id, base_model_id, step, str(path), file_sha256(weights), dir_size(path)),
     ).fetchone()
     return row["id"]
 
@@ -235,7 +229,7 @@ def evaluate_job(ctx) -> dict:
         """INSERT INTO evaluation_reports (id, evaluation_run_id, suite, metrics, report)
            VALUES (%s, %s, %s, %s, %s)
            ON CONFLICT (evaluation_run_id, suite) DO UPDATE SET metrics = EXCLUDED.metrics, report = EXCLUDED.report""",
-        (_id("r"), eval_id, ",".join(run["suites"]), Jsonb(report_json["metrics"]), Jsonb(report_json)),
+        (new_id("r"), eval_id, ",".join(run["suites"]), Jsonb(report_json["metrics"]), Jsonb(report_json)),
     )
     ctx.conn.execute("UPDATE evaluation_runs SET status = 'SUCCEEDED' WHERE id = %s", (eval_id,))
     return {"evaluationRunId": eval_id, "metrics": sorted(report_json["metrics"])}
@@ -249,7 +243,7 @@ def _insert_verdict(conn, verdict, trace_id: str | None = None, response_id: str
         """INSERT INTO verifier_results (id, verifier, version, extracted_answer, verdict, details, trace_id, response_id)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (response_id) DO NOTHING RETURNING id""",
-        (_id("v"), verdict.verifier, verdict.version, verdict.extracted, verdict.verdict.upper(), verdict.details,
+        (new_id("v"), verdict.verifier, verdict.version, verdict.extracted, verdict.verdict.upper(), verdict.details,
          trace_id, response_id),
     ).fetchone()
     return row["id"] if row else ""
@@ -283,7 +277,7 @@ def generate_traces_job(ctx) -> dict:
     trace_ids = []
     with ctx.conn.transaction():
         for i, problem in enumerate(problems):
-            trace_id = _id("t")
+            trace_id = new_id("t")
             ctx.conn.execute(
                 """INSERT INTO traces (id, checkpoint_id, problem_id, text, author_spans, settings, seed)
                    VALUES (%s, %s, %s, %s, %s, %s, %s)""",

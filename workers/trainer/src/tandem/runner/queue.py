@@ -10,9 +10,8 @@ exponential backoff up to max_attempts; a job whose input is invalid fails at on
 
 from __future__ import annotations
 
-import json
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -49,17 +48,16 @@ def connect(url: str) -> psycopg.Connection:
     return psycopg.connect(url, autocommit=True, row_factory=dict_row)
 
 
-def new_id() -> str:
-    import secrets
-
-    return "j" + secrets.token_hex(12)
+def new_id(prefix: str) -> str:
+    """Row ids written from Python (Prisma's cuid() default lives in the client, not the database)."""
+    return prefix + secrets.token_hex(12)
 
 
 def enqueue(conn, kind: str, payload: dict, *, max_attempts: int = 3, training_run_id: str | None = None,
             evaluation_run_id: str | None = None, study_id: str | None = None, created_by_id: str | None = None) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}; expected one of {KINDS}")
-    job_id = new_id()
+    job_id = new_id("j")
     conn.execute(
         """INSERT INTO jobs (id, kind, payload, max_attempts, training_run_id, evaluation_run_id, study_id, created_by_id)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
@@ -172,13 +170,3 @@ def log_line(conn, job_id: str, line: str):
 
 def get(conn, job_id: str) -> dict | None:
     return conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
-
-
-def json_default(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
-def dumps(value) -> str:
-    return json.dumps(value, default=json_default)

@@ -14,21 +14,22 @@ from psycopg.types.json import Jsonb
 from ..base_model import FIXTURE_RECIPE, BaseModelRecipe, build_base
 from ..data import arithmetic_splits
 from . import queue
-from .handlers import _id, record_checkpoint
+from .handlers import record_checkpoint
+from .queue import new_id
 
 
 def seed_dataset(conn, name: str, problems: list[dict]) -> str:
     row = conn.execute(
         """INSERT INTO datasets (id, name, source, row_count) VALUES (%s, %s, 'generated', %s)
            ON CONFLICT (name) DO UPDATE SET row_count = EXCLUDED.row_count RETURNING id""",
-        (_id("d"), name, len(problems)),
+        (new_id("d"), name, len(problems)),
     ).fetchone()
     with conn.transaction():
         for p in problems:
             conn.execute(
                 """INSERT INTO problems (id, dataset_id, external_id, problem, answer, solution, difficulty)
                    VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dataset_id, external_id) DO NOTHING""",
-                (_id("p"), row["id"], p["id"], p["problem"], p["answer"], p.get("solution"), p.get("difficulty")),
+                (new_id("p"), row["id"], p["id"], p["problem"], p["answer"], p.get("solution"), p.get("difficulty")),
             )
     return row["id"]
 
@@ -41,7 +42,7 @@ def seed(database_url: str, model_path: Path, name: str, n_train: int, n_eval: i
         model = conn.execute(
             """INSERT INTO base_models (id, name, path, info, validated_at) VALUES (%s, %s, %s, %s, now())
                ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, info = EXCLUDED.info RETURNING id""",
-            (_id("m"), name, str(model_path), Jsonb(info)),
+            (new_id("m"), name, str(model_path), Jsonb(info)),
         ).fetchone()["id"]
         existing = conn.execute("SELECT id FROM checkpoints WHERE base_model_id = %s AND run_id IS NULL", (model,)).fetchone()
         checkpoint = existing["id"] if existing else record_checkpoint(conn, None, 0, model_path, base_model_id=model)

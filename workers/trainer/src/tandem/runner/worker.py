@@ -11,7 +11,6 @@ import os
 import socket
 import sys
 import threading
-import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
