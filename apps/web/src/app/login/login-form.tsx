@@ -3,17 +3,14 @@
 import { useActionState } from 'react'
 
 import { login, type LoginState } from './actions'
+import { FormError } from '@/components/form-error'
 
 export function LoginForm({ callbackUrl, notice }: { callbackUrl?: string; notice?: string }) {
   const [state, action, pending] = useActionState<LoginState, FormData>(login, {})
   const error = state.error ?? notice
   return (
     <form action={action} className="space-y-4" noValidate>
-      {error ? (
-        <p role="alert" data-testid="form-error" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">
-          {error}
-        </p>
-      ) : null}
+      <FormError message={error} />
       <input type="hidden" name="callbackUrl" value={callbackUrl ?? '/console'} />
       <div>
         <label htmlFor="email" className="label">

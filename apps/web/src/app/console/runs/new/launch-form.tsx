@@ -14,6 +14,7 @@ import {
   type LaunchRunInput,
 } from '@/server/api/routers/runs.schema'
 import { useTRPC } from '@/trpc/react'
+import { FormError } from '@/components/form-error'
 
 interface Option {
   id: string
@@ -120,11 +121,7 @@ export function LaunchForm({ baseModels, datasets }: { baseModels: Option[]; dat
 
   return (
     <form onSubmit={onSubmit} className="card space-y-6" noValidate>
-      {formError ? (
-        <p role="alert" data-testid="form-error" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">
-          {formError}
-        </p>
-      ) : null}
+      <FormError message={formError} />
       {noModels || noDatasets ? (
         <p className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-800">
           {noModels ? 'No base models are registered. ' : ''}
