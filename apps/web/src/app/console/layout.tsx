@@ -8,22 +8,32 @@ async function signOutAction() {
   await signOut({ redirectTo: '/login' })
 }
 
+// One entry per console section (each a folder under app/console).
+const SECTIONS: readonly { href: string; label: string; adminOnly?: boolean }[] = [
+  { href: '/console', label: 'Runs' },
+  { href: '/console/runs/new', label: 'New run' },
+  { href: '/console/models', label: 'Models' },
+  { href: '/console/datasets', label: 'Datasets' },
+  { href: '/console/evaluations', label: 'Evaluations' },
+  { href: '/console/traces', label: 'Traces' },
+  { href: '/console/admin/users', label: 'Users', adminOnly: true },
+]
+
 export default async function ConsoleLayout({ children }: { children: React.ReactNode }) {
   const me = await requireUser()
   return (
     <div className="min-h-screen">
       <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-6xl items-center gap-6 px-4 py-3">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
           <Link href="/console" className="text-lg font-semibold text-indigo-700">
             Tandem Lab
           </Link>
-          <nav className="flex gap-4 text-sm" aria-label="Console">
-            <Link href="/console" className="text-slate-600 hover:text-slate-900">
-              Runs
-            </Link>
-            <Link href="/console/runs/new" className="text-slate-600 hover:text-slate-900">
-              New run
-            </Link>
+          <nav className="flex flex-wrap gap-x-4 gap-y-1 text-sm" aria-label="Console">
+            {SECTIONS.filter((s) => !s.adminOnly || me.role === 'ADMIN').map((s) => (
+              <Link key={s.href} href={s.href} className="text-slate-600 hover:text-slate-900">
+                {s.label}
+              </Link>
+            ))}
           </nav>
           <div className="ml-auto flex items-center gap-3 text-sm">
             <span className="text-slate-600" data-testid="current-user">
