@@ -3,9 +3,12 @@ import { TRPCError } from '@trpc/server'
 import pg from 'pg'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 
-import { fieldErrorsOf } from '@/server/api/errors'
+import fieldsJson from '@tandem/config/fields.json'
 
-import { callerFor, makeCatalog, makeUser, testDb, validLaunch, writeCounts, type TestUser } from './support/helpers'
+import { fieldErrorsOf } from '@/server/api/errors'
+import { MAX_CHART_POINTS } from '@/server/api/routers/runs'
+
+import { callerFor, makeCatalog, makeUser, testDb, uniq, validLaunch, writeCounts, type TestUser } from './support/helpers'
 
 const db = testDb()
 let researcher: TestUser
@@ -40,10 +43,12 @@ describe('launch', () => {
       name: input.name, algorithm: 'GRPO', status: 'QUEUED', currentStep: 0, maxSteps: 2, seed: 7,
       ownerId: researcher.id, baseModelId: catalog.baseModel.id, datasetId: catalog.dataset.id,
     })
-    // TandemConfig field names, as the worker reads them
-    expect(run.config).toEqual({
-      num_generations: 4, per_device_train_batch_size: 8, max_steps: 2, learning_rate: 0.0002, p_junior: 0,
-      save_steps: 10, max_completion_length: 96, seed: 7,
+    // the full TandemConfig, by the trainer's field names: what was given, the trainer's defaults for the rest
+    const launchable = (fieldsJson as { name: string; launch: boolean; default: unknown }[]).filter((f) => f.launch)
+    expect(Object.keys(run.config as object).sort()).toEqual(launchable.map((f) => f.name).sort())
+    expect(run.config).toMatchObject({
+      num_generations: 4, per_device_train_batch_size: 8, max_steps: 2, learning_rate: 0.0002, p_junior: 0, seed: 7,
+      save_steps: 10, max_completion_length: 96, beta: 0.02, loss_type: 'dapo', epsilon_high: null, bf16: null,
     })
 
     // read the job with SQL, as the Python runner does
@@ -134,6 +139,66 @@ describe('launch', () => {
   })
 })
 
+describe('launch pair', () => {
+  test('a TRL and a GRPO run with the same base, seed and budget, linked, each with its job and audit row', async () => {
+    const api = await callerFor(db, researcher)
+    const { name: _name, algorithm: _algorithm, ...rest } = validLaunch(catalog, { max_steps: 3, seed: 11, p_junior: 0.3 })
+    const before = await writeCounts(db)
+    const pair = await api.runs.launchPair({ ...rest, name: 'pair-a' })
+    const runs = await db.trainingRun.findMany({ where: { pairId: pair.pairId }, orderBy: { algorithm: 'asc' } })
+    const byAlgorithm = Object.fromEntries(runs.map((r) => [r.algorithm, r]))
+    expect(Object.keys(byAlgorithm).sort()).toEqual(['GRPO', 'TRL'])
+    const { TRL: trl, GRPO: grpo } = byAlgorithm
+    expect([trl!.name, grpo!.name]).toEqual(['pair-a · TRL', 'pair-a · GRPO'])
+    expect([trl!.seed, grpo!.seed, trl!.maxSteps, grpo!.maxSteps]).toEqual([11, 11, 3, 3])
+    expect(trl!.config).toMatchObject({ p_junior: 0.3, seed: 11, max_steps: 3 })
+    expect(grpo!.config).toEqual({ ...(trl!.config as object), p_junior: 0 })
+    expect(await db.job.count({ where: { trainingRunId: { in: runs.map((r) => r.id) }, kind: 'TRAIN' } })).toBe(2)
+    const after = await writeCounts(db)
+    expect(after.audits - before.audits).toBe(2)
+    const page = await api.runs.get({ id: pair.trl.id })
+    expect(page.pair).toEqual([{ id: pair.grpo.id, name: 'pair-a · GRPO', algorithm: 'GRPO', status: 'QUEUED' }])
+  })
+
+  test('bad input writes nothing: p_junior 0, unvalidated model', async () => {
+    const api = await callerFor(db, researcher)
+    const { name: _n, algorithm: _a, ...rest } = validLaunch(catalog)
+    const pending = await db.baseModel.create({ data: { name: uniq('pending'), path: '/models/p' } })
+    const before = await writeCounts(db)
+    const zero = await rejection(api.runs.launchPair({ ...rest, name: 'p', p_junior: 0 }))
+    expect(fieldErrorsOf(zero)?.p_junior?.join(' ')).toMatch(/above 0/)
+    const unvalidated = await rejection(api.runs.launchPair({ ...rest, name: 'p', baseModelId: pending.id }))
+    expect(fieldErrorsOf(unvalidated)).toEqual({ baseModelId: ['This model is still being validated'] })
+    expect(await writeCounts(db)).toEqual(before)
+  })
+})
+
+describe('resume', () => {
+  test('a cancelled run gets a new TRAIN job and is QUEUED again; twice is a conflict', async () => {
+    const api = await callerFor(db, researcher)
+    const { id } = await api.runs.launch(validLaunch(catalog))
+    await api.runs.cancel({ id }) // QUEUED job: cancelled at once
+    expect((await api.runs.get({ id })).canResume).toBe(true)
+    const { jobId } = await api.runs.resume({ id })
+    const run = await db.trainingRun.findUniqueOrThrow({ where: { id } })
+    expect(run).toMatchObject({ status: 'QUEUED', finishedAt: null })
+    expect(await db.job.findUniqueOrThrow({ where: { id: jobId } })).toMatchObject({ kind: 'TRAIN', status: 'QUEUED', payload: { runId: id } })
+    expect((await rejection(api.runs.resume({ id }))).code).toBe('CONFLICT')
+    expect(await db.auditLog.count({ where: { entityId: id, action: 'run.resume' } })).toBe(1)
+  })
+
+  test('only the owner or an admin; a queued or finished run cannot be resumed', async () => {
+    const api = await callerFor(db, researcher)
+    const { id } = await api.runs.launch(validLaunch(catalog))
+    expect((await rejection(api.runs.resume({ id }))).code).toBe('CONFLICT')
+    await api.runs.cancel({ id })
+    const other = await callerFor(db, await makeUser(db, 'RESEARCHER'))
+    expect((await rejection(other.runs.resume({ id }))).code).toBe('FORBIDDEN')
+    await db.trainingRun.update({ where: { id }, data: { status: 'SUCCEEDED' } })
+    expect((await rejection(api.runs.resume({ id }))).code).toBe('CONFLICT')
+  })
+})
+
 describe('cancel', () => {
   async function launch(owner: TestUser = researcher) {
     const api = await callerFor(db, owner)
@@ -202,6 +267,36 @@ describe('cancel', () => {
 })
 
 describe('read', () => {
+  test('metrics: a long history is thinned evenly to MAX_CHART_POINTS, newest step kept; new steps come whole', async () => {
+    const api = await callerFor(db, researcher)
+    const { id } = await api.runs.launch(validLaunch(catalog))
+    const n = MAX_CHART_POINTS * 2 + 7
+    await db.runMetric.createMany({ data: Array.from({ length: n }, (_, i) => ({ runId: id, step: i + 1, reward: i / n })) })
+    const all = await api.runs.metrics({ id })
+    expect(all.total).toBe(n)
+    expect(all.stride).toBe(3)
+    expect(all.rows.length).toBeLessThanOrEqual(MAX_CHART_POINTS)
+    expect(all.rows.at(-1)!.step).toBe(n)
+    const steps = all.rows.map((r) => r.step)
+    expect(new Set(steps.slice(1).map((s, i) => s - steps[i]!))).toEqual(new Set([3]))
+    const tail = await api.runs.metrics({ id, afterStep: n - 5 })
+    expect(tail).toMatchObject({ total: 5, stride: 1 })
+    expect(tail.rows.map((r) => r.step)).toEqual([n - 4, n - 3, n - 2, n - 1, n])
+    expect((await rejection(api.runs.metrics({ id: 'nope' }))).code).toBe('NOT_FOUND')
+  })
+
+  test('logs: the tail of all the run’s jobs, then only newer lines', async () => {
+    const api = await callerFor(db, researcher)
+    const { id, jobId } = await api.runs.launch(validLaunch(catalog))
+    await db.jobLog.createMany({ data: Array.from({ length: 5 }, (_, i) => ({ jobId, line: `line ${i + 1}` })) })
+    const tail = await api.runs.logs({ id, limit: 3 })
+    expect(tail.lines.map((l) => l.line)).toEqual(['line 3', 'line 4', 'line 5'])
+    await db.jobLog.create({ data: { jobId, line: 'line 6' } })
+    const fresh = await api.runs.logs({ id, after: tail.lines.at(-1)!.id })
+    expect(fresh.lines.map((l) => l.line)).toEqual(['line 6'])
+    expect((await rejection(api.runs.logs({ id, after: 'x' }))).code).toBe('BAD_REQUEST')
+  })
+
   test('get returns metrics and checkpoints in step order, sizes as numbers', async () => {
     const api = await callerFor(db, researcher)
     const { id, jobId } = await api.runs.launch(validLaunch(catalog))
@@ -215,7 +310,10 @@ describe('read', () => {
       data: { runId: id, step: 2, path: '/runs/x/final', format: 'hf-safetensors', sha256: 'a'.repeat(64), sizeBytes: 5_000_000_000n },
     })
     const run = await api.runs.get({ id })
-    expect(run.metrics.map((m) => m.step)).toEqual([1, 2])
+    const metrics = await api.runs.metrics({ id })
+    expect(metrics.rows.map((m) => m.step)).toEqual([1, 2])
+    expect(metrics.rows[1]).toMatchObject({ reward: 0.5, seniorTokenShare: 1, zeroSignalGroups: 1, groups: 2, tokensPerSecond: 120 })
+    expect((await api.runs.metrics({ id, afterStep: 1 })).rows.map((m) => m.step)).toEqual([2])
     expect(run.checkpoints).toMatchObject([{ step: 2, sizeBytes: 5_000_000_000, sha256: 'a'.repeat(64) }])
     expect(run.job).toMatchObject({ id: jobId, status: 'QUEUED' })
     expect(run.baseModel.name).toBe(catalog.baseModel.name)

@@ -60,3 +60,35 @@ def test_from_file_yaml_and_json(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         TandemConfig.from_file(tmp_path / "list.yaml")
+
+
+def test_committed_field_specs_are_current():
+    """packages/tandem-config/fields.json feeds the console's launch form; regenerate it with
+    `tandem config-fields --out packages/tandem-config/fields.json` after changing TandemConfig."""
+    from pathlib import Path
+
+    from tandem.config import field_specs
+
+    committed = Path(__file__).resolve().parents[3] / "packages/tandem-config/fields.json"
+    assert json.loads(committed.read_text()) == field_specs(), f"{committed} is stale: regenerate it"
+
+
+def test_every_value_the_form_allows_is_valid():
+    """The form's bounds and choices may be stricter than validate(), never looser: its edge values pass."""
+    from tandem.config import field_specs
+
+    for spec in field_specs():
+        edges = list(spec["choices"] or []) + [v for v in (spec["minimum"], spec["maximum"]) if v is not None]
+        if spec["above"] is not None:
+            edges.append(spec["above"] + 1e-6)
+        for value in edges:
+            config = {spec["name"]: value}
+            if spec["name"] == "per_device_train_batch_size":
+                config["num_generations"] = 2 if value % 2 == 0 else 1
+                if value % 2:
+                    continue  # a single-completion group is not a group: num_generations must be >= 2
+            if spec["name"] == "epsilon_high":
+                config["epsilon"] = min(value, 0.2)
+            if spec["name"] == "num_generations":
+                config["per_device_train_batch_size"] = value * 2
+            TandemConfig.from_dict(config)  # raises ConfigError naming the field if the form allows a bad value

@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out")
     p.set_defaults(func=_cmd_eval)
 
+    p = sub.add_parser("config-fields", help="print every TandemConfig field with its form metadata as JSON")
+    p.add_argument("--out", help="write to this file instead of stdout")
+    p.set_defaults(func=_cmd_config_fields)
+
     # listed for help only: main() hands `tandem worker ...` to the runner's own parser
     sub.add_parser("worker", help="serve jobs from Postgres (see tandem worker --help)", add_help=False)
     sub.add_parser("seed", help="insert the base model and demo datasets (see tandem seed --help)", add_help=False)
@@ -126,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--names", help="comma-separated column names")
     p.set_defaults(func=_cmd_compare)
     return parser
+
+
+def _cmd_config_fields(args) -> int:
+    from .config import field_specs
+
+    text = json.dumps(field_specs(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

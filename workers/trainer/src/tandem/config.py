@@ -22,40 +22,69 @@ LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 SCALE_REWARDS = ("group", "batch", "none")
 
 
+def spec(default: Any, help: str, group: str, *, unit: str | None = None, minimum: float | None = None,
+         maximum: float | None = None, above: float | None = None, choices: tuple | None = None,
+         launch: bool = True) -> Any:
+    """A config field with what a form needs to show and pre-check it (`field_specs()`); `validate()` decides.
+
+    minimum/maximum are inclusive bounds, `above` an exclusive lower bound; `launch=False` marks fields the
+    platform fills in itself (paths, the dataset), which the console's launch form does not show.
+    """
+    meta = {"help": help, "group": group, "unit": unit, "minimum": minimum, "maximum": maximum, "above": above,
+            "choices": list(choices) if choices else None, "launch": launch}
+    return dataclasses.field(default=default, metadata=meta)
+
+
 @dataclass
 class TandemConfig:
     # what to train, on what
-    model_name_or_path: str = "base"  # a local HF model directory, or "base" for the tiny default base model
-    junior_name_or_path: str | None = None  # None: a frozen copy of the senior's starting weights (the paper's setup)
-    dataset: str = "arithmetic"  # "arithmetic" (generated) or a local .jsonl / .parquet file
-    dataset_size: int = 2000  # generated problems (only for dataset = "arithmetic")
-    output_dir: str = "runs/run"
+    model_name_or_path: str = spec("base", "A local HF model directory, or \"base\" for the tiny default base model.",
+                                   "model", launch=False)
+    junior_name_or_path: str | None = spec(
+        None, "The frozen junior; empty: a frozen copy of the senior's starting weights (the paper's setup).",
+        "model", launch=False)
+    dataset: str = spec("arithmetic", "\"arithmetic\" (generated) or a local .jsonl / .parquet file.", "data", launch=False)
+    dataset_size: int = spec(2000, "Generated problems (only for dataset = \"arithmetic\").", "data", minimum=1, launch=False)
+    output_dir: str = spec("runs/run", "Where checkpoints and logs are written.", "runtime", launch=False)
     # GRPO (names as in HF TRL's GRPOConfig)
-    num_generations: int = 8  # completions per prompt (the group)
-    per_device_train_batch_size: int = 32  # completions per optimizer micro-step; a multiple of num_generations
-    gradient_accumulation_steps: int = 1
-    max_steps: int = 60
-    learning_rate: float = 1e-4
-    beta: float = 0.02  # KL coefficient to the reference (= the junior's starting weights); 0 disables
-    epsilon: float = 0.2
-    epsilon_high: float | None = None  # None: same as epsilon
-    loss_type: str = "dapo"
-    scale_rewards: str = "group"  # "none" = Dr.GRPO-style advantages without std scaling
-    num_iterations: int = 1
-    max_completion_length: int = 96
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
-    seed: int = 0
-    save_steps: int = 10
-    logging_steps: int = 1
+    num_generations: int = spec(8, "Completions per prompt: the group whose rewards are normalised together.",
+                                "grpo", unit="completions", minimum=2, maximum=256)
+    per_device_train_batch_size: int = spec(
+        32, "Completions per optimizer micro-step; a multiple of num_generations.", "grpo", unit="completions",
+        minimum=1, maximum=4096)
+    gradient_accumulation_steps: int = spec(1, "Micro-steps per optimizer step.", "grpo", unit="micro-steps",
+                                            minimum=1, maximum=1024)
+    max_steps: int = spec(60, "Optimizer steps to train for.", "grpo", unit="steps", minimum=1, maximum=100_000)
+    learning_rate: float = spec(1e-4, "AdamW learning rate.", "grpo", above=0, maximum=1)
+    beta: float = spec(0.02, "KL coefficient to the reference (the junior's starting weights); 0 disables the KL term.",
+                       "grpo", minimum=0, maximum=10)
+    epsilon: float = spec(0.2, "Lower clipping range of the importance ratio.", "grpo", above=0, maximum=0.99)
+    epsilon_high: float | None = spec(None, "Upper clipping range; empty: the same as epsilon.", "grpo",
+                                      above=0, maximum=10)
+    loss_type: str = spec("dapo", "How token losses are averaged (TRL's loss_type).", "grpo", choices=LOSS_TYPES)
+    scale_rewards: str = spec("group", "Advantage scaling: by the group's std, the batch's, or none (Dr.GRPO-style).",
+                              "grpo", choices=SCALE_REWARDS)
+    num_iterations: int = spec(1, "Policy updates per batch of rollouts.", "grpo", unit="updates", minimum=1, maximum=16)
+    max_completion_length: int = spec(96, "Longest completion generated.", "generation", unit="tokens",
+                                      minimum=1, maximum=32768)
+    temperature: float = spec(1.0, "Sampling temperature of the rollouts.", "generation", above=0, maximum=10)
+    top_p: float = spec(1.0, "Nucleus sampling mass.", "generation", above=0, maximum=1)
+    top_k: int = spec(0, "Sample from the k most likely tokens; 0: no limit.", "generation", unit="tokens",
+                      minimum=0, maximum=100_000)
+    seed: int = spec(0, "Seeds data order, rollouts and initialisation.", "runtime", minimum=0, maximum=2_147_483_647)
+    save_steps: int = spec(10, "Save a checkpoint every this many steps (runs resume from the newest).", "runtime",
+                           unit="steps", minimum=1, maximum=100_000)
+    logging_steps: int = spec(1, "Log metrics every this many steps.", "runtime", unit="steps", minimum=1, maximum=100_000)
     # tandem
-    p_junior: float = 0.5  # chance the junior writes each word (0 = vanilla GRPO)
-    handoff_granularity: str = "word"  # "word" | "step"
-    loss_tokens: str = "senior"  # "senior": junior tokens are context only; "all": ablation
+    p_junior: float = spec(0.5, "Chance the junior writes each word (or step); 0 is vanilla GRPO.", "tandem",
+                           minimum=0, maximum=1)
+    handoff_granularity: str = spec("word", "Who writes is decided per word or per reasoning step (line).", "tandem",
+                                    choices=("word", "step"))
+    loss_tokens: str = spec("senior", "\"senior\": junior tokens are context only; \"all\": the ablation.", "tandem",
+                            choices=("senior", "all"))
     # runtime
-    device: str = "auto"  # "auto" | "cpu" | "cuda"
-    bf16: bool | None = None  # None: bf16 on CUDA, fp32 on CPU
+    device: str = spec("auto", "Where the worker trains.", "runtime", choices=("auto", "cpu", "cuda"))
+    bf16: bool | None = spec(None, "bf16 weights and activations; empty: bf16 on CUDA, fp32 on CPU.", "runtime")
 
     @property
     def algorithm(self) -> str:
@@ -146,6 +175,18 @@ class TandemConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def field_specs() -> list[dict[str, Any]]:
+    """Every field's name, type, default and form metadata, in declaration order: `tandem config-fields` writes
+    this as JSON for the web console's launch form (packages/tandem-config/fields.json)."""
+    out = []
+    for f in fields(TandemConfig):
+        options = [t.strip() for t in str(f.type).split("|")]
+        kind = next(t for t in options if t != "None")
+        out.append({"name": f.name, "type": kind, "nullable": "None" in options, "default": f.default,
+                    **{k: v for k, v in f.metadata.items()}})
+    return out
 
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}

@@ -1,13 +1,103 @@
-// Training runs: list, inspect, launch (row + TRAIN job + audit in one transaction), cancel.
+// Training runs: list, inspect (run, metrics, log tail), launch one run or a TRL/GRPO pair, cancel, resume.
+// Each mutation writes its rows, its job and its audit entry in one transaction.
+import { randomUUID } from 'node:crypto'
+
 import { TRPCError } from '@trpc/server'
 
+import type { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
 import { enqueueJob, requestCancel } from '../../jobs'
 import { fieldError, type FieldErrors } from '../errors'
-import { createTRPCRouter, researcherProcedure } from '../trpc'
-import { launchRunSchema, listRunsSchema, runIdSchema, toTandemConfig } from './runs.schema'
+import { paged, skipTake } from '../pagination'
+import { createTRPCRouter, researcherProcedure, type Context } from '../trpc'
+import {
+  launchPairSchema,
+  launchRunSchema,
+  listRunsSchema,
+  runIdSchema,
+  runLogsSchema,
+  runMetricsSchema,
+  toTandemConfig,
+  type Algorithm,
+} from './runs.schema'
 
 const ACTIVE_JOB = ['QUEUED', 'RUNNING', 'CANCEL_REQUESTED'] as const
+
+/** The charts draw at most this many points per series; longer histories are thinned evenly (last step kept). */
+export const MAX_CHART_POINTS = 2000
+
+type Db = Context['db']
+type User = { id: string; role: 'ADMIN' | 'RESEARCHER' }
+
+/** Base model, junior and dataset must exist and be usable; field errors otherwise. */
+async function checkLaunchTargets(db: Db, input: { baseModelId: string; juniorModelId?: string; datasetId: string }) {
+  const [baseModel, junior, dataset] = await Promise.all([
+    db.baseModel.findUnique({ where: { id: input.baseModelId }, select: { validatedAt: true, validationError: true } }),
+    input.juniorModelId
+      ? db.baseModel.findUnique({ where: { id: input.juniorModelId }, select: { validatedAt: true, validationError: true } })
+      : null,
+    db.dataset.findUnique({ where: { id: input.datasetId }, select: { rowCount: true } }),
+  ])
+  const errors: FieldErrors = {}
+  const modelProblem = (m: { validatedAt: Date | null; validationError: string | null }) =>
+    m.validatedAt ? null : m.validationError ? 'This model failed validation' : 'This model is still being validated'
+  if (!baseModel) errors.baseModelId = ['Unknown base model']
+  else if (modelProblem(baseModel)) errors.baseModelId = [modelProblem(baseModel)!]
+  if (input.juniorModelId) {
+    if (!junior) errors.juniorModelId = ['Unknown junior model']
+    else if (modelProblem(junior)) errors.juniorModelId = [modelProblem(junior)!]
+  }
+  if (!dataset) errors.datasetId = ['Unknown dataset']
+  else if (dataset.rowCount === 0) errors.datasetId = ['This dataset has no problems']
+  if (Object.keys(errors).length) throw fieldError(errors)
+}
+
+async function createRun(
+  tx: Prisma.TransactionClient,
+  user: User,
+  input: Parameters<typeof toTandemConfig>[0],
+  algorithm: Algorithm,
+  name: string,
+  pairId: string | null,
+) {
+  const config = toTandemConfig(input, algorithm)
+  const run = await tx.trainingRun.create({
+    data: {
+      name,
+      algorithm,
+      config: config as Prisma.InputJsonValue,
+      seed: config.seed as number,
+      maxSteps: config.max_steps as number,
+      ownerId: user.id,
+      baseModelId: input.baseModelId,
+      juniorModelId: input.juniorModelId ?? null,
+      datasetId: input.datasetId,
+      pairId,
+    },
+    select: { id: true },
+  })
+  const jobId = await enqueueJob(tx, { kind: 'TRAIN', payload: { runId: run.id }, trainingRunId: run.id, createdById: user.id })
+  await audit(tx, {
+    actorId: user.id,
+    action: 'run.launch',
+    entity: 'training_runs',
+    entityId: run.id,
+    details: {
+      jobId, name, algorithm, pairId, baseModelId: input.baseModelId, juniorModelId: input.juniorModelId ?? null,
+      datasetId: input.datasetId, config,
+    },
+  })
+  return { id: run.id, jobId }
+}
+
+async function ownedRun(ctx: { db: Db; user: User }, id: string, verb: string) {
+  const run = await ctx.db.trainingRun.findUnique({ where: { id }, select: { id: true, ownerId: true, status: true } })
+  if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No training run ${id}` })
+  if (run.ownerId !== ctx.user.id && ctx.user.role !== 'ADMIN') {
+    throw new TRPCError({ code: 'FORBIDDEN', message: `Only the run’s owner or an admin can ${verb} it` })
+  }
+  return run
+}
 
 export const runsRouter = createTRPCRouter({
   list: researcherProcedure.input(listRunsSchema).query(async ({ ctx, input }) => {
@@ -15,32 +105,30 @@ export const runsRouter = createTRPCRouter({
       ctx.db.trainingRun.count(),
       ctx.db.trainingRun.findMany({
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        skip: (input.page - 1) * input.pageSize,
-        take: input.pageSize,
+        ...skipTake(input),
         select: {
-          id: true, name: true, algorithm: true, status: true, currentStep: true, maxSteps: true, createdAt: true,
+          id: true, name: true, algorithm: true, status: true, currentStep: true, maxSteps: true, createdAt: true, pairId: true,
           baseModel: { select: { name: true } },
           owner: { select: { email: true } },
         },
       }),
     ])
-    return {
-      items: rows.map(({ baseModel, owner, ...run }) => ({ ...run, baseModelName: baseModel.name, ownerEmail: owner.email })),
+    return paged(
+      rows.map(({ baseModel, owner, ...run }) => ({ ...run, baseModelName: baseModel.name, ownerEmail: owner.email })),
       total,
-      page: input.page,
-      pageSize: input.pageSize,
-      pageCount: Math.max(1, Math.ceil(total / input.pageSize)),
-    }
+      input,
+    )
   }),
 
+  /** The run without its metrics (see `metrics`) and logs (see `logs`). */
   get: researcherProcedure.input(runIdSchema).query(async ({ ctx, input }) => {
     const run = await ctx.db.trainingRun.findUnique({
       where: { id: input.id },
       include: {
         baseModel: { select: { id: true, name: true } },
+        juniorModel: { select: { id: true, name: true } },
         dataset: { select: { id: true, name: true } },
         owner: { select: { id: true, email: true } },
-        metrics: { orderBy: { step: 'asc' } },
         checkpoints: { orderBy: [{ step: 'asc' }, { createdAt: 'asc' }] },
         jobs: {
           where: { kind: 'TRAIN' },
@@ -51,68 +139,97 @@ export const runsRouter = createTRPCRouter({
       },
     })
     if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No training run ${input.id}` })
+    const pair = run.pairId
+      ? await ctx.db.trainingRun.findMany({
+          where: { pairId: run.pairId, id: { not: run.id } },
+          select: { id: true, name: true, algorithm: true, status: true },
+        })
+      : []
     const { jobs, checkpoints, ...rest } = run
+    const job = jobs[0] ?? null
+    const mayControl = ctx.user.role === 'ADMIN' || run.ownerId === ctx.user.id
+    const jobActive = job != null && (ACTIVE_JOB as readonly string[]).includes(job.status)
     return {
       ...rest,
-      job: jobs[0] ?? null,
+      job,
+      pair,
       // sizes fit a double (< 2^53 bytes); plain numbers are easier on the client than bigint
       checkpoints: checkpoints.map((c) => ({ ...c, sizeBytes: Number(c.sizeBytes) })),
-      canCancel:
-        (ctx.user.role === 'ADMIN' || run.ownerId === ctx.user.id) &&
-        jobs[0] != null &&
-        (jobs[0].status === 'QUEUED' || jobs[0].status === 'RUNNING'),
+      canCancel: mayControl && job != null && (job.status === 'QUEUED' || job.status === 'RUNNING'),
+      canResume: mayControl && !jobActive && (run.status === 'CANCELLED' || run.status === 'FAILED'),
     }
   }),
 
-  launch: researcherProcedure.input(launchRunSchema).mutation(async ({ ctx, input }) => {
-    const [baseModel, dataset] = await Promise.all([
-      ctx.db.baseModel.findUnique({ where: { id: input.baseModelId }, select: { id: true } }),
-      ctx.db.dataset.findUnique({ where: { id: input.datasetId }, select: { id: true, rowCount: true } }),
-    ])
-    const errors: FieldErrors = {}
-    if (!baseModel) errors.baseModelId = ['Unknown base model']
-    if (!dataset) errors.datasetId = ['Unknown dataset']
-    else if (dataset.rowCount === 0) errors.datasetId = ['This dataset has no problems']
-    if (Object.keys(errors).length) throw fieldError(errors)
+  /**
+   * Metric rows after `afterStep`, oldest first. The run page loads all once, then polls for new steps.
+   * Longer histories than MAX_CHART_POINTS are thinned evenly (the newest step always kept) so a 10k-step
+   * run loads as fast as a short one; `thinned` says by how much.
+   */
+  metrics: researcherProcedure.input(runMetricsSchema).query(async ({ ctx, input }) => {
+    const exists = await ctx.db.trainingRun.findUnique({ where: { id: input.id }, select: { id: true } })
+    if (!exists) throw new TRPCError({ code: 'NOT_FOUND', message: `No training run ${input.id}` })
+    const total = await ctx.db.runMetric.count({ where: { runId: input.id, step: { gt: input.afterStep } } })
+    const stride = Math.max(1, Math.ceil(total / MAX_CHART_POINTS))
+    const rows = await ctx.db.$queryRaw<
+      {
+        step: number; reward: number | null; accuracy: number | null; kl: number | null; clip_fraction: number | null
+        entropy: number | null; senior_token_share: number | null; zero_signal_groups: number | null; groups: number | null
+        tokens_per_second: number | null; loss: number | null; grad_norm: number | null; completion_length: number | null
+        elapsed_s: number | null
+      }[]
+    >`
+      SELECT step, reward, accuracy, kl, clip_fraction, entropy, senior_token_share, zero_signal_groups, groups,
+             tokens_per_second, loss, grad_norm, completion_length, elapsed_s
+      FROM (SELECT m.*, row_number() OVER (ORDER BY step DESC) - 1 AS from_end
+            FROM run_metrics m WHERE run_id = ${input.id} AND step > ${input.afterStep}) numbered
+      WHERE from_end % ${stride} = 0
+      ORDER BY step`
+    return {
+      total,
+      stride,
+      rows: rows.map((r) => ({
+        step: r.step, reward: r.reward, accuracy: r.accuracy, kl: r.kl, clipFraction: r.clip_fraction, entropy: r.entropy,
+        seniorTokenShare: r.senior_token_share, zeroSignalGroups: r.zero_signal_groups, groups: r.groups,
+        tokensPerSecond: r.tokens_per_second, loss: r.loss, gradNorm: r.grad_norm, completionLength: r.completion_length,
+        elapsedSeconds: r.elapsed_s,
+      })),
+    }
+  }),
 
-    const config = toTandemConfig(input)
+  /** The run's job log lines (all its TRAIN jobs): the newest `limit`, or those after `after`. */
+  logs: researcherProcedure.input(runLogsSchema).query(async ({ ctx, input }) => {
+    const exists = await ctx.db.trainingRun.findUnique({ where: { id: input.id }, select: { id: true } })
+    if (!exists) throw new TRPCError({ code: 'NOT_FOUND', message: `No training run ${input.id}` })
+    const where = { job: { trainingRunId: input.id }, ...(input.after ? { id: { gt: BigInt(input.after) } } : {}) }
+    const rows = await ctx.db.jobLog.findMany({
+      where,
+      // first lines after a cursor; otherwise the tail
+      orderBy: { id: input.after ? 'asc' : 'desc' },
+      take: input.limit,
+      select: { id: true, line: true, createdAt: true, jobId: true },
+    })
+    const lines = (input.after ? rows : rows.reverse()).map((r) => ({ ...r, id: r.id.toString() }))
+    return { lines }
+  }),
+
+  launch: researcherProcedure.input(launchRunSchema).mutation(async ({ ctx, input }) => {
+    await checkLaunchTargets(ctx.db, input)
+    return ctx.db.$transaction((tx) => createRun(tx, ctx.user, input, input.algorithm, input.name, null))
+  }),
+
+  /** A TRL run and a GRPO run from the same base, junior, dataset, seed and budget, linked by a pair id. */
+  launchPair: researcherProcedure.input(launchPairSchema).mutation(async ({ ctx, input }) => {
+    await checkLaunchTargets(ctx.db, input)
+    const pairId = `pair-${randomUUID()}`
     return ctx.db.$transaction(async (tx) => {
-      const run = await tx.trainingRun.create({
-        data: {
-          name: input.name,
-          algorithm: input.algorithm,
-          config,
-          seed: input.seed,
-          maxSteps: input.max_steps,
-          ownerId: ctx.user.id,
-          baseModelId: input.baseModelId,
-          datasetId: input.datasetId,
-        },
-        select: { id: true },
-      })
-      const jobId = await enqueueJob(tx, {
-        kind: 'TRAIN',
-        payload: { runId: run.id },
-        trainingRunId: run.id,
-        createdById: ctx.user.id,
-      })
-      await audit(tx, {
-        actorId: ctx.user.id,
-        action: 'run.launch',
-        entity: 'training_runs',
-        entityId: run.id,
-        details: { jobId, name: input.name, algorithm: input.algorithm, baseModelId: input.baseModelId, datasetId: input.datasetId, config },
-      })
-      return { id: run.id, jobId }
+      const trl = await createRun(tx, ctx.user, input, 'TRL', `${input.name} · TRL`, pairId)
+      const grpo = await createRun(tx, ctx.user, input, 'GRPO', `${input.name} · GRPO`, pairId)
+      return { pairId, trl, grpo }
     })
   }),
 
   cancel: researcherProcedure.input(runIdSchema).mutation(async ({ ctx, input }) => {
-    const run = await ctx.db.trainingRun.findUnique({ where: { id: input.id }, select: { id: true, ownerId: true, status: true } })
-    if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No training run ${input.id}` })
-    if (run.ownerId !== ctx.user.id && ctx.user.role !== 'ADMIN') {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the run’s owner or an admin can cancel it' })
-    }
+    const run = await ownedRun(ctx, input.id, 'cancel')
     return ctx.db.$transaction(async (tx) => {
       const job = await tx.job.findFirst({
         where: { trainingRunId: run.id, kind: 'TRAIN', status: { in: [...ACTIVE_JOB] } },
@@ -142,6 +259,31 @@ export const runsRouter = createTRPCRouter({
         details: { jobId: job.id, jobStatus },
       })
       return { jobId: job.id, jobStatus, runStatus }
+    })
+  }),
+
+  /** A cancelled or failed run continues from its newest complete checkpoint (the worker resumes it). */
+  resume: researcherProcedure.input(runIdSchema).mutation(async ({ ctx, input }) => {
+    const run = await ownedRun(ctx, input.id, 'resume')
+    return ctx.db.$transaction(async (tx) => {
+      const active = await tx.job.findFirst({
+        where: { trainingRunId: run.id, kind: 'TRAIN', status: { in: [...ACTIVE_JOB] } },
+        select: { id: true },
+      })
+      // the status condition makes two concurrent resumes enqueue one job, not two
+      const updated = await tx.trainingRun.updateMany({
+        where: { id: run.id, status: { in: ['CANCELLED', 'FAILED'] } },
+        data: { status: 'QUEUED', finishedAt: null, error: null },
+      })
+      if (active || updated.count === 0) {
+        throw new TRPCError({
+          code: 'CONFLICT',
+          message: `The run is ${run.status.toLowerCase()}; only a cancelled or failed run can be resumed`,
+        })
+      }
+      const jobId = await enqueueJob(tx, { kind: 'TRAIN', payload: { runId: run.id }, trainingRunId: run.id, createdById: ctx.user.id })
+      await audit(tx, { actorId: ctx.user.id, action: 'run.resume', entity: 'training_runs', entityId: run.id, details: { jobId } })
+      return { jobId }
     })
   }),
 })

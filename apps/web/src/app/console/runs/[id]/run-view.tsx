@@ -1,21 +1,128 @@
 'use client'
-
+// The run page: status, progress and ETA, live metric charts, the log tail, cancel/resume, checkpoints and the
+// full config. While the run is live it polls: the run row, new metric steps only, and new log lines only.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
+import { useEffect, useMemo, useRef, useState } from 'react'
 
+import { MetricChart } from '@/components/charts/metric-chart'
+import { DataTable, type ColumnDef } from '@/components/data-table'
 import { formatBytes, formatDate, formatNumber } from '@/components/format'
 import { StatusBadge } from '@/components/status-badge'
-import { useTRPC, type RouterOutputs } from '@/trpc/react'
+import { useTRPC, useTRPCClient, type RouterOutputs } from '@/trpc/react'
 
 type Run = RouterOutputs['runs']['get']
+type MetricRow = RouterOutputs['runs']['metrics']['rows'][number]
+type LogLine = RouterOutputs['runs']['logs']['lines'][number]
+type Checkpoint = Run['checkpoints'][number]
 
 const REFRESH_MS = 2000
+const MAX_LOG_LINES = 500
 
 /** Still changing: the worker may write progress, metrics or checkpoints. */
 function isLive(run: Run | undefined): boolean {
   if (!run) return false
   return run.status === 'QUEUED' || run.status === 'RUNNING' || run.job?.status === 'CANCEL_REQUESTED'
 }
+
+/** Loads every metric row once, then (while `live`) only the steps after the newest one it has. */
+function useRunMetrics(id: string, live: boolean) {
+  const client = useTRPCClient()
+  const [state, setState] = useState<{ rows: MetricRow[]; total: number; stride: number; loaded: boolean }>({
+    rows: [], total: 0, stride: 1, loaded: false,
+  })
+  const lastStep = useRef(0)
+  useEffect(() => {
+    let stopped = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const poll = async () => {
+      try {
+        const page = await client.runs.metrics.query({ id, afterStep: lastStep.current })
+        if (stopped) return
+        if (page.rows.length) {
+          lastStep.current = page.rows[page.rows.length - 1]!.step
+          setState((s) => ({
+            rows: [...s.rows.filter((r) => r.step < page.rows[0]!.step), ...page.rows],
+            total: s.total + page.total,
+            stride: Math.max(s.stride, page.stride),
+            loaded: true,
+          }))
+        } else setState((s) => (s.loaded ? s : { ...s, loaded: true }))
+      } catch {
+        /* the run query shows errors; try again on the next tick */
+      }
+      if (!stopped && live) timer = setTimeout(poll, REFRESH_MS)
+    }
+    void poll()
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
+  }, [client, id, live])
+  return state
+}
+
+/** The newest log lines, then (while `live`) the lines after the newest one it has. */
+function useRunLogs(id: string, live: boolean) {
+  const client = useTRPCClient()
+  const [lines, setLines] = useState<LogLine[]>([])
+  const after = useRef<string | undefined>(undefined)
+  useEffect(() => {
+    let stopped = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const poll = async () => {
+      try {
+        const { lines: fresh } = await client.runs.logs.query({ id, after: after.current })
+        if (stopped) return
+        if (fresh.length) {
+          after.current = fresh[fresh.length - 1]!.id
+          setLines((old) => [...old, ...fresh].slice(-MAX_LOG_LINES))
+        }
+      } catch {
+        /* retried on the next tick */
+      }
+      if (!stopped && live) timer = setTimeout(poll, REFRESH_MS)
+    }
+    void poll()
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
+  }, [client, id, live])
+  return lines
+}
+
+/** Seconds left, from the pace of the last 20 logged steps; null until two steps are timed. */
+function etaSeconds(rows: MetricRow[], currentStep: number, maxSteps: number): number | null {
+  const timed = rows.filter((r) => r.elapsedSeconds != null).slice(-20)
+  if (timed.length < 2) return null
+  const first = timed[0]!
+  const last = timed[timed.length - 1]!
+  const perStep = (last.elapsedSeconds! - first.elapsedSeconds!) / (last.step - first.step)
+  if (!(perStep > 0)) return null
+  return Math.max(0, (maxSteps - currentStep) * perStep)
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.round(seconds)} s`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`
+}
+
+const CHARTS: { title: string; value: (r: MetricRow) => number | null; digits?: number; domain?: [number, number] }[] = [
+  { title: 'Reward (team)', value: (r) => r.reward, domain: [0, 1] },
+  { title: 'Accuracy', value: (r) => r.accuracy, domain: [0, 1] },
+  { title: 'KL to reference', value: (r) => r.kl, digits: 4 },
+  { title: 'Clip fraction', value: (r) => r.clipFraction, digits: 4 },
+  { title: 'Senior token share', value: (r) => r.seniorTokenShare, domain: [0, 1] },
+  {
+    title: 'Zero-signal groups (share)',
+    value: (r) => (r.zeroSignalGroups != null && r.groups ? r.zeroSignalGroups / r.groups : null),
+    domain: [0, 1],
+  },
+  { title: 'Tokens per second', value: (r) => r.tokensPerSecond, digits: 1 },
+  { title: 'Loss', value: (r) => r.loss, digits: 4 },
+]
 
 export function RunView({ id }: { id: string }) {
   const trpc = useTRPC()
@@ -26,10 +133,37 @@ export function RunView({ id }: { id: string }) {
       { refetchInterval: (query) => (isLive(query.state.data) ? REFRESH_MS : false), staleTime: 0, retry: 1 },
     ),
   )
-  const cancel = useMutation(
-    trpc.runs.cancel.mutationOptions({
-      onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) }),
-    }),
+  const live = isLive(runQuery.data)
+  const metrics = useRunMetrics(id, live)
+  const logs = useRunLogs(id, live)
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) })
+  const cancel = useMutation(trpc.runs.cancel.mutationOptions({ onSettled: refresh }))
+  const resume = useMutation(trpc.runs.resume.mutationOptions({ onSettled: refresh }))
+
+  const checkpointColumns = useMemo<ColumnDef<Checkpoint>[]>(
+    () => [
+      { header: 'Step', accessorKey: 'step', cell: (c) => <span className="tabular-nums">{c.row.original.step}</span> },
+      { header: 'Format', accessorKey: 'format' },
+      { header: 'Size', cell: (c) => formatBytes(c.row.original.sizeBytes) },
+      {
+        header: 'SHA-256',
+        cell: (c) => (
+          <code className="text-xs" title={c.row.original.sha256}>
+            {c.row.original.sha256.slice(0, 12)}…
+          </code>
+        ),
+      },
+      { header: 'Saved', cell: (c) => formatDate(c.row.original.createdAt) },
+      {
+        header: 'Actions',
+        cell: (c) => (
+          <Link className="text-indigo-700 hover:underline" href={`/console/evaluations/new?checkpoint=${c.row.original.id}`}>
+            Evaluate
+          </Link>
+        ),
+      },
+    ],
+    [],
   )
 
   if (runQuery.isPending) return <p className="text-sm text-slate-500">Loading run…</p>
@@ -49,26 +183,39 @@ export function RunView({ id }: { id: string }) {
   const run = runQuery.data
   const percent = run.maxSteps > 0 ? Math.min(100, Math.round((run.currentStep / run.maxSteps) * 100)) : 0
   const config = run.config as Record<string, unknown>
+  const eta = run.status === 'RUNNING' ? etaSeconds(metrics.rows, run.currentStep, run.maxSteps) : null
+  const recent = metrics.rows.slice(-10).reverse()
 
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
-        <div>
+        <div className="min-w-0">
           <p className="text-sm text-slate-500">
             <Link href="/console" className="hover:underline">
               Runs
             </Link>{' '}
-            / {run.id}
+            / <span className="break-all">{run.id}</span>
           </p>
-          <h1 className="mt-1 text-2xl font-semibold" data-testid="run-name">
+          <h1 className="mt-1 text-2xl font-semibold break-words" data-testid="run-name">
             {run.name}
           </h1>
           <p className="mt-1 text-sm text-slate-600">
-            {run.algorithm} · p_junior {String(config.p_junior ?? '—')} · base model {run.baseModel.name} · dataset{' '}
-            {run.dataset.name} · seed {run.seed} · by {run.owner.email}
+            {run.algorithm} · p_junior {String(config.p_junior ?? '—')} · base model {run.baseModel.name} · junior{' '}
+            {run.juniorModel?.name ?? 'frozen copy of the base'} · dataset {run.dataset.name} · seed {run.seed} · by{' '}
+            {run.owner.email}
           </p>
+          {run.pair.length ? (
+            <p className="mt-1 text-sm" data-testid="run-pair">
+              Pair:{' '}
+              {run.pair.map((p) => (
+                <Link key={p.id} href={`/console/runs/${p.id}`} className="text-indigo-700 hover:underline">
+                  {p.name} ({p.algorithm}, {p.status.toLowerCase()})
+                </Link>
+              ))}
+            </p>
+          ) : null}
         </div>
-        <div className="flex items-center gap-3">
+        <div className="flex flex-wrap items-center gap-3">
           <StatusBadge status={run.status} testId="run-status" />
           {run.job?.status === 'CANCEL_REQUESTED' ? <StatusBadge status="CANCEL_REQUESTED" testId="job-status" /> : null}
           {run.canCancel ? (
@@ -83,19 +230,29 @@ export function RunView({ id }: { id: string }) {
               {cancel.isPending ? 'Cancelling…' : 'Cancel run'}
             </button>
           ) : null}
+          {run.canResume ? (
+            <button type="button" className="btn-primary" disabled={resume.isPending} onClick={() => resume.mutate({ id })}>
+              {resume.isPending ? 'Resuming…' : 'Resume run'}
+            </button>
+          ) : null}
         </div>
       </div>
-      {cancel.isError ? (
+      {cancel.isError || resume.isError ? (
         <p role="alert" className="text-sm text-red-700">
-          {cancel.error.message}
+          {(cancel.error ?? resume.error)?.message}
         </p>
       ) : null}
 
-      <section className="card space-y-2">
-        <div className="flex justify-between text-sm">
-          <span className="font-medium">Progress</span>
-          <span className="tabular-nums text-slate-600" data-testid="run-progress">
-            step {run.currentStep}/{run.maxSteps}
+      <section className="card space-y-2" aria-labelledby="progress-heading">
+        <div className="flex flex-wrap justify-between gap-2 text-sm">
+          <h2 id="progress-heading" className="font-medium">
+            Progress
+          </h2>
+          <span className="tabular-nums text-slate-600">
+            <span data-testid="run-progress">
+              step {run.currentStep}/{run.maxSteps}
+            </span>
+            {eta !== null ? <span data-testid="run-eta"> · about {formatDuration(eta)} left</span> : null}
           </span>
         </div>
         <div
@@ -136,77 +293,109 @@ export function RunView({ id }: { id: string }) {
         ) : null}
       </section>
 
-      <section className="card overflow-x-auto p-0">
-        <h2 className="px-5 pt-4 pb-2 font-semibold">Metrics</h2>
-        {run.metrics.length === 0 ? (
-          <p className="px-5 pb-5 text-sm text-slate-500">No steps logged yet.</p>
-        ) : (
-          <table className="data-table" data-testid="metrics-table">
-            <thead>
-              <tr>
-                <th>Step</th>
-                <th>Reward</th>
-                <th>Accuracy</th>
-                <th>KL</th>
-                <th>Senior token share</th>
-                <th>Zero-signal groups</th>
-                <th>Tokens/s</th>
-              </tr>
-            </thead>
-            <tbody className="tabular-nums">
-              {run.metrics.map((m) => (
-                <tr key={m.step} data-testid="metric-row">
-                  <td>{m.step}</td>
-                  <td>{formatNumber(m.reward)}</td>
-                  <td>{formatNumber(m.accuracy)}</td>
-                  <td>{formatNumber(m.kl, 4)}</td>
-                  <td>{formatNumber(m.seniorTokenShare)}</td>
-                  <td>
-                    {m.zeroSignalGroups ?? '—'}
-                    {m.groups != null ? ` / ${m.groups}` : ''}
-                  </td>
-                  <td>{formatNumber(m.tokensPerSecond, 1)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+      <section aria-labelledby="charts-heading" className="space-y-3">
+        <div className="flex flex-wrap items-baseline justify-between gap-2">
+          <h2 id="charts-heading" className="text-lg font-semibold">
+            Training curves
+          </h2>
+          <p className="text-xs text-slate-500" data-testid="metrics-summary">
+            {metrics.total} step{metrics.total === 1 ? '' : 's'} logged
+            {metrics.stride > 1 ? ` · drawn every ${metrics.stride}th step` : ''}
+            {live ? ' · updating live' : ''}
+          </p>
+        </div>
+        <div className="grid gap-3 sm:grid-cols-2 xl:grid-cols-4" data-testid="run-charts">
+          {CHARTS.map((c) => (
+            <MetricChart key={c.title} title={c.title} rows={metrics.rows} value={c.value} digits={c.digits} domain={c.domain}
+              testId="metric-chart" />
+          ))}
+        </div>
       </section>
 
-      <section className="card overflow-x-auto p-0">
-        <h2 className="px-5 pt-4 pb-2 font-semibold">Checkpoints</h2>
-        {run.checkpoints.length === 0 ? (
-          <p className="px-5 pb-5 text-sm text-slate-500">No checkpoints yet.</p>
-        ) : (
-          <table className="data-table" data-testid="checkpoints-table">
-            <thead>
-              <tr>
-                <th>Step</th>
-                <th>Path</th>
-                <th>SHA-256</th>
-                <th>Size</th>
-              </tr>
-            </thead>
-            <tbody>
-              {run.checkpoints.map((c) => (
-                <tr key={c.id} data-testid="checkpoint-row">
-                  <td className="tabular-nums">{c.step}</td>
-                  <td className="font-mono text-xs">{c.path}</td>
-                  <td className="font-mono text-xs" title={c.sha256}>
-                    {c.sha256.slice(0, 16)}…
-                  </td>
-                  <td className="tabular-nums">{formatBytes(c.sizeBytes)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+      <section className="card p-0" aria-labelledby="recent-heading">
+        <h2 id="recent-heading" className="px-5 pt-4 pb-2 font-semibold">
+          Latest steps
+        </h2>
+        <DataTable<MetricRow>
+          testId="metric"
+          data={recent}
+          getRowId={(r) => String(r.step)}
+          empty="No steps logged yet."
+          columns={[
+            { header: 'Step', accessorKey: 'step' },
+            { header: 'Reward', cell: (c) => formatNumber(c.row.original.reward) },
+            { header: 'Accuracy', cell: (c) => formatNumber(c.row.original.accuracy) },
+            { header: 'KL', cell: (c) => formatNumber(c.row.original.kl, 4) },
+            { header: 'Clip', cell: (c) => formatNumber(c.row.original.clipFraction, 4) },
+            { header: 'Senior share', cell: (c) => formatNumber(c.row.original.seniorTokenShare) },
+            {
+              header: 'Zero-signal groups',
+              cell: (c) =>
+                `${c.row.original.zeroSignalGroups ?? '—'}${c.row.original.groups != null ? ` / ${c.row.original.groups}` : ''}`,
+            },
+            { header: 'Tokens/s', cell: (c) => formatNumber(c.row.original.tokensPerSecond, 1) },
+          ]}
+        />
       </section>
 
-      <details className="card text-sm">
-        <summary className="cursor-pointer font-semibold">Config</summary>
-        <pre className="mt-3 overflow-x-auto text-xs">{JSON.stringify(run.config, null, 2)}</pre>
+      <section className="card space-y-2" aria-labelledby="log-heading">
+        <h2 id="log-heading" className="font-semibold">
+          Log
+        </h2>
+        <LogTail lines={logs} />
+      </section>
+
+      <section className="card p-0" aria-labelledby="checkpoints-heading">
+        <h2 id="checkpoints-heading" className="px-5 pt-4 pb-2 font-semibold">
+          Checkpoints
+        </h2>
+        <DataTable<Checkpoint>
+          testId="checkpoint"
+          data={run.checkpoints}
+          getRowId={(c) => c.id}
+          columns={checkpointColumns}
+          empty="No checkpoints yet."
+        />
+      </section>
+
+      <details className="card text-sm" data-testid="run-config">
+        <summary className="cursor-pointer font-semibold">Full config</summary>
+        <DataTable<[string, unknown]>
+          data={Object.entries(config)}
+          getRowId={([k]) => k}
+          caption="The run's TandemConfig"
+          columns={[
+            { header: 'Field', cell: (c) => <code>{c.row.original[0]}</code> },
+            { header: 'Value', cell: (c) => <code>{JSON.stringify(c.row.original[1])}</code> },
+          ]}
+        />
       </details>
     </div>
+  )
+}
+
+/** The newest log lines, kept scrolled to the bottom unless the reader scrolled up. */
+function LogTail({ lines }: { lines: LogLine[] }) {
+  const box = useRef<HTMLPreElement>(null)
+  const pinned = useRef(true)
+  useEffect(() => {
+    if (box.current && pinned.current) box.current.scrollTop = box.current.scrollHeight
+  }, [lines])
+  if (lines.length === 0) return <p className="text-sm text-slate-500">No log lines yet.</p>
+  return (
+    <pre
+      ref={box}
+      role="log"
+      aria-label="Worker log"
+      tabIndex={0}
+      data-testid="run-log"
+      onScroll={(e) => {
+        const el = e.currentTarget
+        pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24
+      }}
+      className="max-h-72 overflow-auto rounded bg-slate-900 p-3 text-xs leading-5 whitespace-pre-wrap text-slate-100"
+    >
+      {lines.map((l) => `${new Date(l.createdAt).toISOString().slice(11, 19)}  ${l.line}`).join('\n')}
+    </pre>
   )
 }

@@ -20,7 +20,7 @@ export default async function NewRunPage() {
         </p>
       </div>
       <LaunchForm
-        baseModels={baseModels.map((m) => ({ id: m.id, name: m.name }))}
+        baseModels={baseModels.filter((m) => m.validatedAt).map((m) => ({ id: m.id, name: m.name }))}
         datasets={datasets.map((d) => ({ id: d.id, name: d.name, rowCount: d.rowCount }))}
       />
     </div>
