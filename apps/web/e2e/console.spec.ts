@@ -17,12 +17,13 @@ async function signIn(page: Page, pass: string, as = email()) {
 async function launchGrpo(page: Page, name: string, maxSteps: number) {
   await page.goto('/console/runs/new')
   await page.getByLabel('Run name').fill(name)
-  await page.getByLabel('GRPO').check()
+  await page.getByLabel('GRPO', { exact: true }).check()
   await page.locator('#baseModelId').selectOption(await optionValue(page, 'baseModelId', 'fixture'))
   await page.locator('#datasetId').selectOption(await optionValue(page, 'datasetId', 'arithmetic-train'))
   await page.getByLabel('num_generations').fill('4')
   await page.getByLabel('per_device_train_batch_size').fill('8')
   await page.getByLabel('max_steps').fill(String(maxSteps))
+  await page.getByLabel('save_steps').fill('1')
   await page.getByRole('button', { name: 'Launch run' }).click()
   await expect(page).toHaveURL(/\/console\/runs\/(?!new)[^/]+$/)
   return page.url().split('/').pop()!
@@ -57,7 +58,7 @@ test('a researcher signs in, launches a GRPO run and watches it succeed', async 
 
   const runName = `e2e-grpo-${Date.now()}`
   await page.getByLabel('Run name').fill(runName)
-  await page.getByLabel('GRPO').check()
+  await page.getByLabel('GRPO', { exact: true }).check()
   await expect(page.getByLabel('p_junior')).toBeDisabled()
   await expect(page.getByLabel('p_junior')).toHaveValue('0')
   await page.locator('#baseModelId').selectOption(await optionValue(page, 'baseModelId', 'fixture'))
@@ -82,7 +83,12 @@ test('a researcher signs in, launches a GRPO run and watches it succeed', async 
   await expect(page.getByTestId('run-status')).toHaveText('SUCCEEDED', { timeout: 300_000 })
   await expect(page.getByTestId('run-progress')).toHaveText('step 2/2')
   await expect(page.getByTestId('metric-row')).toHaveCount(2)
-  await expect(page.getByTestId('metric-row').first().locator('td').first()).toHaveText('1')
+  // newest first
+  await expect(page.getByTestId('metric-row').first().locator('td').first()).toHaveText('2')
+  await expect(page.getByTestId('metric-row').last().locator('td').first()).toHaveText('1')
+  // the reward curve has both steps, drawn by the chart library
+  await expect(page.getByTestId('metric-chart').first()).toHaveAttribute('data-points', '2')
+  await expect(page.getByTestId('metric-chart').first().locator('.recharts-line')).toBeVisible()
   expect(await page.getByTestId('checkpoint-row').count()).toBeGreaterThanOrEqual(1)
   await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0)
 
@@ -111,7 +117,7 @@ test('a researcher signs in, launches a GRPO run and watches it succeed', async 
   await expect(page).toHaveURL(/\/login/)
 })
 
-test('a running run is cancelled from its page: the worker stops between steps', async ({ page }) => {
+test('a running run is cancelled from its page, then resumed from its last checkpoint', async ({ page }) => {
   await page.goto('/') // -> /console -> /login
   await expect(page).toHaveURL(/\/login/)
   await signIn(page, password())
@@ -134,9 +140,28 @@ test('a running run is cancelled from its page: the worker stops between steps',
     expect(job.rows).toEqual([{ status: 'CANCELLED' }])
     const run = await db.query(`SELECT status, current_step FROM training_runs WHERE id = $1`, [runId])
     expect(run.rows[0].status).toBe('CANCELLED')
-    expect(run.rows[0].current_step).toBeLessThan(1000)
+    const stoppedAt = run.rows[0].current_step as number
+    expect(stoppedAt).toBeLessThan(1000)
     const audit = await db.query(`SELECT details FROM audit_log WHERE entity_id = $1 AND action = 'run.cancel'`, [runId])
     expect(audit.rows).toEqual([{ details: expect.objectContaining({ jobStatus: 'CANCEL_REQUESTED' }) }])
+
+    // resume: a new job continues from the newest checkpoint, and the page follows it live again
+    await page.getByRole('button', { name: 'Resume run' }).click()
+    await expect(page.getByTestId('run-status')).toHaveText('RUNNING', { timeout: 120_000 })
+    await expect
+      .poll(async () => (await db.query(`SELECT current_step FROM training_runs WHERE id = $1`, [runId])).rows[0].current_step, {
+        timeout: 120_000,
+      })
+      .toBeGreaterThan(stoppedAt + 1)
+    page.once('dialog', (dialog) => dialog.accept())
+    await page.getByRole('button', { name: 'Cancel run' }).click()
+    await expect(page.getByTestId('run-status')).toHaveText('CANCELLED', { timeout: 120_000 })
+    const steps = await db.query(`SELECT step FROM run_metrics WHERE run_id = $1 ORDER BY step`, [runId])
+    const logged = steps.rows.map((r) => r.step as number)
+    // no lost and no repeated steps across the cancel and the resume
+    expect(logged).toEqual(Array.from({ length: logged.length }, (_, i) => i + 1))
+    const jobs = await db.query(`SELECT status FROM jobs WHERE training_run_id = $1 ORDER BY created_at`, [runId])
+    expect(jobs.rows.map((r) => r.status)).toEqual(['CANCELLED', 'CANCELLED'])
   } finally {
     await db.end()
   }

@@ -1,0 +1,88 @@
+// Launching a TRL/GRPO pair from the form and watching both train live; the runs pages under axe at desktop
+// and phone widths. Prints the time from "Launch pair" to the first point on the run page's charts.
+import { expect, test } from '@playwright/test'
+
+import { DESKTOP, expectAccessible, optionValue, PHONE, signIn, withDb } from './support'
+
+test.use({ baseURL: process.env.E2E_BASE_URL })
+
+test('launch pair: a TRL and a GRPO run from one form, linked, charts filling in live', async ({ page }) => {
+  await signIn(page)
+  await page.goto('/console/runs/new')
+  await expectAccessible(page, 'the launch form')
+
+  await page.getByLabel('A TRL/GRPO pair').check()
+  await expect(page.getByRole('button', { name: 'Launch pair' })).toBeVisible()
+  const name = `e2e-pair-${Date.now()}`
+  await page.getByLabel('Pair name').fill(name)
+  await page.locator('#baseModelId').selectOption(await optionValue(page, 'baseModelId', 'fixture'))
+  await page.locator('#datasetId').selectOption(await optionValue(page, 'datasetId', 'arithmetic-train'))
+  await page.getByLabel('num_generations').fill('4')
+  await page.getByLabel('per_device_train_batch_size').fill('6')
+  await page.getByLabel('max_steps').fill('2')
+  await page.getByLabel('p_junior').fill('0.5')
+  // inline validation: the cross-field rule is checked before anything is sent
+  await page.getByRole('button', { name: 'Launch pair' }).click()
+  await expect(page.getByTestId('per_device_train_batch_size-error')).toHaveText(
+    'per_device_train_batch_size must be a multiple of num_generations (4)',
+  )
+  await page.getByLabel('per_device_train_batch_size').fill('8')
+
+  const clicked = Date.now()
+  await page.getByRole('button', { name: 'Launch pair' }).click()
+  await expect(page).toHaveURL(/\/console\/runs\/(?!new)[^/]+$/)
+  const trlId = page.url().split('/').pop()!
+  await expect(page.getByTestId('run-name')).toHaveText(`${name} · TRL`)
+  await expect(page.getByTestId('run-pair')).toContainText(`${name} · GRPO`)
+
+  // the first chart point appears without a reload
+  await expect(page.getByTestId('metric-chart').first()).not.toHaveAttribute('data-points', '0', { timeout: 300_000 })
+  const firstPointSeconds = (Date.now() - clicked) / 1000
+  const timeline = await withDb(async (db) => {
+    const { rows } = await db.query(
+      `SELECT extract(epoch FROM started_at - created_at) AS queued_s FROM jobs WHERE training_run_id = $1`,
+      [trlId],
+    )
+    return rows[0]
+  })
+  console.log(
+    `[figure] launch pair -> first chart point on the fixture model: ${firstPointSeconds.toFixed(1)} s ` +
+      `(job waited ${Number(timeline.queued_s).toFixed(2)} s for a worker; the rest is model load + one training step + polling)`,
+  )
+
+  await expect(page.getByTestId('run-status')).toHaveText('SUCCEEDED', { timeout: 300_000 })
+  await expect(page.getByTestId('metric-chart').first()).toHaveAttribute('data-points', '2')
+  await expect(page.getByTestId('run-log')).toContainText('step', { timeout: 30_000 })
+  await expect(page.getByTestId('checkpoint-row').first()).toBeVisible()
+  await page.getByTestId('run-config').locator('summary').click()
+  await expect(page.getByTestId('run-config')).toContainText('loss_tokens')
+  await expectAccessible(page, 'a finished run page')
+
+  // the partner: same seed and budget, p_junior 0
+  await page.getByTestId('run-pair').getByRole('link').click()
+  await expect(page.getByTestId('run-name')).toHaveText(`${name} · GRPO`)
+  await expect(page.getByTestId('run-status')).toHaveText('SUCCEEDED', { timeout: 300_000 })
+  const configs = await withDb(async (db) =>
+    (await db.query(`SELECT algorithm, config FROM training_runs WHERE name LIKE $1 ORDER BY algorithm`, [`${name} · %`])).rows,
+  )
+  expect(configs.map((r) => [r.algorithm, r.config.p_junior])).toEqual([
+    ['GRPO', 0],
+    ['TRL', 0.5],
+  ])
+  expect({ ...configs[0].config, p_junior: 0.5 }).toEqual(configs[1].config)
+})
+
+test('the runs pages work on a phone and pass axe', async ({ page }) => {
+  await signIn(page)
+  for (const viewport of [DESKTOP, PHONE]) {
+    await page.setViewportSize(viewport)
+    await page.goto('/console')
+    await expect(page.getByRole('heading', { name: 'Training runs' })).toBeVisible()
+    await expectAccessible(page, `the runs list at ${viewport.width} px`)
+    await page.goto('/console/runs/new')
+    await expect(page.getByRole('button', { name: 'Launch run' })).toBeVisible()
+    // nothing wider than the screen
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    expect(overflow, `horizontal overflow at ${viewport.width} px`).toBeLessThanOrEqual(1)
+  }
+})
