@@ -9,7 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tandem.boundaries import split_steps
-from tandem.data import DatasetError, arithmetic_splits, generate_problems, load_dataset, write_jsonl
+from tandem.data import (
+    DatasetError, RowError, arithmetic_splits, generate_problems, load_dataset, parse_dataset, write_jsonl,
+)
 from tandem.verifier import verify_model_output
 
 
@@ -55,8 +57,8 @@ def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_loads(tmp_path)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DatasetError) as e:
         load_dataset(path)
-    lines_reported = [line for line, _ in e.value.errors]
-    assert lines_reported == [2, 3, 5, 6, 7, 9]
+    reported = [(err.line, err.field) for err in e.value.errors]
+    assert reported == [(2, None), (3, "answer"), (5, "problem"), (6, "answer"), (7, None), (9, "id")]
     message = str(e.value)
     assert f"{path}:2: invalid JSON" in message and "missing field 'answer'" in message
     assert "field 'problem' is empty" in message and "cannot be parsed" in message and "duplicate id" in message
@@ -65,9 +67,9 @@ def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_loads(tmp_path)
 def test_unsupported_missing_and_corrupt_files(tmp_path):
     with pytest.raises(DatasetError, match="file not found"):
         load_dataset(tmp_path / "nope.jsonl")
-    (tmp_path / "d.csv").write_text("problem,answer\n")
+    (tmp_path / "d.txt").write_text("problem,answer\n")
     with pytest.raises(DatasetError, match="unsupported file type"):
-        load_dataset(tmp_path / "d.csv")
+        load_dataset(tmp_path / "d.txt")
     (tmp_path / "x.parquet").write_bytes(b"not parquet")
     with pytest.raises(DatasetError, match="not a readable Parquet"):
         load_dataset(tmp_path / "x.parquet")
@@ -77,3 +79,87 @@ def test_unsupported_missing_and_corrupt_files(tmp_path):
     (tmp_path / "empty.jsonl").write_text("\n\n")
     with pytest.raises(DatasetError, match="no rows"):
         load_dataset(tmp_path / "empty.jsonl")
+
+
+# ---------------------------------------------------------------- CSV, fields, and what a person counts as a line
+
+
+def test_csv_loads_with_quoted_multiline_cells_and_optional_columns(tmp_path):
+    text = (
+        "id,problem,answer,solution,difficulty\n"
+        'a,"Two lines:\nwhat is 1+1?",2,"1+1 = 2\nThe answer is \\boxed{2}.",1\n'
+        "b,Half of one?,1/2,,\n"
+        "\n"  # a blank line is skipped
+        ',"He said ""three""",3,,7\n'
+    )
+    (tmp_path / "d.csv").write_text(text, encoding="utf-8")
+    problems = load_dataset(tmp_path / "d.csv")
+    assert [p["id"] for p in problems] == ["a", "b", "row-7"]  # record a spans lines 2-4, line 6 is blank
+    assert problems[0]["problem"] == "Two lines:\nwhat is 1+1?" and problems[0]["difficulty"] == 1
+    assert "solution" not in problems[1] and "difficulty" not in problems[1]
+    assert problems[2] == {"id": "row-7", "problem": 'He said "three"', "answer": "3", "difficulty": 7}
+
+
+def test_csv_bad_rows_name_the_physical_line_and_the_field():
+    text = (
+        "problem,answer,difficulty\n"  # line 1
+        '"a cell over\ntwo lines",\\frac{,1\n'  # lines 2-3: unparseable answer
+        ",4,\n"  # line 4: empty problem
+        "ok,5,x\n"  # line 5: difficulty not a whole number
+        "too,many,cells,here\n"  # line 6
+        '"fine",6,2\n'  # line 7
+        ",,-1\n"  # line 8: three problems at once
+    )
+    with pytest.raises(DatasetError) as e:
+        parse_dataset(text.encode(), "csv", "upload.csv")
+    assert [(err.line, err.field) for err in e.value.errors] == [
+        (2, "answer"), (4, "problem"), (5, "difficulty"), (6, None), (8, "problem"), (8, "answer"), (8, "difficulty"),
+    ]
+    assert "upload.csv:2: field 'answer'" in str(e.value)
+    assert e.value.errors[3].reason == "row has 4 cells, the header has 3 columns"
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"question,solution\nq,s\n", "missing column(s) ['problem', 'answer']"),
+    (b"problem;answer\n1+1;2\n", "columns must be separated by commas"),
+    (b"problem,answer,answer\nq,1,2\n", "duplicate column(s) ['answer']"),
+    (b"problem,answer\n", "no rows"),
+    (b"", "no rows"),
+    (b"problem,answer\nq,1\n\xff\xfe,2\n", "not UTF-8 text"),
+])
+def test_csv_whole_file_problems_are_line_0(content, reason):
+    with pytest.raises(DatasetError) as e:
+        parse_dataset(content, "csv")
+    assert [(err.line, err.field) for err in e.value.errors] == [(0, None)] and reason in e.value.errors[0].reason
+
+
+def test_unclosed_quote_names_the_line_where_the_record_starts():
+    with pytest.raises(DatasetError) as e:
+        parse_dataset(b'problem,answer\nq,1\n"never closed,2\nr,3\n', "csv")
+    assert e.value.errors == [RowError(3, None, "malformed CSV: unexpected end of data")]
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_accepted():
+    problems = parse_dataset("\ufeffproblem,answer\r\n1+1?,2\r\n".encode(), "csv")
+    assert problems == [{"id": "row-2", "problem": "1+1?", "answer": "2"}]
+    assert parse_dataset(b'{"problem": "p", "answer": 1}\r\n', "jsonl")[0]["answer"] == "1"
+
+
+def test_parquet_bad_rows_count_rows_from_1(tmp_path):
+    rows = [
+        {"problem": "ok", "answer": "1", "difficulty": 2},
+        {"problem": None, "answer": "2", "difficulty": None},
+        {"problem": "p", "answer": "\\frac{", "difficulty": -3},
+        {"problem": "nul\x00byte", "answer": "4", "difficulty": 1},
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "d.parquet")
+    with pytest.raises(DatasetError) as e:
+        load_dataset(tmp_path / "d.parquet")
+    assert [(err.line, err.field) for err in e.value.errors] == [(2, "problem"), (3, "answer"), (3, "difficulty"),
+                                                                 (4, "problem")]
+
+
+def test_unknown_format_is_a_whole_file_error():
+    with pytest.raises(DatasetError) as e:
+        parse_dataset(b"problem,answer\n", "xlsx")
+    assert e.value.errors[0].line == 0 and "unsupported format 'xlsx'" in e.value.errors[0].reason

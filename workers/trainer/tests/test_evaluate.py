@@ -13,7 +13,7 @@ from tandem import evaluate as ev
 from tandem.data import arithmetic_splits, format_prompt
 from tandem.evaluate import (
     SUITES, EvalSettings, batched_rollout, compare_table, displacement, evaluate_checkpoint, evaluate_models,
-    load_report, step_prefix_tokens, token_stats, word_spans, write_report,
+    load_report, step_prefix_tokens, token_stats, word_spans, word_surprisal, write_report,
 )
 from tandem.models import load_model, load_tokenizer
 from tandem.rollout import JUNIOR, SENIOR, GenerationSettings, SeniorFirst, solo_rollout, tandem_rollout
@@ -145,6 +145,19 @@ def test_word_spans():
     assert word_spans([]) == []
 
 
+def test_word_surprisal_gives_character_ranges_of_the_text_and_sums_token_surprisal(fixture_pair):
+    _, _, tokenizer = fixture_pair
+    text = "Mia has 12 apples.\nThen she buys 3 more."
+    ids = tokenizer.encode(text) + [tokenizer.eos_token_id]  # eos is left out of the words
+    logprobs = [-0.5 - 0.1 * i for i in range(len(ids))]
+    words = word_surprisal(tokenizer, ids, logprobs)
+    token_texts = [tokenizer.decode([t]) for t in ids[:-1]]
+    assert len(words) == len(word_spans(token_texts))
+    assert [text[w["start"]:w["end"]] for w in words][:3] == ["Mia", " has", " 12"]
+    assert "".join(text[w["start"]:w["end"]] for w in words) == text and words[-1]["end"] == len(text)
+    assert sum(w["nats"] for w in words) == pytest.approx(-sum(logprobs[:-1]))
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -173,11 +186,23 @@ def test_report_has_every_suite_with_valid_intervals(report, tmp_path):
     solo_examples = [x for x in report["examples"] if x["suite"] == "solo"]
     assert len(solo_examples) == 2
     for x in solo_examples:
-        assert "".join(x["words"]) == x["text"]  # the word series covers the text (special tokens left out)
-        assert len(x["word_surprisal"]) == len(x["words"]) and min(x["word_surprisal"]) > 0
+        words = x["word_surprisal"]  # the word series covers the text (special tokens left out)
+        assert words[0]["start"] == 0 and words[-1]["end"] == len(x["text"])
+        assert all(a["end"] == b["start"] for a, b in zip(words, words[1:])) and min(w["nats"] for w in words) > 0
         assert x["verdict"] in ("correct", "incorrect") and "extracted" in x
-    tandem_examples = [x for x in report["examples"] if x["suite"] == "tandem"]
-    assert tandem_examples and all("".join(s["text"] for s in x["spans"]) == x["text"] for x in tandem_examples)
+        assert [s["author"] for s in x["author_spans"]] == ["senior"] and x["schedule"] == "solo"
+    for x in report["examples"]:  # author spans tile the text, whoever wrote it
+        assert "".join(s["text"] for s in x["author_spans"]) == x["text"]
+        assert all(x["text"][s["start"]:s["end"]] == s["text"] for s in x["author_spans"])
+    by_schedule = {}
+    for x in report["examples"]:
+        by_schedule.setdefault(x["schedule"], []).append({s["author"] for s in x["author_spans"]})
+    assert set(by_schedule) == {"solo", "coin_flip", "alternate", "senior_first_k=0", "senior_first_k=1",
+                                "senior_first_k=99", "senior_fraction=0.0", "senior_fraction=0.5"}
+    assert all(len(v) == 2 for v in by_schedule.values())  # n_examples problems each
+    assert by_schedule["senior_first_k=0"] == by_schedule["senior_fraction=0.0"] == [{"junior"}, {"junior"}]
+    assert by_schedule["senior_first_k=99"] == [{"senior"}, {"senior"}]
+    assert {"senior", "junior"} in by_schedule["coin_flip"] + by_schedule["senior_fraction=0.5"]
 
     path = write_report(report, tmp_path / "sub" / "report.json")
     assert load_report(path) == json.loads(text)

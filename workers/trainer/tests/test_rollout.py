@@ -9,7 +9,9 @@ import torch
 
 from tandem.boundaries import split_steps, token_texts, word_starts
 from tandem.data import arithmetic_splits, format_prompt
-from tandem.rollout import JUNIOR, SENIOR, Alternate, CoinFlip, GenerationSettings, SeniorFirst, solo_rollout, tandem_rollout
+from tandem.rollout import (
+    JUNIOR, SENIOR, Alternate, CoinFlip, GenerationSettings, SeniorFirst, author_spans, solo_rollout, tandem_rollout,
+)
 
 SETTINGS = GenerationSettings(max_new_tokens=48, temperature=1.0, seed=7)
 
@@ -122,6 +124,17 @@ def test_author_spans_cover_the_text(distinct_pair, prompts):
     spans = result.author_spans(tok, 0)
     assert spans[0]["start"] == 0 and all(s["author"] in ("senior", "junior") for s in spans)
     assert all(a["end"] == b["start"] for a, b in zip(spans, spans[1:]))
+    assert "".join(s["text"] for s in spans) == result.texts[0]
+
+
+def test_author_spans_tile_the_text_when_authors_switch_inside_a_character(fixture_pair):
+    _, _, tok = fixture_pair
+    ids = tok.encode("a é€ b") + [tok.eos_token_id]
+    assert len(ids) > len("a é€ b") - 1  # byte-level: the accented characters take several tokens
+    text = tok.decode(ids, skip_special_tokens=True)
+    spans = author_spans(tok, ids, [n % 2 for n in range(len(ids))])  # a new author at every token
+    assert "".join(s["text"] for s in spans) == text == "a é€ b"
+    assert all(text[s["start"]:s["end"]] == s["text"] for s in spans)
 
 
 def test_schedule_needing_a_junior_without_one_is_an_error(fixture_pair, prompts):

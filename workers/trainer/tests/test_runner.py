@@ -3,55 +3,21 @@ and each job kind writing its results into the domain tables."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from tandem.data import arithmetic_splits
 from tandem.runner import handlers, queue
 from tandem.runner.worker import Worker, WorkerSettings
-
-ROOT = Path(__file__).resolve().parents[3]
-ADMIN_URL = os.environ.get("TANDEM_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _apply_migrations(url: str):
-    files = sorted((ROOT / "prisma" / "migrations").glob("*/migration.sql"))
-    assert files, "no committed migrations under prisma/migrations"
-    with psycopg.connect(url, autocommit=True) as conn:
-        for f in files:
-            conn.execute(f.read_text())
-
-
-@pytest.fixture
-def db_url():
-    """A fresh database with the committed migrations applied; dropped afterwards."""
-    name = f"tandem_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        _apply_migrations(url)
-        yield url
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def conn(db_url):
-    c = queue.connect(db_url)
-    yield c
-    c.close()
 
 
 def _settings(db_url, tmp_path, **kw) -> WorkerSettings:
@@ -168,6 +134,8 @@ def test_bad_run_config_names_the_field(db_url, conn, tmp_path, fixture_model_di
     job_id = queue.enqueue(conn, "TRAIN", {"runId": "run1"}, training_run_id="run1")
     assert Worker(_settings(db_url, tmp_path)).run_once() == "FAILED"
     assert "num_generation: unknown field (did you mean 'num_generations'?)" in queue.get(conn, job_id)["error"]
+    run = conn.execute("SELECT status, error FROM training_runs WHERE id = 'run1'").fetchone()
+    assert run["status"] == "FAILED" and "num_generation: unknown field" in run["error"]  # the console can offer a resume
 
 
 def test_stale_jobs_are_requeued_and_the_old_holder_loses_its_lease(db_url, conn):
@@ -253,6 +221,109 @@ def test_kill_9_mid_training_then_another_worker_resumes_without_gaps(db_url, co
     assert steps == list(range(1, 9))
     job = queue.get(conn, job_id)
     assert job["attempts"] == 2 and job["result"]["resumedFrom"] in (2, 4, 6)
+
+
+def test_a_cancelled_run_resumes_under_a_new_train_job_with_each_step_once(db_url, conn, tmp_path, fixture_model_dir,
+                                                                            monkeypatch):
+    _seed_domain(conn, fixture_model_dir)
+    _make_run(conn, max_steps=4, save_steps=50)  # no periodic checkpoint: the cancelled run saves its own
+    first = queue.enqueue(conn, "TRAIN", {"runId": "run1"}, training_run_id="run1")
+    write_metric = handlers.insert_metric
+
+    def cancel_after_step_1(c, run_id, row):  # the researcher presses cancel while step 1 is being logged
+        write_metric(c, run_id, row)
+        if row["step"] == 1:
+            queue.request_cancel(conn, first)
+
+    monkeypatch.setattr(handlers, "insert_metric", cancel_after_step_1)
+    worker = Worker(_settings(db_url, tmp_path))
+    assert worker.run_once() == "CANCELLED"
+    run = conn.execute("SELECT * FROM training_runs WHERE id = 'run1'").fetchone()
+    assert run["status"] == "CANCELLED" and run["current_step"] == 1 and run["finished_at"] is not None
+    monkeypatch.setattr(handlers, "insert_metric", write_metric)
+
+    second = queue.enqueue(conn, "TRAIN", {"runId": "run1"}, training_run_id="run1")
+    assert worker.run_once() == "SUCCEEDED"
+    assert queue.get(conn, second)["result"]["resumedFrom"] == 1
+    steps = [r["step"] for r in conn.execute("SELECT step FROM run_metrics WHERE run_id = 'run1' ORDER BY step")]
+    assert steps == [1, 2, 3, 4]
+    logged = [json.loads(line)["step"] for line in (tmp_path / "runs" / "run1" / "metrics.jsonl").read_text().splitlines()]
+    assert logged == [1, 2, 3, 4]  # the run's own log agrees: nothing lost, nothing repeated
+    run = conn.execute("SELECT * FROM training_runs WHERE id = 'run1'").fetchone()
+    assert run["status"] == "SUCCEEDED" and run["current_step"] == 4 and run["error"] is None
+    assert [c["step"] for c in conn.execute("SELECT step FROM checkpoints ORDER BY step")] == [1, 4]
+
+
+def test_evaluate_stores_every_example_as_a_trace_of_the_evaluation(db_url, conn, tmp_path, fixture_model_dir):
+    _seed_domain(conn, fixture_model_dir, n_problems=6)
+    conn.execute("""INSERT INTO checkpoints (id, base_model_id, step, path, format, sha256, size_bytes)
+                    VALUES ('c0', 'm1', 0, %s, 'hf-safetensors', 'x', 1)""", (str(fixture_model_dir),))
+    settings = {"datasetId": "d1", "k": 2, "max_new_tokens": 16, "n_problems": 2, "handoff_points": [1],
+                "handoff_fractions": [0.5], "n_examples": 2, "n_boot": 100, "seed": 3}
+    conn.execute("""INSERT INTO evaluation_runs (id, checkpoint_id, suites, settings)
+                    VALUES ('e1', 'c0', ARRAY['solo','tandem','handoff','legibility'], %s)""", (Jsonb(settings),))
+    worker = Worker(_settings(db_url, tmp_path))
+    for _ in range(2):  # evaluating again replaces the evaluation's traces
+        job_id = queue.enqueue(conn, "EVALUATE", {"evaluationRunId": "e1"}, evaluation_run_id="e1")
+        assert worker.run_once() == "SUCCEEDED"
+    traces = conn.execute(
+        """SELECT t.*, v.verdict, v.extracted_answer, p.external_id FROM traces t
+           JOIN verifier_results v ON v.trace_id = t.id JOIN problems p ON p.id = t.problem_id
+           WHERE t.evaluation_run_id = 'e1'"""
+    ).fetchall()
+    # n_examples (2) problems x (solo, coin_flip, alternate, senior_first_k=1, senior_fraction=0.5)
+    assert len(traces) == 10 == queue.get(conn, job_id)["result"]["traceCount"]
+    assert conn.execute("SELECT count(*) AS n FROM traces").fetchone()["n"] == 10
+    first_two = [r["external_id"] for r in conn.execute("SELECT external_id FROM problems ORDER BY external_id LIMIT 2")]
+    schedules = {}
+    for t in traces:
+        assert t["checkpoint_id"] == "c0" and t["external_id"] in first_two and t["seed"] == 3
+        assert t["verdict"] in ("CORRECT", "INCORRECT", "UNPARSEABLE")
+        assert "".join(s["text"] for s in t["author_spans"]) == t["text"]
+        assert all(t["text"][s["start"]:s["end"]] == s["text"] for s in t["author_spans"])
+        settings = t["settings"]
+        assert settings["temperature"] == 1.0 and settings["max_new_tokens"] == 16
+        assert settings["junior"] == str(fixture_model_dir)
+        schedules.setdefault(settings["schedule"], []).append(t)
+    assert {k: len(v) for k, v in schedules.items()} == {"solo": 2, "coin_flip": 2, "alternate": 2,
+                                                         "senior_first_k=1": 2, "senior_fraction=0.5": 2}
+    for t in schedules["solo"]:  # legibility ran: the junior's surprisal of every word of the senior's text
+        assert [s["author"] for s in t["author_spans"]] == ["senior"]
+        assert t["settings"]["suite"] == "solo" and t["settings"]["p_junior"] == 0.0
+        words = t["word_surprisal"]
+        assert words[0]["start"] == 0 and words[-1]["end"] == len(t["text"]) and all(w["nats"] > 0 for w in words)
+        assert all(0 <= w["start"] < w["end"] <= len(t["text"]) for w in words)
+    coin = schedules["coin_flip"][0]["settings"]
+    assert coin["suite"] == "tandem" and coin["p_junior"] == 0.5 and coin["granularity"] == "word"
+    assert all(t["word_surprisal"] is None for k in ("coin_flip", "alternate") for t in schedules[k])
+
+
+def test_generate_traces_co_written_by_the_junior_with_its_surprisal(db_url, conn, tmp_path, fixture_model_dir):
+    _seed_domain(conn, fixture_model_dir, n_problems=3)
+    conn.execute("""INSERT INTO checkpoints (id, base_model_id, step, path, format, sha256, size_bytes)
+                    VALUES ('c0', 'm1', 0, %s, 'hf-safetensors', 'x', 1)""", (str(fixture_model_dir),))
+    problem_ids = [r["id"] for r in conn.execute("SELECT id FROM problems ORDER BY id DESC")]
+    worker = Worker(_settings(db_url, tmp_path))
+    job_id = queue.enqueue(conn, "GENERATE_TRACES", {"checkpointId": "c0", "problemIds": problem_ids, "maxNewTokens": 16,
+                                                     "pJunior": 1, "seed": 5, "temperature": 0.7})
+    assert worker.run_once() == "SUCCEEDED"
+    trace_ids = queue.get(conn, job_id)["result"]["traceIds"]
+    traces = [conn.execute("SELECT t.*, v.verdict FROM traces t JOIN verifier_results v ON v.trace_id = t.id "
+                           "WHERE t.id = %s", (t,)).fetchone() for t in trace_ids]
+    assert [t["problem_id"] for t in traces] == problem_ids  # in the order asked for
+    for t in traces:
+        assert t["text"] and {s["author"] for s in t["author_spans"]} == {"junior"}
+        assert "".join(s["text"] for s in t["author_spans"]) == t["text"]
+        assert t["settings"] == {"suite": None, "schedule": "coin_flip", "p_junior": 1.0, "granularity": "word",
+                                 "temperature": 0.7, "max_new_tokens": 16, "junior": str(fixture_model_dir)}
+        words = t["word_surprisal"]
+        assert words[0]["start"] == 0 and words[-1]["end"] == len(t["text"])
+        assert all(0 <= w["start"] < w["end"] <= len(t["text"]) and w["nats"] > 0 for w in words)
+        assert t["seed"] == 5 and t["verdict"] and t["evaluation_run_id"] is None
+
+    bad = queue.enqueue(conn, "GENERATE_TRACES", {"checkpointId": "c0", "problemIds": problem_ids, "pJunior": 1.5})
+    assert worker.run_once() == "FAILED"
+    assert "payload.pJunior must be between 0 and 1, got 1.5" in queue.get(conn, bad)["error"]
 
 
 def test_evaluate_generate_traces_and_verify_responses(db_url, conn, tmp_path, fixture_model_dir):

@@ -43,7 +43,7 @@ class TandemConfig:
     junior_name_or_path: str | None = spec(
         None, "The frozen junior; empty: a frozen copy of the senior's starting weights (the paper's setup).",
         "model", launch=False)
-    dataset: str = spec("arithmetic", "\"arithmetic\" (generated) or a local .jsonl / .parquet file.", "data", launch=False)
+    dataset: str = spec("arithmetic", "\"arithmetic\" (generated) or a local .jsonl, .csv or .parquet file.", "data", launch=False)
     dataset_size: int = spec(2000, "Generated problems (only for dataset = \"arithmetic\").", "data", minimum=1, launch=False)
     output_dir: str = spec("runs/run", "Where checkpoints and logs are written.", "runtime", launch=False)
     # GRPO (names as in HF TRL's GRPOConfig)

@@ -2,15 +2,18 @@
 
 A problem is a dict with `id`, `problem`, `answer` and optionally `solution` (reference reasoning, one step
 per line, ending in `\\boxed{answer}`). Difficulty of a generated problem = its number of operations.
-Nothing is ever fetched from a hub: user datasets are read from local JSONL or Parquet files.
+Nothing is ever fetched from a hub: user datasets are read from local JSONL, CSV or Parquet files (or
+the bytes of an upload), all rows or none.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 PROMPT_TEMPLATE = "Problem: {problem}\nSolution:\n"
 
@@ -95,98 +98,207 @@ def arithmetic_splits(n_train: int = 2000, n_eval: int = 200, seed: int = 0, max
 # ---------------------------------------------------------------- user datasets
 
 
-class DatasetError(ValueError):
-    """A dataset file was rejected; `errors` lists (line, reason) for every bad row (line = 1-based row number)."""
+class RowError(NamedTuple):
+    """One rejected row: `line` as a person counts it in the file (0 = the whole file), the field at fault or None."""
 
-    def __init__(self, path: Path, errors: list[tuple[int, str]]):
-        self.path, self.errors = path, errors
-        shown = "\n".join(f"  {path}:{line}: {reason}" for line, reason in errors[:20])
+    line: int
+    field: str | None
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"line": self.line, "field": self.field, "reason": self.reason}
+
+
+class DatasetError(ValueError):
+    """A dataset was rejected; `errors` lists a RowError for every bad row (and whole-file problems at line 0)."""
+
+    def __init__(self, source: str | Path, errors: list[RowError]):
+        self.path, self.errors = source, errors
+        shown = "\n".join(f"  {source}:{e.line}: {e.reason}" for e in errors[:20])
         more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{path}: {len(errors)} bad row(s), nothing loaded:\n{shown}{more}")
+        super().__init__(f"{source}: {len(errors)} problem(s), nothing loaded:\n{shown}{more}")
 
 
 REQUIRED = ("problem", "answer")
-OPTIONAL = ("solution", "id")
+FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+INT32_MAX = 2**31 - 1  # difficulty is a Postgres integer
 
 
-def _check_row(row: object, line: int) -> tuple[dict | None, str | None]:
+def _as_int(value: object) -> int | None:
+    """An integer from JSON/Parquet (int, integral float) or CSV (decimal text); None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _check_row(row: object, line: int) -> tuple[dict | None, list[RowError]]:
+    """The problem a row describes, or every reason it does not describe one."""
     from .verifier import check_expected
 
     if not isinstance(row, dict):
-        return None, f"row is a {type(row).__name__}, expected an object with 'problem' and 'answer'"
+        return None, [RowError(line, None, f"row is a {type(row).__name__}, expected an object with 'problem' and 'answer'")]
+    errors = []
     for field in REQUIRED:
         value = row.get(field)
         if value is None:
-            return None, f"missing field '{field}'"
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and field == "answer":
-            value = str(value)
-        if not isinstance(value, str):
-            return None, f"field '{field}' must be a string, got {type(value).__name__}"
-        if not value.strip():
-            return None, f"field '{field}' is empty"
-    answer = str(row["answer"]).strip()
-    reason = check_expected(answer)
-    if reason:
-        return None, f"field 'answer' ({answer[:40]!r}) cannot be parsed as math: {reason}"
-    for field in OPTIONAL:
-        if row.get(field) is not None and not isinstance(row[field], (str, int)):
-            return None, f"field '{field}' must be a string, got {type(row[field]).__name__}"
+            errors.append(RowError(line, field, f"missing field '{field}'"))
+        elif field == "answer" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            pass  # a numeric answer is read as its text
+        elif not isinstance(value, str):
+            errors.append(RowError(line, field, f"field '{field}' must be a string, got {type(value).__name__}"))
+        elif not value.strip():
+            errors.append(RowError(line, field, f"field '{field}' is empty"))
+    answer = str(row.get("answer", "")).strip()
+    if not any(e.field == "answer" for e in errors):
+        reason = check_expected(answer)
+        if reason:
+            errors.append(RowError(line, "answer", f"field 'answer' ({answer[:40]!r}) cannot be parsed as math: {reason}"))
+    for field in ("id", "solution"):
+        value = row.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+            errors.append(RowError(line, field, f"field '{field}' must be a string, got {type(value).__name__}"))
+    for field in ("problem", "answer", "solution", "id"):
+        if isinstance(row.get(field), str) and "\x00" in row[field]:  # Postgres text cannot hold it
+            errors.append(RowError(line, field, f"field '{field}' contains a NUL character (\\x00)"))
+    difficulty = row.get("difficulty")
+    if difficulty == "":  # an empty CSV cell
+        difficulty = None
+    if difficulty is not None:
+        as_int = _as_int(difficulty)
+        if as_int is None or not 0 <= as_int <= INT32_MAX:
+            errors.append(RowError(line, "difficulty", f"field 'difficulty' must be a whole number >= 0, got {difficulty!r}"))
+        difficulty = as_int
+    if errors:
+        return None, errors
     out = {"id": str(row.get("id") or f"row-{line}"), "problem": row["problem"].strip(), "answer": answer}
     if row.get("solution"):
         out["solution"] = str(row["solution"])
-    return out, None
+    if difficulty is not None:
+        out["difficulty"] = difficulty
+    return out, []
 
 
-def load_dataset(path: str | Path) -> list[dict]:
-    """Load a local JSONL or Parquet dataset, all rows or none: any bad row raises DatasetError naming them all."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(path, [(0, "file not found")])
-    rows: list[tuple[int, object]] = []
-    errors: list[tuple[int, str]] = []
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson"):
-        with path.open(encoding="utf-8", errors="strict") as f:
-            try:
-                for line_no, text in enumerate(f, start=1):
-                    if not text.strip():
-                        continue
-                    try:
-                        rows.append((line_no, json.loads(text)))
-                    except json.JSONDecodeError as e:
-                        errors.append((line_no, f"invalid JSON: {e.msg} at column {e.colno}"))
-            except UnicodeDecodeError as e:
-                raise DatasetError(path, [(0, f"not UTF-8 text: {e.reason} at byte {e.start}")]) from None
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
+def _decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")  # a byte-order mark (spreadsheet exports) is not part of the data
+    except UnicodeDecodeError as e:
+        line = content[: e.start].count(b"\n") + 1
+        raise DatasetError("", [RowError(0, None, f"not UTF-8 text: {e.reason} at byte {e.start} (line {line})")]) from None
 
+
+def _jsonl_rows(content: bytes) -> tuple[list[tuple[int, object]], list[RowError]]:
+    rows, errors = [], []
+    # split on \n only: that is what editors number; \r\n leaves a \r that JSON reads as whitespace
+    for line_no, text in enumerate(_decode(content).split("\n"), start=1):
+        if not text.strip():
+            continue
         try:
-            table = pq.read_table(path)
-        except Exception as e:  # pyarrow raises several types for corrupt files
-            raise DatasetError(path, [(0, f"not a readable Parquet file: {e}")]) from None
-        missing = [f for f in REQUIRED if f not in table.column_names]
-        if missing:
-            raise DatasetError(path, [(0, f"missing column(s) {missing}; columns are {table.column_names}")])
-        rows = list(enumerate(table.to_pylist(), start=1))
-    else:
-        raise DatasetError(path, [(0, f"unsupported file type '{suffix}' (use .jsonl or .parquet)")])
+            rows.append((line_no, json.loads(text)))
+        except json.JSONDecodeError as e:
+            errors.append(RowError(line_no, None, f"invalid JSON: {e.msg} at column {e.colno}"))
+    return rows, errors
 
+
+def _csv_rows(content: bytes) -> tuple[list[tuple[int, object]], list[RowError]]:
+    """Rows keyed by the header's column names; a row's line is the physical line where its record starts
+    (the header is line 1 when it is the file's first line; a quoted cell may span several lines)."""
+    import csv
+
+    reader = csv.reader(io.StringIO(_decode(content), newline=""), strict=True)
+    header: list[str] | None = None
+    rows, errors = [], []
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:  # e.g. an unclosed quote: the rest of the file cannot be split into rows
+            errors.append(RowError(start, None, f"malformed CSV: {e}"))
+            break
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue  # a blank line
+        if header is None:
+            header = [c.strip() for c in cells]
+            duplicates = sorted({c for c in header if header.count(c) > 1})
+            missing = [f for f in REQUIRED if f not in header]
+            if duplicates:
+                errors.append(RowError(0, None, f"duplicate column(s) {duplicates} in the header"))
+            if missing:
+                hint = ""
+                if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+                    hint = " (columns must be separated by commas)"
+                errors.append(RowError(0, None, f"missing column(s) {missing}; the header has {header}{hint}"))
+            if errors:
+                return [], errors
+            continue
+        if len(cells) != len(header):
+            errors.append(RowError(start, None, f"row has {len(cells)} cells, the header has {len(header)} columns"))
+            continue
+        rows.append((start, {name: (value if value != "" or name in REQUIRED else None)
+                             for name, value in zip(header, cells)}))
+    return rows, errors
+
+
+def _parquet_rows(content: bytes) -> tuple[list[tuple[int, object]], list[RowError]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(content))
+    except Exception as e:  # pyarrow raises several types for corrupt files
+        return [], [RowError(0, None, f"not a readable Parquet file: {e}")]
+    missing = [f for f in REQUIRED if f not in table.column_names]
+    if missing:
+        return [], [RowError(0, None, f"missing column(s) {missing}; columns are {table.column_names}")]
+    return list(enumerate(table.to_pylist(), start=1)), []
+
+
+READERS = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}
+
+
+def parse_dataset(content: bytes, fmt: str, source: str | Path = "<upload>") -> list[dict]:
+    """Read a JSONL, CSV or Parquet dataset from bytes, all rows or none: any problem raises DatasetError naming
+    every bad row (line, field, reason). Rows need `problem` and `answer` (an answer the verifier can parse);
+    `id`, `solution` and `difficulty` (a whole number) are optional; a row without id gets `row-<line>`."""
+    if fmt not in READERS:
+        raise DatasetError(source, [RowError(0, None, f"unsupported format {fmt!r} (use {', '.join(READERS)})")])
+    try:
+        rows, errors = READERS[fmt](content)
+    except DatasetError as e:
+        raise DatasetError(source, e.errors) from None
     problems, ids = [], set()
     for line_no, row in rows:
-        problem, reason = _check_row(row, line_no)
-        if reason:
-            errors.append((line_no, reason))
+        problem, row_errors = _check_row(row, line_no)
+        if row_errors:
+            errors.extend(row_errors)
             continue
         if problem["id"] in ids:
-            errors.append((line_no, f"duplicate id {problem['id']!r}"))
+            errors.append(RowError(line_no, "id", f"duplicate id {problem['id']!r}"))
             continue
         ids.add(problem["id"])
         problems.append(problem)
     if errors:
-        raise DatasetError(path, sorted(errors))
+        raise DatasetError(source, sorted(errors, key=lambda e: e.line))
     if not problems:
-        raise DatasetError(path, [(0, "no rows")])
+        raise DatasetError(source, [RowError(0, None, "no rows")])
     return problems
+
+
+def load_dataset(path: str | Path) -> list[dict]:
+    """Load a local .jsonl, .csv or .parquet dataset (see parse_dataset), all rows or none."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(path, [RowError(0, None, "file not found")])
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise DatasetError(path, [RowError(0, None, f"unsupported file type '{suffix}' (use .jsonl, .csv or .parquet)")])
+    return parse_dataset(path.read_bytes(), FORMATS[suffix], path)
 
 
 def write_jsonl(problems: list[dict], path: str | Path) -> Path:

@@ -105,21 +105,35 @@ class RolloutResult:
 
     def author_spans(self, tokenizer, row: int) -> list[dict]:
         """Consecutive same-author runs of a completion as {author, text, start, end} (character offsets)."""
-        spans: list[dict] = []
-        offset = 0
-        ids, authors = self.completion_ids[row], self.authors[row]
-        i = 0
-        while i < len(ids):
-            j = i
-            while j < len(ids) and authors[j] == authors[i]:
-                j += 1
-            text = tokenizer.decode(ids[i:j], skip_special_tokens=True, clean_up_tokenization_spaces=False)
-            if text:
-                spans.append({"author": "senior" if authors[i] == SENIOR else "junior", "text": text,
-                              "start": offset, "end": offset + len(text)})
-                offset += len(text)
-            i = j
-        return spans
+        return author_spans(tokenizer, self.completion_ids[row], self.authors[row])
+
+
+def char_offsets(tokenizer, ids: list[int], cuts: list[int]) -> tuple[str, list[int]]:
+    """The decoded text of `ids` (special tokens left out) and, for each token index in `cuts` (ascending), the
+    character offset in that text where token `cut` begins. Offsets come from decoding whole prefixes, not token
+    by token, since a character's bytes may span two tokens; a cut inside a character falls after it. The last
+    offset of a cut at len(ids) is len(text), so consecutive offsets tile the text."""
+    text = tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+    offsets, last = [], 0
+    for cut in cuts:
+        n = len(text) if cut >= len(ids) else len(
+            tokenizer.decode(ids[:cut], skip_special_tokens=True, clean_up_tokenization_spaces=False))
+        last = min(max(last, n), len(text))
+        offsets.append(last)
+    return text, offsets
+
+
+def author_spans(tokenizer, ids: list[int], authors: list[int]) -> list[dict]:
+    """Consecutive same-author runs of token ids as {author: "senior" | "junior", text, start, end}, where start
+    and end are character offsets into the decoded text (special tokens left out); the texts concatenate to it."""
+    runs = [i for i in range(len(ids)) if i == 0 or authors[i] != authors[i - 1]]
+    text, offsets = char_offsets(tokenizer, ids, runs + [len(ids)])
+    spans = []
+    for i, start, end in zip(runs, offsets, offsets[1:]):
+        if end > start:
+            spans.append({"author": "senior" if authors[i] == SENIOR else "junior", "text": text[start:end],
+                          "start": start, "end": end})
+    return spans
 
 
 # ---------------------------------------------------------------- sampling

@@ -2,56 +2,30 @@
 
 Kinds and payloads (JSON):
   BUILD_BASE        {"name": str, "fixture": bool = false, "seed": int = 0}
-  TRAIN             {"runId": str}
+  TRAIN             {"runId": str}  (a CANCELLED or FAILED run resumes from its newest complete checkpoint)
   EVALUATE          {"evaluationRunId": str}
   GENERATE_TRACES   {"checkpointId": str, "problemIds": [str], "seed": int = 0, "temperature": float = 1.0,
-                     "maxNewTokens": int = 96}
+                     "maxNewTokens": int = 96, "pJunior": float = 0}
   VERIFY_RESPONSES  {"responseIds": [str]}  (responses that already have a verdict are skipped)
+  VALIDATE_MODEL, IMPORT_DATASET, GENERATE_DATASET: see catalog.py.
 A payload that does not fit raises InvalidPayload: the job fails at once with that message, nothing written.
+
+Traces (EVALUATE's examples and GENERATE_TRACES) are stored with author_spans [{author, text, start, end}],
+settings {suite, schedule, p_junior, granularity, temperature, max_new_tokens, junior}, seed, word_surprisal
+[{start, end, nats}] (evaluate.word_surprisal; character offsets into the text) and a verifier_results row.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from psycopg.types.json import Jsonb
 
+from .catalog import generate_dataset_job, import_dataset_job, record_checkpoint, validate_model_job
+from .payload import InvalidPayload, require
 from .queue import new_id
-
-
-class InvalidPayload(ValueError):
-    """The job's input is wrong: retrying cannot help."""
-
-
-def _require(payload: Any, key: str, kind: type, default: Any = ...) -> Any:
-    if not isinstance(payload, dict):
-        raise InvalidPayload(f"payload must be a JSON object, got {type(payload).__name__}")
-    if key not in payload:
-        if default is ...:
-            raise InvalidPayload(f"payload.{key} is missing")
-        return default
-    value = payload[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise InvalidPayload(f"payload.{key} must be {kind.__name__}, got {type(value).__name__}")
-    return value
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def dir_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
 
 # ---------------------------------------------------------------- BUILD_BASE
 
@@ -61,20 +35,22 @@ def build_base_job(ctx) -> dict:
 
     from ..base_model import FIXTURE_RECIPE, BaseModelRecipe, build_base
 
-    name = _require(ctx.job.payload, "name", str)
-    recipe = FIXTURE_RECIPE if _require(ctx.job.payload, "fixture", bool, False) else BaseModelRecipe()
-    recipe = replace(recipe, seed=_require(ctx.job.payload, "seed", int, 0))
+    name = require(ctx.job.payload, "name", str)
+    recipe = FIXTURE_RECIPE if require(ctx.job.payload, "fixture", bool, False) else BaseModelRecipe()
+    recipe = replace(recipe, seed=require(ctx.job.payload, "seed", int, 0))
     ctx.progress(0.05, "building base model")
     out = build_base(recipe=recipe, log=ctx.log, evaluate_problems=0 if recipe == FIXTURE_RECIPE else 200)
     info = json.loads((out / "build.json").read_text())
     row = ctx.conn.execute(
         """INSERT INTO base_models (id, name, path, info, validated_at, created_by_id)
            VALUES (%s, %s, %s, %s, now(), (SELECT created_by_id FROM jobs WHERE id = %s))
-           ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, info = EXCLUDED.info, validated_at = now()
+           ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, info = EXCLUDED.info, validated_at = now(),
+                                            validation_error = NULL
            RETURNING id""",
         (new_id("m"), name, str(out), Jsonb(info), ctx.job.id),
     ).fetchone()
-    return {"baseModelId": row["id"], "path": str(out)}
+    checkpoint_id = record_checkpoint(ctx.conn, None, 0, out, base_model_id=row["id"])
+    return {"baseModelId": row["id"], "path": str(out), "checkpointId": checkpoint_id}
 
 
 # ---------------------------------------------------------------- TRAIN
@@ -110,24 +86,11 @@ def insert_metric(conn, run_id: str, row: dict):
     )
 
 
-def record_checkpoint(conn, run_id: str | None, step: int, path: Path, base_model_id: str | None = None) -> str:
-    weights = path / "model.safetensors"
-    row = conn.execute(
-        """INSERT INTO checkpoints (id, run_id, base_model_id, step, path, format, sha256, size_bytes)
-           VALUES (%s, %s, %s, %s, %s, 'hf-safetensors', %s, %s)
-           ON CONFLICT (run_id, step, format) DO UPDATE
-             SET path = EXCLUDED.path, sha256 = EXCLUDED.sha256, size_bytes = EXCLUDED.size_bytes
-           RETURNING id""",
-        (new_id("c"), run_id, base_model_id, step, str(path), file_sha256(weights), dir_size(path)),
-    ).fetchone()
-    return row["id"]
-
-
 def train_job(ctx) -> dict:
     from ..config import ConfigError, TandemConfig
     from ..trainer import last_checkpoint, train
 
-    run_id = _require(ctx.job.payload, "runId", str)
+    run_id = require(ctx.job.payload, "runId", str)
     run = ctx.conn.execute(
         """SELECT r.*, b.path AS base_path, j.path AS junior_path
            FROM training_runs r JOIN base_models b ON b.id = r.base_model_id
@@ -155,7 +118,7 @@ def train_job(ctx) -> dict:
     ctx.conn.execute("DELETE FROM run_metrics WHERE run_id = %s AND step > %s", (run_id, resume_step))
     ctx.conn.execute(
         """UPDATE training_runs SET status = 'RUNNING', output_dir = %s, started_at = coalesce(started_at, now()),
-                  current_step = %s, error = NULL WHERE id = %s""",
+                  current_step = %s, error = NULL, finished_at = NULL WHERE id = %s""",
         (str(output_dir), resume_step, run_id),
     )
 
@@ -184,58 +147,27 @@ def train_job(ctx) -> dict:
             "checkpointId": checkpoint_id, "cancelled": not result.completed}
 
 
-# ---------------------------------------------------------------- EVALUATE
+# ---------------------------------------------------------------- traces
 
 
-def evaluate_job(ctx) -> dict:
-    from ..evaluate import EvalSettings, evaluate_checkpoint
-
-    eval_id = _require(ctx.job.payload, "evaluationRunId", str)
-    run = ctx.conn.execute(
-        """SELECT e.*, c.path AS checkpoint_path, jc.path AS junior_checkpoint_path, b.path AS base_path
-           FROM evaluation_runs e JOIN checkpoints c ON c.id = e.checkpoint_id
-           LEFT JOIN checkpoints jc ON jc.id = e.junior_checkpoint_id
-           LEFT JOIN training_runs r ON r.id = c.run_id
+def default_junior_path(conn, checkpoint_id: str) -> str | None:
+    """A checkpoint's junior: its run's junior model, else its run's base model, else (a base model's own
+    checkpoint) that model itself."""
+    row = conn.execute(
+        """SELECT b.path FROM checkpoints c LEFT JOIN training_runs r ON r.id = c.run_id
            LEFT JOIN base_models b ON b.id = coalesce(r.junior_model_id, r.base_model_id, c.base_model_id)
-           WHERE e.id = %s""",
-        (eval_id,),
+           WHERE c.id = %s""",
+        (checkpoint_id,),
     ).fetchone()
-    if run is None:
-        raise InvalidPayload(f"evaluation run {eval_id} does not exist")
-    junior = run["junior_checkpoint_path"] or run["base_path"]
-    if not junior:
-        raise InvalidPayload("no junior: set junior_checkpoint_id or evaluate a checkpoint of a training run")
-    settings_json = dict(run["settings"] or {})
-    dataset_id = settings_json.pop("datasetId", None)
-    if not dataset_id:
-        raise InvalidPayload("settings.datasetId is missing")
-    try:
-        settings = EvalSettings.from_dict(settings_json)
-        settings.validate()
-    except (TypeError, ValueError) as e:
-        raise InvalidPayload(f"bad evaluation settings: {e}") from None
-    rows = ctx.conn.execute(
-        "SELECT external_id AS id, problem, answer FROM problems WHERE dataset_id = %s ORDER BY external_id",
-        (dataset_id,),
-    ).fetchall()
-    if not rows:
-        raise InvalidPayload(f"dataset {dataset_id} has no problems")
-    ctx.conn.execute("UPDATE evaluation_runs SET status = 'RUNNING' WHERE id = %s", (eval_id,))
-    ctx.progress(0.05, "evaluating")
-    report = evaluate_checkpoint(Path(run["checkpoint_path"]), Path(junior), [dict(r) for r in rows],
-                                 list(run["suites"]), settings, log=ctx.log)
-    report_json = json.loads(json.dumps(report))
-    ctx.conn.execute(
-        """INSERT INTO evaluation_reports (id, evaluation_run_id, suite, metrics, report)
-           VALUES (%s, %s, %s, %s, %s)
-           ON CONFLICT (evaluation_run_id, suite) DO UPDATE SET metrics = EXCLUDED.metrics, report = EXCLUDED.report""",
-        (new_id("r"), eval_id, ",".join(run["suites"]), Jsonb(report_json["metrics"]), Jsonb(report_json)),
-    )
-    ctx.conn.execute("UPDATE evaluation_runs SET status = 'SUCCEEDED' WHERE id = %s", (eval_id,))
-    return {"evaluationRunId": eval_id, "metrics": sorted(report_json["metrics"])}
+    return row["path"] if row else None
 
 
-# ---------------------------------------------------------------- GENERATE_TRACES
+def trace_settings(suite: str | None, schedule: str, p_junior: float | None, granularity: str | None,
+                   temperature: float, max_new_tokens: int, junior: str | None) -> dict:
+    """How a trace was made: suite (None outside an evaluation), author schedule ("solo", "coin_flip",
+    "alternate", "senior_first_k=K", "senior_fraction=F"), and the generation settings."""
+    return {"suite": suite, "schedule": schedule, "p_junior": p_junior, "granularity": granularity,
+            "temperature": temperature, "max_new_tokens": max_new_tokens, "junior": junior}
 
 
 def _insert_verdict(conn, verdict, trace_id: str | None = None, response_id: str | None = None) -> str:
@@ -249,43 +181,176 @@ def _insert_verdict(conn, verdict, trace_id: str | None = None, response_id: str
     return row["id"] if row else ""
 
 
-def generate_traces_job(ctx) -> dict:
-    from ..data import format_prompt
-    from ..models import load_model_and_tokenizer
-    from ..rollout import GenerationSettings, solo_rollout
-    from ..verifier import verify_model_output
+def insert_trace(conn, *, checkpoint_id: str, problem_id: str, text: str, author_spans: list[dict], settings: dict,
+                 seed: int, verdict, word_surprisal: list[dict] | None = None,
+                 evaluation_run_id: str | None = None) -> str:
+    """A trace and its verifier_results row."""
+    trace_id = new_id("t")
+    conn.execute(
+        """INSERT INTO traces (id, checkpoint_id, problem_id, text, author_spans, settings, seed, word_surprisal,
+                               evaluation_run_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (trace_id, checkpoint_id, problem_id, text, Jsonb(author_spans), Jsonb(settings), seed,
+         Jsonb(word_surprisal) if word_surprisal is not None else None, evaluation_run_id),
+    )
+    _insert_verdict(conn, verdict, trace_id=trace_id)
+    return trace_id
 
-    payload = ctx.job.payload
-    checkpoint_id = _require(payload, "checkpointId", str)
-    problem_ids = _require(payload, "problemIds", list)
+
+# ---------------------------------------------------------------- EVALUATE
+
+
+def evaluate_job(ctx) -> dict:
+    from ..evaluate import EvalSettings, evaluate_checkpoint
+    from ..verifier import Verdict
+
+    eval_id = require(ctx.job.payload, "evaluationRunId", str)
+    run = ctx.conn.execute(
+        """SELECT e.*, c.path AS checkpoint_path, jc.path AS junior_checkpoint_path
+           FROM evaluation_runs e JOIN checkpoints c ON c.id = e.checkpoint_id
+           LEFT JOIN checkpoints jc ON jc.id = e.junior_checkpoint_id
+           WHERE e.id = %s""",
+        (eval_id,),
+    ).fetchone()
+    if run is None:
+        raise InvalidPayload(f"evaluation run {eval_id} does not exist")
+    junior = run["junior_checkpoint_path"] or default_junior_path(ctx.conn, run["checkpoint_id"])
+    if not junior:
+        raise InvalidPayload("no junior: set junior_checkpoint_id or evaluate a checkpoint of a training run")
+    settings_json = dict(run["settings"] or {})
+    dataset_id = settings_json.pop("datasetId", None)
+    if not dataset_id:
+        raise InvalidPayload("settings.datasetId is missing")
+    try:
+        settings = EvalSettings.from_dict(settings_json)
+    except (TypeError, ValueError) as e:
+        raise InvalidPayload(f"evaluation run {eval_id}: {e}") from None
+    rows = ctx.conn.execute(
+        "SELECT id AS row_id, external_id AS id, problem, answer FROM problems WHERE dataset_id = %s ORDER BY external_id",
+        (dataset_id,),
+    ).fetchall()
+    if not rows:
+        raise InvalidPayload(f"dataset {dataset_id} has no problems")
+    row_ids = {r["id"]: r["row_id"] for r in rows}
+    ctx.conn.execute("UPDATE evaluation_runs SET status = 'RUNNING' WHERE id = %s", (eval_id,))
+    ctx.progress(0.05, "evaluating")
+    report = evaluate_checkpoint(Path(run["checkpoint_path"]), Path(junior),
+                                 [{k: r[k] for k in ("id", "problem", "answer")} for r in rows],
+                                 list(run["suites"]), settings, log=ctx.log)
+    report_json = json.loads(json.dumps(report))
+    with ctx.conn.transaction():
+        ctx.conn.execute(
+            """INSERT INTO evaluation_reports (id, evaluation_run_id, suite, metrics, report)
+               VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (evaluation_run_id, suite) DO UPDATE SET metrics = EXCLUDED.metrics, report = EXCLUDED.report""",
+            (new_id("r"), eval_id, ",".join(run["suites"]), Jsonb(report_json["metrics"]), Jsonb(report_json)),
+        )
+        # Every example of the report is a trace of this evaluation (a re-run replaces them).
+        ctx.conn.execute("DELETE FROM traces WHERE evaluation_run_id = %s", (eval_id,))
+        trace_ids = []
+        for example in report_json["examples"]:
+            verdict = Verdict(example["verifier"], example["verifier_version"], example["extracted"],
+                              example["verdict"], example["verdict_details"])
+            trace_ids.append(insert_trace(
+                ctx.conn, checkpoint_id=run["checkpoint_id"], problem_id=row_ids[example["problem_id"]],
+                text=example["text"], author_spans=example["author_spans"],
+                settings=trace_settings(example["suite"], example["schedule"], example["p_junior"],
+                                        example["granularity"], settings.temperature, settings.max_new_tokens,
+                                        report_json["junior"]),
+                seed=settings.seed, verdict=verdict, word_surprisal=example.get("word_surprisal"),
+                evaluation_run_id=eval_id,
+            ))
+        ctx.conn.execute("UPDATE evaluation_runs SET status = 'SUCCEEDED' WHERE id = %s", (eval_id,))
+    return {"evaluationRunId": eval_id, "metrics": sorted(report_json["metrics"]), "traceCount": len(trace_ids)}
+
+
+# ---------------------------------------------------------------- GENERATE_TRACES
+
+TRACE_BATCH = 16  # problems per rollout batch
+
+
+def _trace_arguments(payload) -> dict:
+    problem_ids = require(payload, "problemIds", list)
     if not problem_ids or not all(isinstance(p, str) for p in problem_ids):
         raise InvalidPayload("payload.problemIds must be a non-empty list of problem ids")
-    settings = GenerationSettings(
-        max_new_tokens=_require(payload, "maxNewTokens", int, 96),
-        temperature=_require(payload, "temperature", float, 1.0),
-        seed=_require(payload, "seed", int, 0),
-    )
+    args = {
+        "checkpoint_id": require(payload, "checkpointId", str),
+        "problem_ids": problem_ids,
+        "seed": require(payload, "seed", int, 0),
+        "temperature": require(payload, "temperature", float, 1.0),
+        "max_new_tokens": require(payload, "maxNewTokens", int, 96),
+        "p_junior": require(payload, "pJunior", float, 0.0),
+    }
+    if not 0.0 <= args["temperature"] <= 100.0:
+        raise InvalidPayload(f"payload.temperature must be between 0 and 100, got {args['temperature']}")
+    if args["max_new_tokens"] < 1:
+        raise InvalidPayload(f"payload.maxNewTokens must be >= 1, got {args['max_new_tokens']}")
+    if not 0.0 <= args["p_junior"] <= 1.0:
+        raise InvalidPayload(f"payload.pJunior must be between 0 and 1, got {args['p_junior']}")
+    return args
+
+
+def generate_traces_job(ctx) -> dict:
+    """One trace per problem id (in the given order): the checkpoint alone, or with pJunior > 0 co-written with
+    its junior by a word-level coin flip; the junior's per-word surprisal of every trace, teacher-forced."""
+    from ..boundaries import token_flags
+    from ..data import format_prompt
+    from ..evaluate import EvalSettings, batched_rollout, token_stats, word_surprisal
+    from ..models import IncompatibleJunior, check_same_tokenizer, load_model, load_model_and_tokenizer, load_tokenizer
+    from ..rollout import CoinFlip, tandem_rollout
+    from ..verifier import verify_model_output
+
+    args = _trace_arguments(ctx.job.payload)
+    checkpoint_id, problem_ids, p_junior = args["checkpoint_id"], args["problem_ids"], args["p_junior"]
     checkpoint = ctx.conn.execute("SELECT path FROM checkpoints WHERE id = %s", (checkpoint_id,)).fetchone()
     if checkpoint is None:
         raise InvalidPayload(f"checkpoint {checkpoint_id} does not exist")
-    problems = ctx.conn.execute("SELECT id, problem, answer FROM problems WHERE id = ANY(%s)", (problem_ids,)).fetchall()
-    missing = set(problem_ids) - {p["id"] for p in problems}
+    junior_path = default_junior_path(ctx.conn, checkpoint_id)
+    if p_junior > 0 and not junior_path:
+        raise InvalidPayload(f"payload.pJunior > 0 needs a junior, but checkpoint {checkpoint_id} belongs to no run "
+                             "or base model")
+    rows = ctx.conn.execute("SELECT id, problem, answer FROM problems WHERE id = ANY(%s)", (problem_ids,)).fetchall()
+    by_id = {r["id"]: r for r in rows}
+    missing = [p for p in problem_ids if p not in by_id]
     if missing:
-        raise InvalidPayload(f"unknown problem ids: {sorted(missing)[:5]}")
-    model, tokenizer = load_model_and_tokenizer(checkpoint["path"])
-    result = solo_rollout(model, tokenizer, [format_prompt(p["problem"]) for p in problems], 1, settings)
+        raise InvalidPayload(f"unknown problem ids: {missing[:5]}")
+    problems = [by_id[p] for p in problem_ids]
+
+    senior, tokenizer = load_model_and_tokenizer(checkpoint["path"])
+    junior = None
+    if junior_path:
+        try:
+            check_same_tokenizer(tokenizer, load_tokenizer(junior_path), checkpoint["path"], junior_path)
+        except IncompatibleJunior as e:
+            raise InvalidPayload(str(e)) from None
+        same = Path(junior_path).resolve() == Path(checkpoint["path"]).resolve()
+        junior = senior if same else load_model(junior_path)
+    settings = EvalSettings(k=1, p_junior=p_junior, temperature=args["temperature"],
+                            max_new_tokens=args["max_new_tokens"], seed=args["seed"], batch_size=TRACE_BATCH).validate()
+    flags = token_flags(tokenizer, senior.config.vocab_size)
+    ctx.progress(0.1, f"generating {len(problems)} traces")
+    result = batched_rollout(
+        lambda prompts, g: tandem_rollout(senior, junior if p_junior > 0 else None, tokenizer, prompts, 1,
+                                          settings.generation(), CoinFlip(p_junior), "word", flags, g),
+        [format_prompt(p["problem"]) for p in problems], 1, settings, next(senior.parameters()).device,
+    )
+    surprisal = [None] * len(problems)
+    if junior is not None:
+        ctx.progress(0.7, "junior surprisal")
+        junior_logprobs = token_stats([junior], result.prompt_ids, result.completion_ids, batch_size=8).logprobs[0]
+        surprisal = [word_surprisal(tokenizer, ids, lps) for ids, lps in zip(result.completion_ids, junior_logprobs)]
+    trace_settings_json = trace_settings(None, "coin_flip" if p_junior > 0 else "solo", p_junior,
+                                         "word" if p_junior > 0 else None, args["temperature"],
+                                         args["max_new_tokens"], junior_path)
+    verdicts = [verify_model_output(text, p["answer"]) for text, p in zip(result.texts, problems)]
     trace_ids = []
     with ctx.conn.transaction():
         for i, problem in enumerate(problems):
-            trace_id = new_id("t")
-            ctx.conn.execute(
-                """INSERT INTO traces (id, checkpoint_id, problem_id, text, author_spans, settings, seed)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                (trace_id, checkpoint_id, problem["id"], result.texts[i], Jsonb(result.author_spans(tokenizer, i)),
-                 Jsonb(result.settings), settings.seed),
-            )
-            _insert_verdict(ctx.conn, verify_model_output(result.texts[i], problem["answer"]), trace_id=trace_id)
-            trace_ids.append(trace_id)
+            trace_ids.append(insert_trace(
+                ctx.conn, checkpoint_id=checkpoint_id, problem_id=problem["id"], text=result.texts[i],
+                author_spans=result.author_spans(tokenizer, i), settings=trace_settings_json, seed=args["seed"],
+                verdict=verdicts[i], word_surprisal=surprisal[i],
+            ))
     return {"traceIds": trace_ids}
 
 
@@ -295,7 +360,7 @@ def generate_traces_job(ctx) -> dict:
 def verify_responses_job(ctx) -> dict:
     from ..verifier import verify_human_answer
 
-    response_ids = _require(ctx.job.payload, "responseIds", list)
+    response_ids = require(ctx.job.payload, "responseIds", list)
     rows = ctx.conn.execute(
         """SELECT resp.id, resp.answer, p.answer AS expected
            FROM responses resp JOIN assignments a ON a.id = resp.assignment_id
@@ -309,10 +374,38 @@ def verify_responses_job(ctx) -> dict:
     return {"verified": len(verified)}
 
 
+# What a job that failed for good (no retries left, or invalid) leaves on the row it was working for, so the
+# console shows the failure instead of a run that stays RUNNING or an upload that stays PENDING.
+_FAILURE_UPDATES = {
+    "TRAIN": ("runId", """UPDATE training_runs SET status = 'FAILED', error = %(error)s, finished_at = now()
+                          WHERE id = %(id)s AND status IN ('QUEUED', 'RUNNING')"""),
+    "EVALUATE": ("evaluationRunId", """UPDATE evaluation_runs SET status = 'FAILED'
+                                       WHERE id = %(id)s AND status IN ('QUEUED', 'RUNNING')"""),
+    "VALIDATE_MODEL": ("baseModelId", """UPDATE base_models SET validated_at = NULL,
+                                         validation_error = 'validation could not run: ' || %(error)s
+                                         WHERE id = %(id)s"""),
+    "IMPORT_DATASET": ("uploadId", """UPDATE dataset_uploads SET status = 'FAILED',
+                                      errors = jsonb_build_array(jsonb_build_object(
+                                        'line', 0, 'field', NULL, 'reason', 'the import could not run: ' || %(error)s))
+                                      WHERE id = %(id)s AND status = 'PENDING'"""),
+}
+
+
+def record_job_failure(conn, kind: str, payload, error: str):
+    """Mark the job's run, evaluation, model or upload as failed (called once the job itself is FAILED)."""
+    if kind in _FAILURE_UPDATES and isinstance(payload, dict):
+        key, sql = _FAILURE_UPDATES[kind]
+        if isinstance(payload.get(key), str):
+            conn.execute(sql, {"id": payload[key], "error": error[:2000]})
+
+
 HANDLERS: dict[str, Callable] = {
     "BUILD_BASE": build_base_job,
     "TRAIN": train_job,
     "EVALUATE": evaluate_job,
     "GENERATE_TRACES": generate_traces_job,
     "VERIFY_RESPONSES": verify_responses_job,
+    "VALIDATE_MODEL": validate_model_job,
+    "IMPORT_DATASET": import_dataset_job,
+    "GENERATE_DATASET": generate_dataset_job,
 }

@@ -19,7 +19,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 CHANNEL = "tandem_jobs"
-KINDS = ("BUILD_BASE", "TRAIN", "EVALUATE", "GENERATE_TRACES", "VERIFY_RESPONSES")
+KINDS = ("BUILD_BASE", "TRAIN", "EVALUATE", "GENERATE_TRACES", "VERIFY_RESPONSES", "VALIDATE_MODEL", "IMPORT_DATASET",
+         "GENERATE_DATASET")
 
 
 @dataclass

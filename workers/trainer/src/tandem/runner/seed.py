@@ -14,23 +14,19 @@ from psycopg.types.json import Jsonb
 from ..base_model import FIXTURE_RECIPE, BaseModelRecipe, build_base
 from ..data import arithmetic_splits
 from . import queue
-from .handlers import record_checkpoint
+from .catalog import insert_problems, record_checkpoint
 from .queue import new_id
 
 
 def seed_dataset(conn, name: str, problems: list[dict]) -> str:
-    row = conn.execute(
-        """INSERT INTO datasets (id, name, source, row_count) VALUES (%s, %s, 'generated', %s)
-           ON CONFLICT (name) DO UPDATE SET row_count = EXCLUDED.row_count RETURNING id""",
-        (new_id("d"), name, len(problems)),
-    ).fetchone()
+    """A generated dataset under a fixed name: created, or completed with any problems it lacks."""
     with conn.transaction():
-        for p in problems:
-            conn.execute(
-                """INSERT INTO problems (id, dataset_id, external_id, problem, answer, solution, difficulty)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dataset_id, external_id) DO NOTHING""",
-                (new_id("p"), row["id"], p["id"], p["problem"], p["answer"], p.get("solution"), p.get("difficulty")),
-            )
+        row = conn.execute(
+            """INSERT INTO datasets (id, name, source, row_count) VALUES (%s, %s, 'generated', %s)
+               ON CONFLICT (name) DO UPDATE SET row_count = EXCLUDED.row_count RETURNING id""",
+            (new_id("d"), name, len(problems)),
+        ).fetchone()
+        insert_problems(conn, row["id"], problems)
     return row["id"]
 
 
@@ -44,8 +40,7 @@ def seed(database_url: str, model_path: Path, name: str, n_train: int, n_eval: i
                ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, info = EXCLUDED.info RETURNING id""",
             (new_id("m"), name, str(model_path), Jsonb(info)),
         ).fetchone()["id"]
-        existing = conn.execute("SELECT id FROM checkpoints WHERE base_model_id = %s AND run_id IS NULL", (model,)).fetchone()
-        checkpoint = existing["id"] if existing else record_checkpoint(conn, None, 0, model_path, base_model_id=model)
+        checkpoint = record_checkpoint(conn, None, 0, model_path, base_model_id=model)
         splits = arithmetic_splits(n_train=n_train, n_eval=n_eval, seed=seed_value)
         train = seed_dataset(conn, "arithmetic-train", splits.train)
         eval_ = seed_dataset(conn, "arithmetic-eval", splits.eval)

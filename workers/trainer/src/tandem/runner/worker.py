@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import queue
-from .handlers import HANDLERS, InvalidPayload
+from .handlers import HANDLERS, InvalidPayload, record_job_failure
 
 
 @dataclass
@@ -118,14 +118,24 @@ class Worker:
             return "SUCCEEDED"
         except InvalidPayload as e:
             ctx.log(f"invalid job: {e}")
-            return queue.fail(self.conn, job, worker, f"invalid job: {e}", retryable=False)
+            return self._fail(job, f"invalid job: {e}", retryable=False)
         except Exception as e:  # any other failure is retried with backoff
             detail = "".join(traceback.format_exception_only(type(e), e)).strip()
             ctx.log(f"failed (attempt {job.attempts}/{job.max_attempts}): {detail}")
             traceback.print_exc()
-            return queue.fail(self.conn, job, worker, detail, backoff_base=self.settings.backoff_base_s)
+            return self._fail(job, detail, retryable=True)
         finally:
             ctx.close()
+
+    def _fail(self, job: queue.Job, error: str, retryable: bool) -> str:
+        status = queue.fail(self.conn, job, self.settings.worker_id, error, retryable=retryable,
+                            backoff_base=self.settings.backoff_base_s)
+        if status == "FAILED":
+            try:
+                record_job_failure(self.conn, job.kind, job.payload, error)
+            except Exception:  # the job's own FAILED state is recorded; this is the console's convenience
+                traceback.print_exc()
+        return status
 
     def run_forever(self, stop: threading.Event | None = None):
         stop = stop or threading.Event()
