@@ -25,6 +25,7 @@ const logDir = path.join(webDir, 'test-results', 'e2e-logs')
 
 export const E2E_EMAIL = 'researcher@e2e.tandem.test'
 export const E2E_DISABLED_EMAIL = 'disabled@e2e.tandem.test'
+export const E2E_ADMIN_EMAIL = 'admin@e2e.tandem.test'
 
 function log(message: string) {
   console.log(`[e2e setup] ${message}`)
@@ -143,6 +144,9 @@ export default async function globalSetup() {
     run('npm', ['run', 'seed:user', '--', '--email', E2E_DISABLED_EMAIL, '--password', password, '--role', 'RESEARCHER', '--disabled'], {
       cwd: webDir, env, what: 'seed disabled researcher',
     })
+    run('npm', ['run', 'seed:user', '--', '--email', E2E_ADMIN_EMAIL, '--password', password, '--role', 'ADMIN', '--name', 'E2E Admin'], {
+      cwd: webDir, env, what: 'seed admin',
+    })
     run(tandem, ['seed', '--database-url', databaseUrl, '--fixture'], { cwd: repoRoot, env, what: 'tandem seed --fixture' })
 
     runsDir = mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-runs-'))
@@ -177,6 +181,7 @@ export default async function globalSetup() {
     process.env.E2E_BASE_URL = baseURL
     process.env.E2E_EMAIL = E2E_EMAIL
     process.env.E2E_DISABLED_EMAIL = E2E_DISABLED_EMAIL
+    process.env.E2E_ADMIN_EMAIL = E2E_ADMIN_EMAIL
     process.env.E2E_PASSWORD = password
     process.env.E2E_DATABASE_URL = databaseUrl
   } catch (error) {

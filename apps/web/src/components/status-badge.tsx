@@ -5,6 +5,15 @@ const STYLES: Record<string, string> = {
   FAILED: 'bg-red-50 text-red-700 ring-red-300',
   CANCEL_REQUESTED: 'bg-amber-50 text-amber-700 ring-amber-300',
   CANCELLED: 'bg-amber-50 text-amber-800 ring-amber-300',
+  // base models, dataset uploads, accounts
+  PENDING: 'bg-slate-100 text-slate-700 ring-slate-300',
+  VALID: 'bg-emerald-50 text-emerald-700 ring-emerald-300',
+  INVALID: 'bg-red-50 text-red-700 ring-red-300',
+  IMPORTED: 'bg-emerald-50 text-emerald-700 ring-emerald-300',
+  ACTIVE: 'bg-emerald-50 text-emerald-700 ring-emerald-300',
+  INVITED: 'bg-blue-50 text-blue-700 ring-blue-300',
+  'INVITE EXPIRED': 'bg-amber-50 text-amber-800 ring-amber-300',
+  DISABLED: 'bg-red-50 text-red-700 ring-red-300',
 }
 
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {

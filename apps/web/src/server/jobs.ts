@@ -8,7 +8,9 @@ import type { Prisma } from '../generated/prisma/client'
 
 export const JOBS_CHANNEL = 'tandem_jobs'
 
-export type JobKind = 'BUILD_BASE' | 'TRAIN' | 'EVALUATE' | 'GENERATE_TRACES' | 'VERIFY_RESPONSES'
+export type JobKind =
+  | 'BUILD_BASE' | 'TRAIN' | 'EVALUATE' | 'GENERATE_TRACES' | 'VERIFY_RESPONSES'
+  | 'VALIDATE_MODEL' | 'IMPORT_DATASET' | 'GENERATE_DATASET'
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCEL_REQUESTED' | 'CANCELLED'
 
 /** Payloads, as the runner's handlers read them (handlers.py). */
@@ -16,8 +18,14 @@ export interface JobPayloads {
   BUILD_BASE: { name: string; fixture?: boolean; seed?: number }
   TRAIN: { runId: string }
   EVALUATE: { evaluationRunId: string }
-  GENERATE_TRACES: { checkpointId: string; problemIds: string[]; seed?: number; temperature?: number; maxNewTokens?: number }
+  // pJunior 0 = the senior alone; above 0 = word-level co-generation with the checkpoint's junior
+  GENERATE_TRACES: {
+    checkpointId: string; problemIds: string[]; seed?: number; temperature?: number; maxNewTokens?: number; pJunior?: number
+  }
   VERIFY_RESPONSES: { responseIds: string[] }
+  VALIDATE_MODEL: { baseModelId: string }
+  IMPORT_DATASET: { uploadId: string }
+  GENERATE_DATASET: { name: string; n: number; seed: number; minSteps: number; maxSteps: number; createdById: string }
 }
 
 export interface EnqueueOptions<K extends JobKind> {

@@ -37,7 +37,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
           </nav>
           <div className="ml-auto flex items-center gap-3 text-sm">
             <span className="text-slate-600" data-testid="current-user">
-              {me.email} <span className="text-xs text-slate-400">({me.role.toLowerCase()})</span>
+              {me.email} <span className="text-xs text-slate-600">({me.role.toLowerCase()})</span>
             </span>
             <form action={signOutAction}>
               <button type="submit" className="btn-secondary py-1">

@@ -1,6 +1,10 @@
 import { catalogRouter } from './routers/catalog'
+import { datasetsRouter } from './routers/datasets'
+import { evaluationsRouter } from './routers/evaluations'
 import { meRouter } from './routers/me'
+import { modelsRouter } from './routers/models'
 import { runsRouter } from './routers/runs'
+import { tracesRouter } from './routers/traces'
 import { usersRouter } from './routers/users'
 import { createCallerFactory, createTRPCRouter } from './trpc'
 
@@ -9,6 +13,10 @@ export const appRouter = createTRPCRouter({
   catalog: catalogRouter,
   runs: runsRouter,
   users: usersRouter,
+  models: modelsRouter,
+  datasets: datasetsRouter,
+  evaluations: evaluationsRouter,
+  traces: tracesRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -1,0 +1,155 @@
+'use client'
+// The evaluations list: server-paged (evaluations.list), page and status filter in the URL; finished evaluations can
+// be ticked (across pages) and opened side by side on the compare page.
+import { keepPreviousData, useQuery } from '@tanstack/react-query'
+import Link from 'next/link'
+import { usePathname, useRouter, useSearchParams } from 'next/navigation'
+import { useState } from 'react'
+
+import { DataTable } from '@/components/data-table'
+import { formatDate } from '@/components/format'
+import { Pagination } from '@/components/pagination'
+import { StatusBadge } from '@/components/status-badge'
+import { MAX_COMPARE } from '@/server/api/routers/evaluations.schema'
+import { useTRPC, type RouterOutputs } from '@/trpc/react'
+
+type Row = RouterOutputs['evaluations']['list']['items'][number]
+
+const PAGE_SIZE = 20
+const STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const
+type Status = (typeof STATUSES)[number]
+
+export function EvaluationsList() {
+  const trpc = useTRPC()
+  const router = useRouter()
+  const pathname = usePathname()
+  const params = useSearchParams()
+  const requested = Number.parseInt(params.get('page') ?? '1', 10)
+  const page = Number.isFinite(requested) && requested >= 1 ? requested : 1
+  const statusParam = params.get('status')
+  const status = STATUSES.includes(statusParam as Status) ? (statusParam as Status) : undefined
+  const list = useQuery(
+    trpc.evaluations.list.queryOptions({ page, pageSize: PAGE_SIZE, status }, { placeholderData: keepPreviousData, refetchInterval: 4000 }),
+  )
+  // id -> label of the ticked evaluations, kept while paging
+  const [selected, setSelected] = useState<Map<string, string>>(new Map())
+
+  const go = (next: { page?: number; status?: string }) => {
+    const q = new URLSearchParams()
+    const s = next.status ?? status
+    if (s) q.set('status', s)
+    if ((next.page ?? 1) > 1) q.set('page', String(next.page))
+    router.push(`${pathname}${q.size ? `?${q}` : ''}`)
+  }
+  const toggle = (row: Row) =>
+    setSelected((prev) => {
+      const next = new Map(prev)
+      if (next.has(row.id)) next.delete(row.id)
+      else next.set(row.id, row.checkpoint.label)
+      return next
+    })
+
+  const tooMany = selected.size > MAX_COMPARE
+  return (
+    <>
+      <div className="flex flex-wrap items-end justify-between gap-3">
+        <div>
+          <label htmlFor="status-filter" className="label">
+            Status
+          </label>
+          <select id="status-filter" className="input" value={status ?? ''} onChange={(e) => go({ status: e.target.value, page: 1 })}>
+            <option value="">All</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.toLowerCase()}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="flex flex-wrap items-center gap-3">
+          <span className="text-sm text-slate-600" data-testid="compare-selection" aria-live="polite">
+            {selected.size === 0 ? 'None ticked' : `${selected.size} ticked`}
+            {tooMany ? ` (at most ${MAX_COMPARE})` : ''}
+          </span>
+          {selected.size > 0 ? (
+            <button type="button" className="btn-secondary" onClick={() => setSelected(new Map())}>
+              Clear
+            </button>
+          ) : null}
+          <button
+            type="button"
+            className="btn-primary"
+            disabled={selected.size < 2 || tooMany}
+            onClick={() => router.push(`/console/compare?ids=${[...selected.keys()].join(',')}`)}
+          >
+            Compare selected
+          </button>
+        </div>
+      </div>
+      {list.isPending ? (
+        <p className="text-sm text-slate-600">Loading evaluations…</p>
+      ) : list.isError ? (
+        <p role="alert" className="text-sm text-red-700">
+          {list.error.message}
+        </p>
+      ) : (
+        <>
+          <div className="card p-0">
+            <DataTable<Row>
+              testId="evaluation"
+              caption="Evaluations, newest first"
+              data={list.data.items}
+              getRowId={(r) => r.id}
+              empty={list.data.total === 0 ? 'No evaluations yet. Start one with “New evaluation”.' : 'No evaluations on this page.'}
+              columns={[
+                {
+                  id: 'select',
+                  header: () => <span className="sr-only">Compare</span>,
+                  cell: (c) => {
+                    const row = c.row.original
+                    const finished = row.status === 'SUCCEEDED'
+                    return (
+                      <input
+                        type="checkbox"
+                        className="h-4 w-4"
+                        checked={selected.has(row.id)}
+                        disabled={!finished}
+                        onChange={() => toggle(row)}
+                        aria-label={finished ? `Compare ${row.checkpoint.label} (${row.id})` : `${row.checkpoint.label} is not finished`}
+                      />
+                    )
+                  },
+                },
+                {
+                  header: 'Checkpoint',
+                  cell: (c) => (
+                    <Link href={`/console/evaluations/${c.row.original.id}`} className="font-medium text-indigo-700 hover:underline">
+                      {c.row.original.checkpoint.label}
+                    </Link>
+                  ),
+                },
+                { header: 'Suites', cell: (c) => c.row.original.suites.join(', ') },
+                { header: 'Dataset', cell: (c) => c.row.original.datasetName ?? '—' },
+                { header: 'Seed', cell: (c) => <span className="tabular-nums">{c.row.original.seed ?? '—'}</span> },
+                {
+                  header: 'Status',
+                  cell: (c) => (
+                    <span className="flex items-center gap-2">
+                      <StatusBadge status={c.row.original.status} />
+                      {c.row.original.status === 'RUNNING' && c.row.original.progress != null ? (
+                        <span className="tabular-nums text-xs text-slate-600">{Math.round(c.row.original.progress * 100)}%</span>
+                      ) : null}
+                    </span>
+                  ),
+                },
+                { header: 'Created', cell: (c) => formatDate(c.row.original.createdAt) },
+                { header: 'By', cell: (c) => c.row.original.createdByEmail ?? '—' },
+              ]}
+            />
+          </div>
+          <Pagination info={list.data} noun="evaluation" onPage={(p) => go({ page: p })} />
+        </>
+      )}
+    </>
+  )
+}

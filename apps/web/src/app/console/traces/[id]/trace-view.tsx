@@ -1,0 +1,263 @@
+'use client'
+// One trace: the problem (typeset), the text coloured by who wrote each word — or, toggled, by the junior's
+// surprisal as a heat map — the verifier's verdict against the expected answer, and how it was generated.
+// Model text is only ever rendered as React text nodes (or through MathText's KaTeX), never as HTML.
+import { useQuery } from '@tanstack/react-query'
+import Link from 'next/link'
+import { useState } from 'react'
+
+import { formatDate } from '@/components/format'
+import { MathText } from '@/components/math-text'
+import { useTRPC, type RouterOutputs } from '@/trpc/react'
+
+import { AUTHOR_STYLE, authorPieces, HEAT_MAX_NATS, heatColor, heatGradient, surprisalPieces, type Author } from '../trace-segments'
+import { VerdictBadge } from '../verdict-badge'
+
+type Trace = RouterOutputs['traces']['get']
+type Mode = 'author' | 'surprisal'
+
+export function TraceView({ id }: { id: string }) {
+  const trpc = useTRPC()
+  const query = useQuery(trpc.traces.get.queryOptions({ id }, { retry: 1 }))
+  const [mode, setMode] = useState<Mode>('author')
+
+  if (query.isPending) return <p className="text-sm text-slate-600">Loading trace…</p>
+  if (query.isError) {
+    return (
+      <div className="card space-y-3">
+        <h1 className="text-xl font-semibold">Trace</h1>
+        <p role="alert" className="text-sm text-red-700">
+          {query.error.data?.code === 'NOT_FOUND' ? 'There is no such trace.' : query.error.message}
+        </p>
+        <Link href="/console/traces" className="btn-secondary">
+          Back to traces
+        </Link>
+      </div>
+    )
+  }
+  const t = query.data
+  const hasSurprisal = (t.wordSurprisal?.length ?? 0) > 0
+  const shownMode: Mode = hasSurprisal ? mode : 'author'
+
+  return (
+    <div className="space-y-6">
+      <div>
+        <p className="text-sm text-slate-600">
+          <Link href="/console/traces" className="hover:underline">
+            Traces
+          </Link>{' '}
+          / <span className="break-all">{t.id}</span>
+        </p>
+        <h1 className="mt-1 text-2xl font-semibold">Trace of {t.checkpoint.label}</h1>
+        <p className="mt-1 text-sm text-slate-600">
+          {t.problem.dataset.name} · problem {t.problem.externalId} · {t.schedule} · seed {t.seed} · {formatDate(t.createdAt)}
+        </p>
+      </div>
+
+      <section className="card space-y-2" aria-labelledby="problem-heading">
+        <h2 id="problem-heading" className="font-semibold">
+          Problem
+        </h2>
+        <MathText text={t.problem.problem} className="block text-sm leading-relaxed" testId="trace-problem" />
+      </section>
+
+      <div className="grid gap-6 lg:grid-cols-3">
+        <section className="card space-y-4 lg:col-span-2" aria-labelledby="text-heading">
+          <div className="flex flex-wrap items-start justify-between gap-3">
+            <h2 id="text-heading" className="font-semibold">
+              Reasoning
+            </h2>
+            <fieldset className="flex flex-wrap items-center gap-3 text-sm">
+              <legend className="sr-only">Colour the words by</legend>
+              <span aria-hidden="true" className="text-slate-600">
+                Colour by
+              </span>
+              <label className="flex items-center gap-1">
+                <input type="radio" name="colour-mode" value="author" checked={shownMode === 'author'} onChange={() => setMode('author')} />
+                author
+              </label>
+              <label className={`flex items-center gap-1 ${hasSurprisal ? '' : 'text-slate-500'}`}>
+                <input
+                  type="radio"
+                  name="colour-mode"
+                  value="surprisal"
+                  checked={shownMode === 'surprisal'}
+                  disabled={!hasSurprisal}
+                  onChange={() => setMode('surprisal')}
+                  aria-describedby={hasSurprisal ? undefined : 'no-surprisal'}
+                />
+                junior’s surprisal (heat map)
+              </label>
+            </fieldset>
+          </div>
+          {!hasSurprisal ? (
+            <p id="no-surprisal" className="text-xs text-slate-600">
+              This trace has no per-word surprisal (traces from the legibility suite carry it).
+            </p>
+          ) : null}
+          {shownMode === 'author' ? <AuthorLegend trace={t} /> : <HeatLegend />}
+          <div className="text-sm leading-7 break-words whitespace-pre-wrap" data-testid="trace-text" data-mode={shownMode}>
+            {shownMode === 'author' ? <ByAuthor trace={t} /> : <BySurprisal trace={t} />}
+          </div>
+        </section>
+
+        <div className="space-y-6">
+          <section className="card space-y-3 text-sm" aria-labelledby="verdict-heading">
+            <h2 id="verdict-heading" className="font-semibold">
+              Verdict
+            </h2>
+            {t.verifierResult ? (
+              <dl className="space-y-2">
+                <div className="flex items-center justify-between gap-2">
+                  <dt className="text-slate-600">Verdict</dt>
+                  <dd>
+                    <VerdictBadge verdict={t.verifierResult.verdict} testId="trace-verdict" />
+                  </dd>
+                </div>
+                <div className="flex justify-between gap-2">
+                  <dt className="text-slate-600">Extracted answer</dt>
+                  <dd className="text-right break-all" data-testid="trace-extracted">
+                    {t.verifierResult.extractedAnswer ?? '(none)'}
+                  </dd>
+                </div>
+                <div className="flex justify-between gap-2">
+                  <dt className="text-slate-600">Expected answer</dt>
+                  <dd className="text-right break-all" data-testid="trace-expected">
+                    {t.problem.answer}
+                  </dd>
+                </div>
+                <div className="flex justify-between gap-2">
+                  <dt className="text-slate-600">Verifier</dt>
+                  <dd className="text-right">
+                    {t.verifierResult.verifier} {t.verifierResult.version}
+                  </dd>
+                </div>
+                {t.verifierResult.details ? (
+                  <div>
+                    <dt className="text-slate-600">Details</dt>
+                    <dd className="mt-1 text-xs break-words whitespace-pre-wrap text-slate-700">{t.verifierResult.details}</dd>
+                  </div>
+                ) : null}
+              </dl>
+            ) : (
+              <p className="text-slate-600">Not verified yet. Expected answer: {t.problem.answer}</p>
+            )}
+          </section>
+
+          <section className="card space-y-3 text-sm" aria-labelledby="settings-heading">
+            <h2 id="settings-heading" className="font-semibold">
+              Generation
+            </h2>
+            <dl className="space-y-1" data-testid="trace-settings">
+              <div className="flex justify-between gap-2">
+                <dt className="text-slate-600">Checkpoint</dt>
+                <dd className="text-right">
+                  {t.checkpoint.runId ? (
+                    <Link href={`/console/runs/${t.checkpoint.runId}`} className="text-indigo-700 hover:underline">
+                      {t.checkpoint.label}
+                    </Link>
+                  ) : (
+                    t.checkpoint.label
+                  )}
+                </dd>
+              </div>
+              <div className="flex justify-between gap-2">
+                <dt className="text-slate-600">seed</dt>
+                <dd className="tabular-nums">{t.seed}</dd>
+              </div>
+              {Object.entries(t.settings).map(([key, value]) => (
+                <div key={key} className="flex justify-between gap-2">
+                  <dt className="text-slate-600">{key}</dt>
+                  <dd className="text-right break-all">{typeof value === 'string' ? value : JSON.stringify(value)}</dd>
+                </div>
+              ))}
+              {t.evaluationRunId ? (
+                <div className="flex justify-between gap-2">
+                  <dt className="text-slate-600">Evaluation</dt>
+                  <dd>
+                    <Link href={`/console/evaluations/${t.evaluationRunId}`} className="text-indigo-700 hover:underline">
+                      open report
+                    </Link>
+                  </dd>
+                </div>
+              ) : null}
+            </dl>
+          </section>
+        </div>
+      </div>
+    </div>
+  )
+}
+
+function AuthorLegend({ trace }: { trace: Trace }) {
+  const present = new Set(trace.authorSpans.map((s) => s.author))
+  const authors = (['senior', 'junior', 'human'] as Author[]).filter((a) => present.has(a) || a !== 'human')
+  return (
+    <ul className="flex flex-wrap gap-3 text-xs" aria-label="Authors" data-testid="author-legend">
+      {authors.map((a) => (
+        <li key={a} className="flex items-center gap-1.5">
+          <span aria-hidden="true" className={`inline-block h-3.5 w-6 rounded-sm ring-1 ${AUTHOR_STYLE[a].swatch}`} />
+          <span className={`rounded px-1 ${AUTHOR_STYLE[a].className}`}>{AUTHOR_STYLE[a].label}</span>
+        </li>
+      ))}
+      <li className="flex items-center gap-1.5 text-slate-600">plain = no author recorded</li>
+    </ul>
+  )
+}
+
+function ByAuthor({ trace }: { trace: Trace }) {
+  return (
+    <>
+      {authorPieces(trace.text, trace.authorSpans).map((piece, i) =>
+        piece.value === null ? (
+          <span key={i}>{piece.text}</span>
+        ) : (
+          <span key={i} className={`rounded-sm ${AUTHOR_STYLE[piece.value].className}`} data-author={piece.value} title={AUTHOR_STYLE[piece.value].label}>
+            <span className="sr-only">[{AUTHOR_STYLE[piece.value].label}:] </span>
+            {piece.text}
+          </span>
+        ),
+      )}
+    </>
+  )
+}
+
+function HeatLegend() {
+  const ticks = [0, 2, 4, 6, HEAT_MAX_NATS]
+  return (
+    <div className="space-y-1 text-xs" data-testid="heat-legend">
+      <p className="text-slate-700">The junior’s surprisal of each word (−log p, nats): darker = harder for the junior to predict.</p>
+      <div className="flex flex-wrap items-center gap-4">
+        <div className="w-56 max-w-full">
+          <div aria-hidden="true" className="h-3 rounded-sm ring-1 ring-slate-300" style={{ background: heatGradient() }} />
+          <div className="mt-0.5 flex justify-between tabular-nums text-slate-700">
+            {ticks.map((t) => (
+              <span key={t}>{t === HEAT_MAX_NATS ? `≥${t}` : t}</span>
+            ))}
+          </div>
+          <span className="sr-only">Scale from 0 to {HEAT_MAX_NATS} or more nats.</span>
+        </div>
+        <span className="flex items-center gap-1.5 text-slate-700">
+          <span aria-hidden="true" className="inline-block h-3 w-6 rounded-sm bg-white ring-1 ring-slate-300" /> no surprisal
+        </span>
+      </div>
+    </div>
+  )
+}
+
+function BySurprisal({ trace }: { trace: Trace }) {
+  return (
+    <>
+      {surprisalPieces(trace.text, trace.wordSurprisal ?? []).map((piece, i) => {
+        if (piece.value === null) return <span key={i}>{piece.text}</span>
+        const { background, color } = heatColor(piece.value)
+        return (
+          <span key={i} className="rounded-sm" style={{ background, color }} title={`${piece.value.toFixed(2)} nats`} data-nats={piece.value.toFixed(3)}>
+            {piece.text}
+            <span className="sr-only"> ({piece.value.toFixed(1)} nats)</span>
+          </span>
+        )
+      })}
+    </>
+  )
+}

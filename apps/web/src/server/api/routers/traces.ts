@@ -1,0 +1,179 @@
+// Traces: model (and human) reasoning with who wrote what, the junior's per-word surprisal and the verifier's
+// verdict. List and inspect them; generate new ones (a GENERATE_TRACES job) and poll that job.
+import { TRPCError } from '@trpc/server'
+import { z } from 'zod'
+
+import type { Prisma } from '../../../generated/prisma/client'
+import { audit } from '../../audit'
+import { enqueueJob } from '../../jobs'
+import { fieldError, type FieldErrors } from '../errors'
+import { paged, skipTake } from '../pagination'
+import { createTRPCRouter, researcherProcedure } from '../trpc'
+import { checkpointSelect, describeCheckpoint, EVALUABLE_FORMAT } from './evaluations'
+import { generateTracesSchema, listTracesSchema, traceIdSchema, traceJobSchema } from './traces.schema'
+
+const authorSpanSchema = z.object({
+  author: z.enum(['senior', 'junior', 'human']),
+  start: z.number().int().min(0),
+  end: z.number().int().min(0),
+})
+const wordSurprisalSchema = z.object({ start: z.number().int().min(0), end: z.number().int().min(0), nats: z.number().finite() })
+
+export type AuthorSpan = z.infer<typeof authorSpanSchema>
+export type WordSurprisal = z.infer<typeof wordSurprisalSchema>
+
+/** The well-formed entries of a JSON array written by the worker (offsets are checked again when drawn). */
+function validEntries<T>(value: unknown, schema: z.ZodType<T>): T[] {
+  if (!Array.isArray(value)) return []
+  return value.flatMap((entry) => {
+    const parsed = schema.safeParse(entry)
+    return parsed.success && (parsed.data as { start: number; end: number }).end > (parsed.data as { start: number }).start ? [parsed.data] : []
+  })
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}
+
+/** How the text was written, in a few words: the settings' schedule or suite, else solo / coin flip from p_junior. */
+export function scheduleOf(settingsJson: unknown): string {
+  const settings = record(settingsJson)
+  if (typeof settings.schedule === 'string' && settings.schedule) return settings.schedule
+  const p = settings.p_junior
+  if (typeof p === 'number') return p > 0 ? `coin flip p_junior=${p}` : 'solo'
+  if (typeof settings.suite === 'string' && settings.suite) return settings.suite
+  return '—'
+}
+
+const latestVerdict = {
+  orderBy: { createdAt: 'desc' },
+  take: 1,
+  select: { id: true, verdict: true, extractedAnswer: true, verifier: true, version: true, details: true, createdAt: true },
+} satisfies Prisma.Trace$verifierResultsArgs
+
+export const tracesRouter = createTRPCRouter({
+  list: researcherProcedure.input(listTracesSchema).query(async ({ ctx, input }) => {
+    const where: Prisma.TraceWhereInput = {
+      ...(input.checkpointId ? { checkpointId: input.checkpointId } : {}),
+      ...(input.evaluationRunId ? { evaluationRunId: input.evaluationRunId } : {}),
+      ...(input.search ? { problem: { problem: { contains: input.search, mode: 'insensitive' } } } : {}),
+      ...(input.verdict ? { verifierResults: { some: { verdict: input.verdict } } } : {}),
+    }
+    const [total, rows] = await ctx.db.$transaction([
+      ctx.db.trace.count({ where }),
+      ctx.db.trace.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        ...skipTake(input),
+        select: {
+          id: true, seed: true, settings: true, createdAt: true, evaluationRunId: true,
+          problem: { select: { id: true, externalId: true, problem: true } },
+          checkpoint: { select: checkpointSelect },
+          verifierResults: latestVerdict,
+        },
+      }),
+    ])
+    return paged(
+      rows.map((t) => ({
+        id: t.id,
+        seed: t.seed,
+        createdAt: t.createdAt,
+        evaluationRunId: t.evaluationRunId,
+        schedule: scheduleOf(t.settings),
+        problem: t.problem,
+        checkpoint: describeCheckpoint(t.checkpoint),
+        verdict: t.verifierResults[0]?.verdict ?? null,
+      })),
+      total,
+      input,
+    )
+  }),
+
+  get: researcherProcedure.input(traceIdSchema).query(async ({ ctx, input }) => {
+    const t = await ctx.db.trace.findUnique({
+      where: { id: input.id },
+      select: {
+        id: true, text: true, authorSpans: true, settings: true, seed: true, wordSurprisal: true, evaluationRunId: true, createdAt: true,
+        problem: { select: { id: true, externalId: true, problem: true, answer: true, dataset: { select: { id: true, name: true } } } },
+        checkpoint: { select: checkpointSelect },
+        verifierResults: latestVerdict,
+      },
+    })
+    if (!t) throw new TRPCError({ code: 'NOT_FOUND', message: `No trace ${input.id}` })
+    return {
+      id: t.id,
+      text: t.text,
+      seed: t.seed,
+      createdAt: t.createdAt,
+      evaluationRunId: t.evaluationRunId,
+      settings: record(t.settings),
+      schedule: scheduleOf(t.settings),
+      authorSpans: validEntries(t.authorSpans, authorSpanSchema),
+      wordSurprisal: t.wordSurprisal == null ? null : validEntries(t.wordSurprisal, wordSurprisalSchema),
+      problem: t.problem,
+      checkpoint: describeCheckpoint(t.checkpoint),
+      verifierResult: t.verifierResults[0] ?? null,
+    }
+  }),
+
+  generate: researcherProcedure.input(generateTracesSchema).mutation(async ({ ctx, input }) => {
+    const errors: FieldErrors = {}
+    const checkpoint = await ctx.db.checkpoint.findUnique({ where: { id: input.checkpointId }, select: checkpointSelect })
+    if (!checkpoint) errors.checkpointId = ['Unknown checkpoint']
+    else if (checkpoint.format !== EVALUABLE_FORMAT) errors.checkpointId = [`This checkpoint is ${checkpoint.format}; generation needs ${EVALUABLE_FORMAT}`]
+
+    let problemIds: string[] = []
+    if (input.problemIds) {
+      const found = await ctx.db.problem.findMany({ where: { id: { in: input.problemIds } }, select: { id: true } })
+      const known = new Set(found.map((p) => p.id))
+      const unknown = input.problemIds.filter((id) => !known.has(id))
+      if (unknown.length) errors.problemIds = [`Unknown problem${unknown.length === 1 ? '' : 's'} ${unknown.slice(0, 5).join(', ')}`]
+      problemIds = input.problemIds
+    } else {
+      const dataset = await ctx.db.dataset.findUnique({ where: { id: input.datasetId! }, select: { id: true } })
+      if (!dataset) errors.datasetId = ['Unknown dataset']
+      else {
+        const first = await ctx.db.problem.findMany({
+          where: { datasetId: dataset.id },
+          orderBy: { externalId: 'asc' },
+          take: input.count!,
+          select: { id: true },
+        })
+        if (first.length === 0) errors.datasetId = ['This dataset has no problems']
+        problemIds = first.map((p) => p.id)
+      }
+    }
+    if (Object.keys(errors).length) throw fieldError(errors)
+
+    const payload = {
+      checkpointId: input.checkpointId,
+      problemIds,
+      seed: input.seed,
+      temperature: input.temperature,
+      maxNewTokens: input.maxNewTokens,
+      pJunior: input.pJunior,
+    }
+    return ctx.db.$transaction(async (tx) => {
+      const jobId = await enqueueJob(tx, { kind: 'GENERATE_TRACES', payload, createdById: ctx.user.id })
+      await audit(tx, {
+        actorId: ctx.user.id,
+        action: 'traces.generate',
+        entity: 'jobs',
+        entityId: jobId,
+        details: { ...payload, datasetId: input.datasetId ?? null },
+      })
+      return { jobId, problemCount: problemIds.length }
+    })
+  }),
+
+  job: researcherProcedure.input(traceJobSchema).query(async ({ ctx, input }) => {
+    const job = await ctx.db.job.findFirst({
+      where: { id: input.jobId, kind: 'GENERATE_TRACES' },
+      select: { id: true, status: true, progress: true, progressMessage: true, error: true, result: true, attempts: true, createdAt: true, finishedAt: true },
+    })
+    if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `No trace generation job ${input.jobId}` })
+    const { result, ...rest } = job
+    const traceIds = record(result).traceIds
+    return { ...rest, traceIds: Array.isArray(traceIds) ? traceIds.filter((id): id is string => typeof id === 'string') : [] }
+  }),
+})
