@@ -379,3 +379,11 @@ def test_seed_is_idempotent_and_registers_model_checkpoint_and_datasets(db_url, 
     assert counts == {"arithmetic-train": 12, "arithmetic-eval": 5}
     checkpoint = conn.execute("SELECT * FROM checkpoints WHERE id = %s", (first["checkpointId"],)).fetchone()
     assert checkpoint["run_id"] is None and checkpoint["step"] == 0 and checkpoint["size_bytes"] > 0
+
+
+def test_pg_safe_replaces_nul_one_for_one():
+    from tandem.runner.handlers import pg_safe
+
+    text = "a\x00b"
+    assert pg_safe(text) == "a\ufffdb" and len(pg_safe(text)) == len(text)
+    assert pg_safe({"t": ["x\x00", 1, None], "n": 2.5}) == {"t": ["x\ufffd", 1, None], "n": 2.5}

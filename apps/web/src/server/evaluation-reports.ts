@@ -135,6 +135,13 @@ export const HISTOGRAM_AXES: Record<string, { title: string; x: string }> = {
   legibility_token_surprisal: { title: 'Legibility: the junior’s surprisal of each senior token', x: 'surprisal (nats)' },
 }
 
+/** Curves in reading order: the senior-first-k curve, the fraction curve, then any others alphabetically. */
+export function orderCurveNames(names: Iterable<string>): string[] {
+  const known = Object.keys(CURVE_AXES)
+  const set = new Set(names)
+  return [...known.filter((n) => set.has(n)), ...[...set].filter((n) => !known.includes(n)).sort()]
+}
+
 export function metricLabel(name: string): string {
   return METRIC_INFO[name]?.label ?? name
 }

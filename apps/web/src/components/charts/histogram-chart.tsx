@@ -72,7 +72,7 @@ export function HistogramChart({ title, series, xLabel, testId }: HistogramChart
                   return [`${(Number(value) * 100).toFixed(1)}% (${count})`, name]
                 }}
               />
-              {series.length > 1 ? <Legend wrapperStyle={{ fontSize: 12 }} /> : null}
+              {series.length > 1 ? <Legend verticalAlign="top" wrapperStyle={{ fontSize: 12, paddingBottom: 4 }} /> : null}
               {series.map((s, i) => (
                 <Bar key={i} dataKey={`s${i}`} name={s.name} fill={seriesColor(i)} isAnimationActive={false} />
               ))}

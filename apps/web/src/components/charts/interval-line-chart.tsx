@@ -75,7 +75,7 @@ export function IntervalLineChart({ title, series, xLabel, yLabel, yDomain, test
                   return [typeof value === 'number' ? tick(value) : String(value), name]
                 }}
               />
-              {series.length > 1 ? <Legend wrapperStyle={{ fontSize: 12 }} /> : null}
+              {series.length > 1 ? <Legend verticalAlign="top" wrapperStyle={{ fontSize: 12, paddingBottom: 4 }} /> : null}
               {series.map((s, i) => (
                 <Area
                   key={`band-${i}`}

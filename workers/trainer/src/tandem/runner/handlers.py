@@ -170,13 +170,25 @@ def trace_settings(suite: str | None, schedule: str, p_junior: float | None, gra
             "temperature": temperature, "max_new_tokens": max_new_tokens, "junior": junior}
 
 
+def pg_safe(value: Any) -> Any:
+    """Model text may contain NUL, which Postgres text and jsonb cannot hold: U+FFFD takes its place (one
+    character for one, so author-span and word offsets stay valid)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {k: pg_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [pg_safe(v) for v in value]
+    return value
+
+
 def _insert_verdict(conn, verdict, trace_id: str | None = None, response_id: str | None = None) -> str:
     row = conn.execute(
         """INSERT INTO verifier_results (id, verifier, version, extracted_answer, verdict, details, trace_id, response_id)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (response_id) DO NOTHING RETURNING id""",
-        (new_id("v"), verdict.verifier, verdict.version, verdict.extracted, verdict.verdict.upper(), verdict.details,
-         trace_id, response_id),
+        (new_id("v"), verdict.verifier, verdict.version, pg_safe(verdict.extracted), verdict.verdict.upper(),
+         pg_safe(verdict.details), trace_id, response_id),
     ).fetchone()
     return row["id"] if row else ""
 
@@ -190,7 +202,7 @@ def insert_trace(conn, *, checkpoint_id: str, problem_id: str, text: str, author
         """INSERT INTO traces (id, checkpoint_id, problem_id, text, author_spans, settings, seed, word_surprisal,
                                evaluation_run_id)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-        (trace_id, checkpoint_id, problem_id, text, Jsonb(author_spans), Jsonb(settings), seed,
+        (trace_id, checkpoint_id, problem_id, pg_safe(text), Jsonb(pg_safe(author_spans)), Jsonb(pg_safe(settings)), seed,
          Jsonb(word_surprisal) if word_surprisal is not None else None, evaluation_run_id),
     )
     _insert_verdict(conn, verdict, trace_id=trace_id)
@@ -237,7 +249,7 @@ def evaluate_job(ctx) -> dict:
     report = evaluate_checkpoint(Path(run["checkpoint_path"]), Path(junior),
                                  [{k: r[k] for k in ("id", "problem", "answer")} for r in rows],
                                  list(run["suites"]), settings, log=ctx.log)
-    report_json = json.loads(json.dumps(report))
+    report_json = pg_safe(json.loads(json.dumps(report)))
     with ctx.conn.transaction():
         ctx.conn.execute(
             """INSERT INTO evaluation_reports (id, evaluation_run_id, suite, metrics, report)

@@ -4,7 +4,7 @@ import { TRPCError } from '@trpc/server'
 
 import type { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
-import { mergeReports, orderMetricNames, parseReport } from '../../evaluation-reports'
+import { mergeReports, orderCurveNames, orderMetricNames, parseReport } from '../../evaluation-reports'
 import { enqueueJob } from '../../jobs'
 import { fieldError, type FieldErrors } from '../errors'
 import { paged, skipTake } from '../pagination'
@@ -51,6 +51,11 @@ export function describeCheckpoint(c: CheckpointRow) {
 /** What the worker reads from evaluation_runs.settings: the dataset and EvalSettings' fields (evaluate.py). */
 export function workerSettings(datasetId: string, settings: EvalSettings) {
   return { datasetId, ...settings }
+}
+
+function seedOf(settings: unknown): number | null {
+  const seed = (settings as { seed?: unknown } | null)?.seed
+  return typeof seed === 'number' ? seed : null
 }
 
 function datasetIdOf(settings: unknown): string | null {
@@ -182,7 +187,7 @@ export const evaluationsRouter = createTRPCRouter({
           checkpoint: describeCheckpoint(r.checkpoint),
           datasetId,
           datasetName: datasetId ? (names.get(datasetId) ?? null) : null,
-          seed: typeof (r.settings as { seed?: unknown }).seed === 'number' ? ((r.settings as { seed: number }).seed) : null,
+          seed: seedOf(r.settings),
           progress: r.jobs[0]?.progress ?? null,
         }
       }),
@@ -270,7 +275,7 @@ export const evaluationsRouter = createTRPCRouter({
         name,
         estimates: evaluations.map((e) => e.report.metrics[name] ?? null),
       })),
-      curves: union((e) => e.report.curves).sort().map((name) => ({ name, series: evaluations.map((e) => e.report.curves[name] ?? null) })),
+      curves: orderCurveNames(union((e) => e.report.curves)).map((name) => ({ name, series: evaluations.map((e) => e.report.curves[name] ?? null) })),
       histograms: union((e) => e.report.histograms).sort().map((name) => ({
         name,
         series: evaluations.map((e) => e.report.histograms[name] ?? null),

@@ -6,12 +6,13 @@ import { TRPCError } from '@trpc/server'
 import { audit } from '../../audit'
 import { enqueueJob } from '../../jobs'
 import type { Prisma } from '../../../generated/prisma/client'
+import type { JobStatus } from '../../../generated/prisma/enums'
 import { fieldError } from '../errors'
 import { paged, skipTake } from '../pagination'
 import { createTRPCRouter, researcherProcedure } from '../trpc'
 import { listModelsSchema, modelIdSchema, modelStatus, registerModelSchema } from './models.schema'
 
-const ACTIVE_JOB = ['QUEUED', 'RUNNING', 'CANCEL_REQUESTED'] as const
+const ACTIVE_JOB: readonly JobStatus[] = ['QUEUED', 'RUNNING', 'CANCEL_REQUESTED']
 
 /** A number from the worker's info (its own keys, or those `tandem seed` wrote from build.json). */
 function infoNumber(info: unknown, ...keys: string[]): number | null {
@@ -25,12 +26,12 @@ function infoNumber(info: unknown, ...keys: string[]): number | null {
 }
 
 /** The newest VALIDATE_MODEL job of a model (jobs point at their model through the payload). */
-function validationJobs(db: Prisma.TransactionClient, baseModelId: string, status?: readonly string[]) {
+function validationJobs(db: Prisma.TransactionClient, baseModelId: string, status?: readonly JobStatus[]) {
   return db.job.findMany({
     where: {
       kind: 'VALIDATE_MODEL',
       payload: { path: ['baseModelId'], equals: baseModelId },
-      ...(status ? { status: { in: [...status] as never } } : {}),
+      ...(status ? { status: { in: [...status] } } : {}),
     },
     orderBy: { createdAt: 'desc' },
     take: 1,

@@ -10,7 +10,7 @@ import { DataTable } from '@/components/data-table'
 import { formatDate } from '@/components/format'
 import { StatusBadge } from '@/components/status-badge'
 import {
-  CURVE_AXES, HISTOGRAM_AXES, METRIC_INFO, metricLabel, orderMetricNames, type Curve, type Estimate, type Histogram,
+  CURVE_AXES, HISTOGRAM_AXES, METRIC_INFO, metricLabel, orderCurveNames, orderMetricNames, type Curve, type Estimate, type Histogram,
 } from '@/server/evaluation-reports'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
@@ -161,7 +161,7 @@ export function EvaluationView({ id }: { id: string }) {
                 Handoff curves
               </h2>
               <div className="grid gap-4 lg:grid-cols-2">
-                {Object.entries(curves).map(([name, curve]) => (
+                {orderCurveNames(Object.keys(curves)).map((name) => [name, curves[name]!] as const).map(([name, curve]) => (
                   <IntervalLineChart
                     key={name}
                     testId={`curve-${name}`}
