@@ -88,7 +88,7 @@ test('a researcher signs in, launches a GRPO run and watches it succeed', async 
   await expect(page.getByTestId('metric-row').last().locator('td').first()).toHaveText('1')
   // the reward curve has both steps, drawn by the chart library
   await expect(page.getByTestId('metric-chart').first()).toHaveAttribute('data-points', '2')
-  await expect(page.getByTestId('metric-chart').first().locator('.recharts-line')).toBeVisible()
+  await expect(page.getByTestId('metric-chart').first().locator('.recharts-line-curve')).toBeAttached()
   expect(await page.getByTestId('checkpoint-row').count()).toBeGreaterThanOrEqual(1)
   await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0)
 

@@ -63,7 +63,7 @@ test('launch pair: a TRL and a GRPO run from one form, linked, charts filling in
   await expect(page.getByTestId('run-name')).toHaveText(`${name} · GRPO`)
   await expect(page.getByTestId('run-status')).toHaveText('SUCCEEDED', { timeout: 300_000 })
   const configs = await withDb(async (db) =>
-    (await db.query(`SELECT algorithm, config FROM training_runs WHERE name LIKE $1 ORDER BY algorithm`, [`${name} · %`])).rows,
+    (await db.query(`SELECT algorithm, config FROM training_runs WHERE name LIKE $1 ORDER BY algorithm::text`, [`${name} · %`])).rows,
   )
   expect(configs.map((r) => [r.algorithm, r.config.p_junior])).toEqual([
     ['GRPO', 0],
