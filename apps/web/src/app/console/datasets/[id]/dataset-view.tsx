@@ -2,6 +2,8 @@
 // One dataset: its counts and a server-paged preview of its problems.
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
+
+import { LoadError } from '@/components/load-error'
 import { useState } from 'react'
 
 import { DataTable, type ColumnDef } from '@/components/data-table'
@@ -32,17 +34,7 @@ export function DatasetView({ id }: { id: string }) {
 
   if (dataset.isPending) return <p className="text-sm text-slate-600">Loading dataset…</p>
   if (dataset.isError) {
-    return (
-      <div className="card space-y-3">
-        <h1 className="text-xl font-semibold">Dataset not available</h1>
-        <p role="alert" className="text-sm text-red-700">
-          {dataset.error.data?.code === 'NOT_FOUND' ? 'There is no such dataset.' : dataset.error.message}
-        </p>
-        <Link href="/console/datasets" className="btn-secondary">
-          Back to datasets
-        </Link>
-      </div>
-    )
+    return <LoadError title="Dataset not available" noun="dataset" error={dataset.error} backHref="/console/datasets" backLabel="Back to datasets" />
   }
 
   const d = dataset.data

@@ -4,6 +4,8 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 
+import { LoadError } from '@/components/load-error'
+
 import { HistogramChart } from '@/components/charts/histogram-chart'
 import { IntervalLineChart } from '@/components/charts/interval-line-chart'
 import { DataTable } from '@/components/data-table'
@@ -43,17 +45,7 @@ export function EvaluationView({ id }: { id: string }) {
 
   if (query.isPending) return <p className="text-sm text-slate-600">Loading evaluation…</p>
   if (query.isError) {
-    return (
-      <div className="card space-y-3">
-        <h1 className="text-xl font-semibold">Evaluation</h1>
-        <p role="alert" className="text-sm text-red-700">
-          {query.error.data?.code === 'NOT_FOUND' ? 'There is no such evaluation.' : query.error.message}
-        </p>
-        <Link href="/console/evaluations" className="btn-secondary">
-          Back to evaluations
-        </Link>
-      </div>
-    )
+    return <LoadError title="Evaluation" noun="evaluation" error={query.error} backHref="/console/evaluations" backLabel="Back to evaluations" />
   }
 
   const e = query.data

@@ -4,6 +4,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 
+import { LoadError } from '@/components/load-error'
+
 import { DataTable, type ColumnDef } from '@/components/data-table'
 import { formatDate } from '@/components/format'
 import { useTRPC } from '@/trpc/react'
@@ -62,17 +64,7 @@ export function ModelView({ id }: { id: string }) {
 
   if (query.isPending) return <p className="text-sm text-slate-600">Loading model…</p>
   if (query.isError) {
-    return (
-      <div className="card space-y-3">
-        <h1 className="text-xl font-semibold">Model not available</h1>
-        <p role="alert" className="text-sm text-red-700">
-          {query.error.data?.code === 'NOT_FOUND' ? 'There is no such model.' : query.error.message}
-        </p>
-        <Link href="/console/models" className="btn-secondary">
-          Back to models
-        </Link>
-      </div>
-    )
+    return <LoadError title="Model not available" noun="model" error={query.error} backHref="/console/models" backLabel="Back to models" />
   }
 
   const model = query.data

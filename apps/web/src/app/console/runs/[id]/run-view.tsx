@@ -8,6 +8,7 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 import { MetricChart } from '@/components/charts/metric-chart'
 import { DataTable, type ColumnDef } from '@/components/data-table'
 import { formatBytes, formatDate, formatNumber } from '@/components/format'
+import { LoadError } from '@/components/load-error'
 import { StatusBadge } from '@/components/status-badge'
 import { useTRPC, useTRPCClient, type RouterOutputs } from '@/trpc/react'
 
@@ -168,16 +169,7 @@ export function RunView({ id }: { id: string }) {
 
   if (runQuery.isPending) return <p className="text-sm text-slate-500">Loading run…</p>
   if (runQuery.isError) {
-    return (
-      <div className="card space-y-3">
-        <p role="alert" className="text-sm text-red-700">
-          {runQuery.error.data?.code === 'NOT_FOUND' ? 'There is no such run.' : runQuery.error.message}
-        </p>
-        <Link href="/console" className="btn-secondary">
-          Back to runs
-        </Link>
-      </div>
-    )
+    return <LoadError title={null} noun="run" error={runQuery.error} backHref="/console" backLabel="Back to runs" />
   }
 
   const run = runQuery.data

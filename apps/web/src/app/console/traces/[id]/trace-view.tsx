@@ -4,6 +4,8 @@
 // Model text is only ever rendered as React text nodes (or through MathText's KaTeX), never as HTML.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
+
+import { LoadError } from '@/components/load-error'
 import { useState } from 'react'
 
 import { formatDate } from '@/components/format'
@@ -23,17 +25,7 @@ export function TraceView({ id }: { id: string }) {
 
   if (query.isPending) return <p className="text-sm text-slate-600">Loading trace…</p>
   if (query.isError) {
-    return (
-      <div className="card space-y-3">
-        <h1 className="text-xl font-semibold">Trace</h1>
-        <p role="alert" className="text-sm text-red-700">
-          {query.error.data?.code === 'NOT_FOUND' ? 'There is no such trace.' : query.error.message}
-        </p>
-        <Link href="/console/traces" className="btn-secondary">
-          Back to traces
-        </Link>
-      </div>
-    )
+    return <LoadError title="Trace" noun="trace" error={query.error} backHref="/console/traces" backLabel="Back to traces" />
   }
   const t = query.data
   const hasSurprisal = (t.wordSurprisal?.length ?? 0) > 0
