@@ -24,7 +24,7 @@ ALTER TABLE "assignments" ADD COLUMN     "draft_saved_at" TIMESTAMP(3);
 -- AlterTable
 ALTER TABLE "participants" ADD COLUMN     "attention" JSONB NOT NULL DEFAULT '[]',
 ADD COLUMN     "instructions_done_at" TIMESTAMP(3),
-ADD COLUMN     "ordinal" INTEGER NOT NULL,
+ADD COLUMN     "ordinal" INTEGER,
 ADD COLUMN     "practice" JSONB,
 ADD COLUMN     "practice_done_at" TIMESTAMP(3),
 ADD COLUMN     "user_agent" TEXT;
