@@ -10,7 +10,7 @@ export const JOBS_CHANNEL = 'tandem_jobs'
 
 export type JobKind =
   | 'BUILD_BASE' | 'TRAIN' | 'EVALUATE' | 'GENERATE_TRACES' | 'VERIFY_RESPONSES'
-  | 'VALIDATE_MODEL' | 'IMPORT_DATASET' | 'GENERATE_DATASET'
+  | 'VALIDATE_MODEL' | 'IMPORT_DATASET' | 'GENERATE_DATASET' | 'GENERATE_STUDY_TRACES' | 'EXPORT_STUDY'
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCEL_REQUESTED' | 'CANCELLED'
 
 /** Payloads, as the runner's handlers read them (handlers.py). */
@@ -26,6 +26,10 @@ export interface JobPayloads {
   VALIDATE_MODEL: { baseModelId: string }
   IMPORT_DATASET: { uploadId: string }
   GENERATE_DATASET: { name: string; n: number; seed: number; minSteps: number; maxSteps: number; createdById: string }
+  // the senior traces of a launched study, cut at its handoff rule; opens the study (runner/studies.py)
+  GENERATE_STUDY_TRACES: { studyId: string }
+  // a Parquet export of study_response_rows into study_exports.content
+  EXPORT_STUDY: { exportId: string }
 }
 
 export interface EnqueueOptions<K extends JobKind> {

@@ -3,7 +3,9 @@ import { datasetsRouter } from './routers/datasets'
 import { evaluationsRouter } from './routers/evaluations'
 import { meRouter } from './routers/me'
 import { modelsRouter } from './routers/models'
+import { participantRouter } from './routers/participant'
 import { runsRouter } from './routers/runs'
+import { studiesRouter } from './routers/studies'
 import { tracesRouter } from './routers/traces'
 import { usersRouter } from './routers/users'
 import { createCallerFactory, createTRPCRouter } from './trpc'
@@ -17,6 +19,8 @@ export const appRouter = createTRPCRouter({
   datasets: datasetsRouter,
   evaluations: evaluationsRouter,
   traces: tracesRouter,
+  studies: studiesRouter,
+  participant: participantRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -1,0 +1,73 @@
+// Input schemas of the participant router (no account: the session token is the credential). Pure zod, no server
+// imports: the participant pages validate with the same schemas.
+import { z } from 'zod'
+
+/** Ratings are 1 (not at all) … 5 (completely). */
+export const RATING_MIN = 1
+export const RATING_MAX = 5
+export const MAX_CONTINUATION = 20_000
+export const MAX_ANSWER = 500
+export const MAX_URL_PARAM = 200
+
+export const tokenSchema = z.string().min(20, 'This study link is not valid').max(200, 'This study link is not valid')
+
+export const studyInfoSchema = z.object({ studyId: z.string().min(1).max(100) })
+
+export const joinSchema = z.object({
+  studyId: z.string().min(1).max(100),
+  consent: z.boolean(),
+  /** URL parameters of the study link; only the study's accepted ones are kept. */
+  params: z.record(z.string().max(64), z.string().max(MAX_URL_PARAM, `URL parameters are at most ${MAX_URL_PARAM} characters`)).default({}),
+})
+
+export const sessionSchema = z.object({ token: tokenSchema })
+
+export const practiceSchema = z.object({
+  token: tokenSchema,
+  continuation: z.string().max(MAX_CONTINUATION, `At most ${MAX_CONTINUATION} characters`),
+  answer: z.string().trim().min(1, 'Give a final answer').max(MAX_ANSWER, `At most ${MAX_ANSWER} characters`),
+})
+
+const rating = (label: string) =>
+  z
+    .number({ error: `Rate ${label}` })
+    .int()
+    .min(RATING_MIN, `Rate ${label}`)
+    .max(RATING_MAX, `Rate ${label}`)
+
+export const draftSchema = z.object({
+  token: tokenSchema,
+  assignmentId: z.string().min(1).max(100),
+  continuation: z.string().max(MAX_CONTINUATION, `At most ${MAX_CONTINUATION} characters`),
+  answer: z.string().max(MAX_ANSWER, `At most ${MAX_ANSWER} characters`),
+  easeRating: z.number().int().min(RATING_MIN).max(RATING_MAX).nullable().optional(),
+  confidence: z.number().int().min(RATING_MIN).max(RATING_MAX).nullable().optional(),
+})
+
+/** What the participant fills in for one task (the form's schema; submit adds the token and task). */
+export const taskAnswerSchema = z.object({
+  continuation: z.string().max(MAX_CONTINUATION, `At most ${MAX_CONTINUATION} characters`),
+  answer: z.string().trim().min(1, 'Give a final answer').max(MAX_ANSWER, `At most ${MAX_ANSWER} characters`),
+  easeRating: rating('how easy the reasoning was to follow'),
+  confidence: rating('how confident you are'),
+})
+
+export const submitSchema = z.union([
+  taskAnswerSchema.extend({ token: tokenSchema, assignmentId: z.string().min(1).max(100), timedOut: z.literal(false).optional() }),
+  // at the deadline the page submits whatever is there; answer and ratings may be empty
+  z.object({
+    token: tokenSchema,
+    assignmentId: z.string().min(1).max(100),
+    timedOut: z.literal(true),
+    continuation: z.string().max(MAX_CONTINUATION),
+    answer: z.string().max(MAX_ANSWER),
+    easeRating: z.number().int().min(RATING_MIN).max(RATING_MAX).nullable().optional(),
+    confidence: z.number().int().min(RATING_MIN).max(RATING_MAX).nullable().optional(),
+  }),
+])
+
+export const attentionSchema = z.object({
+  token: tokenSchema,
+  checkId: z.string().min(1).max(100),
+  answer: z.string().min(1, 'Choose an answer').max(MAX_ANSWER),
+})

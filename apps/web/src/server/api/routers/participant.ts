@@ -1,0 +1,211 @@
+// The participant flow's API: no account; `join` hands out a session token and every other call presents it.
+// A token opens only its own session (and only a hash of it is stored). Study logic lives in
+// src/server/studies/participant-session.ts (stages, clock, idempotent writes) and assignment.ts (who gets what).
+import { TRPCError } from '@trpc/server'
+
+import { Prisma } from '../../../generated/prisma/client'
+import { latinSquareTasks } from '../../studies/assignment'
+import {
+  attentionAnswers,
+  completeIfDone,
+  expireOverdueTasks,
+  hashToken,
+  newParticipantToken,
+  participantByToken,
+  pendingAttentionCheck,
+  sessionView,
+  storeResponse,
+  studyAttentionChecks,
+  deadlineOf,
+  type ParticipantRow,
+} from '../../studies/participant-session'
+import { createTRPCRouter, publicProcedure } from '../trpc'
+import type { PracticeTask } from './studies.schema'
+import { attentionSchema, draftSchema, joinSchema, practiceSchema, sessionSchema, studyInfoSchema, submitSchema } from './participant.schema'
+
+const NOT_OPEN: Record<string, string> = {
+  DRAFT: 'This study has not started yet.',
+  GENERATING: 'This study is being prepared. Please try again in a few minutes.',
+  PAUSED: 'This study is paused and takes no new participants right now. Please try again later.',
+  CLOSED: 'This study has closed and takes no new participants. Thank you for your interest.',
+}
+
+function requireActive(p: ParticipantRow) {
+  if (p.declinedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You declined to take part; nothing more is recorded.' })
+  if (p.study.status === 'CLOSED' && !p.completedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN.CLOSED })
+}
+
+/** The participant's task `assignmentId`, or NOT_FOUND: a token never reaches another participant's tasks. */
+async function ownTask(db: Prisma.TransactionClient, participantId: string, assignmentId: string) {
+  const task = await db.assignment.findFirst({
+    where: { id: assignmentId, participantId },
+    select: { id: true, startedAt: true, response: { select: { id: true } } },
+  })
+  if (!task) throw new TRPCError({ code: 'NOT_FOUND', message: 'This task is not part of your session.' })
+  return task
+}
+
+export const participantRouter = createTRPCRouter({
+  /** What the study link's first page shows: the consent text, or why the study cannot be joined. */
+  studyInfo: publicProcedure.input(studyInfoSchema).query(async ({ ctx, input }) => {
+    const study = await ctx.db.study.findUnique({
+      where: { id: input.studyId },
+      select: { id: true, name: true, status: true, consentText: true, urlParams: true, tasksPerParticipant: true, timeLimitSeconds: true },
+    })
+    if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such study. Check the link you were given.' })
+    return { ...study, open: study.status === 'OPEN', notOpenMessage: NOT_OPEN[study.status] ?? null }
+  }),
+
+  /** Consent (or decline) and, on consent, the participant's tasks by the study's assignment rule. */
+  join: publicProcedure.input(joinSchema).mutation(async ({ ctx, input }) => {
+    const study = await ctx.db.study.findUnique({
+      where: { id: input.studyId },
+      select: { id: true, status: true, urlParams: true, tasksPerParticipant: true },
+    })
+    if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such study. Check the link you were given.' })
+    if (study.status !== 'OPEN') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN[study.status] })
+    const params = Object.fromEntries(study.urlParams.filter((k) => input.params[k] !== undefined).map((k) => [k, input.params[k]!]))
+    const externalId = (study.urlParams[0] && params[study.urlParams[0]]?.trim()) || null
+    const token = newParticipantToken()
+    const userAgent = ctx.headers.get('user-agent')?.slice(0, 500) ?? null
+    try {
+      if (!input.consent) {
+        await ctx.db.participant.create({
+          data: { studyId: study.id, externalId, tokenHash: hashToken(token), urlParams: params, userAgent, declinedAt: new Date() },
+        })
+        return { token, declined: true }
+      }
+      await ctx.db.$transaction(async (tx) => {
+        // the row lock on the study serialises arrivals, so ordinals are 0, 1, 2, … with no gaps or repeats
+        const counted = await tx.$queryRaw<{ ordinal: number }[]>`
+          UPDATE studies SET participant_count = participant_count + 1
+          WHERE id = ${study.id} AND status = 'OPEN' RETURNING participant_count - 1 AS ordinal`
+        if (counted.length === 0) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN.CLOSED })
+        const ordinal = counted[0]!.ordinal
+        const items = await tx.studyItem.findMany({
+          where: { studyId: study.id },
+          select: { id: true, conditionId: true, problemId: true, condition: { select: { name: true } }, problem: { select: { externalId: true } } },
+        })
+        const conditions = [...new Map(items.map((i) => [i.conditionId, i.condition.name])).entries()].sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id)
+        const problems = [...new Map(items.map((i) => [i.problemId, i.problem.externalId])).entries()].sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id)
+        const byCell = new Map(items.map((i) => [`${i.conditionId}|${i.problemId}`, i.id]))
+        const cells = latinSquareTasks(ordinal, conditions.length, problems.length, Math.min(study.tasksPerParticipant, problems.length))
+        await tx.participant.create({
+          data: {
+            studyId: study.id, ordinal, externalId, tokenHash: hashToken(token), urlParams: params, userAgent, consentedAt: new Date(),
+            assignments: {
+              create: cells.map((cell, position) => ({ position, itemId: byCell.get(`${conditions[cell.condition]}|${problems[cell.problem]}`)! })),
+            },
+          },
+        })
+      })
+      return { token, declined: false }
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        throw new TRPCError({
+          code: 'CONFLICT',
+          message: 'You have already started this study. Please continue in the browser where you began, using the same link.',
+        })
+      }
+      throw error
+    }
+  }),
+
+  /** Where the participant is. Also records, as timed out, a task whose time ran out while the page was closed. */
+  session: publicProcedure.input(sessionSchema).query(async ({ ctx, input }) => {
+    let participant = await participantByToken(ctx.db, input.token)
+    const now = new Date()
+    if (await expireOverdueTasks(ctx.db, participant, now)) participant = await participantByToken(ctx.db, input.token)
+    return sessionView(ctx.db, participant, now)
+  }),
+
+  finishInstructions: publicProcedure.input(sessionSchema).mutation(async ({ ctx, input }) => {
+    const participant = await participantByToken(ctx.db, input.token)
+    requireActive(participant)
+    await ctx.db.participant.updateMany({ where: { id: participant.id, instructionsDoneAt: null }, data: { instructionsDoneAt: new Date() } })
+    return { ok: true }
+  }),
+
+  /** The practice task: stored with the session (not as a response) and answered with the expected answer. */
+  submitPractice: publicProcedure.input(practiceSchema).mutation(async ({ ctx, input }) => {
+    const participant = await participantByToken(ctx.db, input.token)
+    requireActive(participant)
+    if (!participant.instructionsDoneAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Read the instructions first.' })
+    await ctx.db.participant.updateMany({
+      where: { id: participant.id, practiceDoneAt: null },
+      data: { practice: { continuation: input.continuation, answer: input.answer }, practiceDoneAt: new Date() },
+    })
+    return { expectedAnswer: (participant.study.practice as unknown as PracticeTask).answer }
+  }),
+
+  /** Starts the task's server-side clock (once: a reload or second tab gets the same start and deadline). */
+  startTask: publicProcedure.input(draftSchema.pick({ token: true, assignmentId: true })).mutation(async ({ ctx, input }) => {
+    const participant = await participantByToken(ctx.db, input.token)
+    requireActive(participant)
+    const task = await ownTask(ctx.db, participant.id, input.assignmentId)
+    await ctx.db.$executeRaw`UPDATE assignments SET started_at = now() WHERE id = ${task.id} AND started_at IS NULL`
+    const { startedAt } = await ctx.db.assignment.findUniqueOrThrow({ where: { id: task.id }, select: { startedAt: true } })
+    return { startedAt: startedAt!.toISOString(), deadline: deadlineOf(startedAt!, participant.study.timeLimitSeconds).toISOString(), serverNow: new Date().toISOString() }
+  }),
+
+  /** Autosave: the latest draft of a task without a response (a draft after the response changes nothing). */
+  saveDraft: publicProcedure.input(draftSchema).mutation(async ({ ctx, input }) => {
+    const participant = await participantByToken(ctx.db, input.token)
+    requireActive(participant)
+    await ownTask(ctx.db, participant.id, input.assignmentId)
+    const draft = { continuation: input.continuation, answer: input.answer, easeRating: input.easeRating ?? null, confidence: input.confidence ?? null }
+    const savedAt = new Date()
+    const saved = await ctx.db.$executeRaw`
+      UPDATE assignments SET draft = ${JSON.stringify(draft)}::jsonb, draft_saved_at = ${savedAt}
+      WHERE id = ${input.assignmentId}
+        AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.assignment_id = ${input.assignmentId})`
+    return { saved: saved > 0, savedAt: savedAt.toISOString() }
+  }),
+
+  /** One response per task, however often it is sent; time is measured on the server from startTask. */
+  submit: publicProcedure.input(submitSchema).mutation(async ({ ctx, input }) => {
+    const participant = await participantByToken(ctx.db, input.token)
+    requireActive(participant)
+    const now = new Date()
+    return ctx.db.$transaction(async (tx) => {
+      const task = await ownTask(tx, participant.id, input.assignmentId)
+      if (!task.response && !task.startedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task has not been started.' })
+      const result = await storeResponse(tx, {
+        assignmentId: task.id,
+        startedAt: task.startedAt ?? now,
+        timeLimitSeconds: participant.study.timeLimitSeconds,
+        answer: { continuation: input.continuation, answer: input.answer, easeRating: input.easeRating, confidence: input.confidence },
+        timedOut: input.timedOut === true,
+        now,
+      })
+      const complete = await completeIfDone(tx, participant.id, studyAttentionChecks(participant.study))
+      return { ...result, complete }
+    })
+  }),
+
+  /** An attention check's answer, once per check (a repeat changes nothing). */
+  answerAttention: publicProcedure.input(attentionSchema).mutation(async ({ ctx, input }) => {
+    const participant = await participantByToken(ctx.db, input.token)
+    requireActive(participant)
+    const checks = studyAttentionChecks(participant.study)
+    const check = checks.find((c) => c.id === input.checkId)
+    if (!check) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such question in this study.' })
+    if (!check.options.includes(input.answer)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Choose one of the options.' })
+    return ctx.db.$transaction(async (tx) => {
+      // lock the participant row: two tabs answering at once append one answer
+      await tx.$queryRaw`SELECT id FROM participants WHERE id = ${participant.id} FOR UPDATE`
+      const current = await tx.participant.findUniqueOrThrow({ where: { id: participant.id }, select: { attention: true } })
+      const answers = attentionAnswers(current)
+      if (!answers.some((a) => a.checkId === check.id)) {
+        const done = await tx.response.count({ where: { assignment: { participantId: participant.id } } })
+        if (pendingAttentionCheck(checks, answers, done)?.id !== check.id) {
+          throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This question is not due yet.' })
+        }
+        answers.push({ checkId: check.id, answer: input.answer, correct: input.answer === check.correct, at: new Date().toISOString() })
+        await tx.participant.update({ where: { id: participant.id }, data: { attention: answers as unknown as Prisma.InputJsonValue } })
+      }
+      const complete = await completeIfDone(tx, participant.id, checks)
+      return { complete }
+    })
+  }),
+})

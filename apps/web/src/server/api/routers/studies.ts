@@ -1,0 +1,318 @@
+// Handoff studies (researcher side): design (DRAFT), launch (GENERATING: the worker pre-generates the senior traces
+// and opens the study), pause/resume/close, dashboard, participants, exports. The participant side is participant.ts.
+import { randomBytes } from 'node:crypto'
+
+import { TRPCError } from '@trpc/server'
+
+import type { Prisma } from '../../../generated/prisma/client'
+import { audit } from '../../audit'
+import type { Db } from '../../db'
+import { enqueueJob } from '../../jobs'
+import { LATIN_SQUARE_RULE, latinSquareTasks } from '../../studies/assignment'
+import { participantSession, studyDashboard, studyParticipants } from '../../studies/dashboard'
+import { fieldError } from '../errors'
+import { paged, skipTake } from '../pagination'
+import { createTRPCRouter, researcherProcedure } from '../trpc'
+import {
+  dashboardSchema,
+  listStudiesSchema,
+  participantSessionSchema,
+  participantsSchema,
+  requestExportSchema,
+  studyDesignSchema,
+  studyIdSchema,
+  updateStudySchema,
+  type StudyDesign,
+} from './studies.schema'
+
+type User = { id: string; role: 'ADMIN' | 'RESEARCHER' }
+
+/** Where participants start; the study's URL parameters are appended by the recruiting platform. */
+export function studyLinkPath(studyId: string): string {
+  return `/study/${studyId}`
+}
+
+async function ownedStudy(ctx: { db: Db; user: User }, id: string, verb: string) {
+  const study = await ctx.db.study.findUnique({ where: { id }, select: { id: true, ownerId: true, status: true, name: true } })
+  if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${id}` })
+  if (study.ownerId !== ctx.user.id && ctx.user.role !== 'ADMIN') {
+    throw new TRPCError({ code: 'FORBIDDEN', message: `Only the study’s owner or an admin can ${verb} it` })
+  }
+  return study
+}
+
+async function viewableStudy(db: Db, id: string) {
+  const study = await db.study.findUnique({ where: { id }, select: { id: true } })
+  if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${id}` })
+  return study
+}
+
+/** Checks what zod cannot: the dataset and checkpoints exist and the dataset has enough problems. */
+async function checkReferences(db: Db, design: StudyDesign) {
+  const dataset = await db.dataset.findUnique({ where: { id: design.datasetId }, select: { id: true, _count: { select: { problems: true } } } })
+  if (!dataset) throw fieldError({ datasetId: ['No such dataset'] })
+  if (dataset._count.problems < design.problemCount) {
+    throw fieldError({ problemCount: [`The dataset has ${dataset._count.problems} problems; choose at most that many`] })
+  }
+  const found = await db.checkpoint.findMany({ where: { id: { in: design.conditions.map((c) => c.checkpointId) } }, select: { id: true } })
+  const known = new Set(found.map((c) => c.id))
+  const errors: Record<string, string[]> = {}
+  design.conditions.forEach((c, i) => {
+    if (!known.has(c.checkpointId)) errors[`conditions.${i}.checkpointId`] = ['No such checkpoint']
+  })
+  if (Object.keys(errors).length) throw fieldError(errors)
+}
+
+function designData(design: StudyDesign) {
+  const { conditions: _conditions, ...fields } = design
+  return {
+    ...fields,
+    handoffRule: fields.handoffRule as Prisma.InputJsonValue,
+    practice: fields.practice as Prisma.InputJsonValue,
+    attentionChecks: fields.attentionChecks as unknown as Prisma.InputJsonValue,
+  }
+}
+
+const TRANSITIONS = {
+  pause: { from: ['OPEN'], to: 'PAUSED', verb: 'pause' },
+  resume: { from: ['PAUSED'], to: 'OPEN', verb: 'resume' },
+  close: { from: ['GENERATING', 'OPEN', 'PAUSED'], to: 'CLOSED', verb: 'close' },
+} as const
+
+function transition(name: keyof typeof TRANSITIONS) {
+  const { from, to, verb } = TRANSITIONS[name]
+  return researcherProcedure.input(studyIdSchema).mutation(async ({ ctx, input }) => {
+    const study = await ownedStudy(ctx, input.id, verb)
+    return ctx.db.$transaction(async (tx) => {
+      const changed = await tx.study.updateMany({
+        where: { id: study.id, status: { in: [...from] } },
+        data: { status: to, ...(to === 'CLOSED' ? { closedAt: new Date() } : {}) },
+      })
+      if (changed.count === 0) {
+        throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `A ${study.status.toLowerCase()} study cannot be ${verb}d (only ${from.join(' or ').toLowerCase()})` })
+      }
+      await audit(tx, { actorId: ctx.user.id, action: `study.${name}`, entity: 'studies', entityId: study.id, details: { from: study.status, to } })
+      return { status: to }
+    })
+  })
+}
+
+export const studiesRouter = createTRPCRouter({
+  list: researcherProcedure.input(listStudiesSchema).query(async ({ ctx, input }) => {
+    const where: Prisma.StudyWhereInput = {
+      ...(input.status ? { status: input.status } : {}),
+      ...(input.search ? { name: { contains: input.search, mode: 'insensitive' } } : {}),
+    }
+    const [total, rows] = await ctx.db.$transaction([
+      ctx.db.study.count({ where }),
+      ctx.db.study.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        ...skipTake(input),
+        select: {
+          id: true, name: true, status: true, createdAt: true, tasksPerParticipant: true,
+          owner: { select: { email: true } },
+          conditions: { orderBy: { name: 'asc' }, select: { name: true } },
+          _count: { select: { participants: true } },
+        },
+      }),
+    ])
+    const completed = await ctx.db.participant.groupBy({
+      by: ['studyId'], where: { studyId: { in: rows.map((r) => r.id) }, completedAt: { not: null } }, _count: { _all: true },
+    })
+    const completedBy = new Map(completed.map((c) => [c.studyId, c._count._all]))
+    return paged(
+      rows.map(({ owner, conditions, _count, ...s }) => ({
+        ...s, ownerEmail: owner.email, conditions: conditions.map((c) => c.name), participants: _count.participants, completed: completedBy.get(s.id) ?? 0,
+      })),
+      total,
+      input,
+    )
+  }),
+
+  get: researcherProcedure.input(studyIdSchema).query(async ({ ctx, input }) => {
+    const study = await ctx.db.study.findUnique({
+      where: { id: input.id },
+      include: {
+        owner: { select: { id: true, email: true } },
+        dataset: { select: { id: true, name: true } },
+        conditions: {
+          orderBy: { name: 'asc' },
+          include: {
+            checkpoint: {
+              select: {
+                id: true, step: true, path: true,
+                run: { select: { id: true, name: true, algorithm: true } },
+                baseModel: { select: { id: true, name: true } },
+              },
+            },
+            _count: { select: { items: true } },
+          },
+        },
+        jobs: {
+          where: { kind: 'GENERATE_STUDY_TRACES' },
+          orderBy: { createdAt: 'desc' },
+          take: 1,
+          select: { id: true, status: true, progress: true, progressMessage: true, error: true, attempts: true },
+        },
+        _count: { select: { items: true, participants: true } },
+      },
+    })
+    if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${input.id}` })
+    const { hashSalt: _salt, jobs, ...rest } = study
+    const itemsWithTraces = await ctx.db.studyItem.count({ where: { studyId: study.id, traceId: { not: null } } })
+    const mayControl = ctx.user.role === 'ADMIN' || study.ownerId === ctx.user.id
+    return {
+      ...rest,
+      generationJob: jobs[0] ?? null,
+      itemsWithTraces,
+      link: studyLinkPath(study.id),
+      assignmentRuleText: LATIN_SQUARE_RULE,
+      mayControl,
+      canEdit: mayControl && study.status === 'DRAFT',
+    }
+  }),
+
+  create: researcherProcedure.input(studyDesignSchema).mutation(async ({ ctx, input }) => {
+    await checkReferences(ctx.db, input)
+    return ctx.db.$transaction(async (tx) => {
+      const study = await tx.study.create({
+        data: {
+          ...designData(input),
+          ownerId: ctx.user.id,
+          hashSalt: randomBytes(16).toString('hex'),
+          conditions: { create: input.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId })) },
+        },
+        select: { id: true },
+      })
+      await audit(tx, { actorId: ctx.user.id, action: 'study.create', entity: 'studies', entityId: study.id, details: { name: input.name } })
+      return study
+    })
+  }),
+
+  update: researcherProcedure.input(updateStudySchema).mutation(async ({ ctx, input }) => {
+    const study = await ownedStudy(ctx, input.id, 'edit')
+    if (study.status !== 'DRAFT') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Only a draft study can be edited' })
+    await checkReferences(ctx.db, input.design)
+    return ctx.db.$transaction(async (tx) => {
+      await tx.studyItem.deleteMany({ where: { studyId: study.id } })
+      await tx.studyCondition.deleteMany({ where: { studyId: study.id } })
+      await tx.study.update({
+        where: { id: study.id },
+        data: { ...designData(input.design), conditions: { create: input.design.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId })) } },
+      })
+      await audit(tx, { actorId: ctx.user.id, action: 'study.update', entity: 'studies', entityId: study.id })
+      return { id: study.id }
+    })
+  }),
+
+  /**
+   * DRAFT → GENERATING: sample the problems (seeded), create one item per condition × problem, and queue the worker
+   * job that generates each condition's senior trace per problem, cuts it at the handoff rule and opens the study.
+   */
+  launch: researcherProcedure.input(studyIdSchema).mutation(async ({ ctx, input }) => {
+    const owned = await ownedStudy(ctx, input.id, 'launch')
+    if (owned.status !== 'DRAFT') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `The study is ${owned.status.toLowerCase()}; only a draft can be launched` })
+    return ctx.db.$transaction(async (tx) => {
+      const study = await tx.study.findUniqueOrThrow({
+        where: { id: owned.id },
+        select: { id: true, datasetId: true, problemCount: true, seed: true, conditions: { select: { id: true } } },
+      })
+      // a seeded sample: order by a hash of (seed, problem id), so the same design always picks the same problems
+      const problems = await tx.$queryRaw<{ id: string }[]>`
+        SELECT id FROM problems WHERE dataset_id = ${study.datasetId}
+        ORDER BY md5(${String(study.seed)} || ':' || id), id LIMIT ${study.problemCount}`
+      if (problems.length < study.problemCount) {
+        throw fieldError({ problemCount: [`The dataset has ${problems.length} problems; the study needs ${study.problemCount}`] })
+      }
+      await tx.studyItem.deleteMany({ where: { studyId: study.id } })
+      await tx.studyItem.createMany({
+        data: study.conditions.flatMap((c) => problems.map((p) => ({ studyId: study.id, conditionId: c.id, problemId: p.id }))),
+      })
+      await tx.study.update({ where: { id: study.id }, data: { status: 'GENERATING', launchedAt: new Date(), generationError: null } })
+      const jobId = await enqueueJob(tx, { kind: 'GENERATE_STUDY_TRACES', payload: { studyId: study.id }, studyId: study.id, createdById: ctx.user.id })
+      await audit(tx, { actorId: ctx.user.id, action: 'study.launch', entity: 'studies', entityId: study.id, details: { jobId, items: study.conditions.length * problems.length } })
+      return { jobId }
+    })
+  }),
+
+  pause: transition('pause'),
+  resume: transition('resume'),
+  close: transition('close'),
+
+  dashboard: researcherProcedure.input(dashboardSchema).query(async ({ ctx, input }) => {
+    await viewableStudy(ctx.db, input.id)
+    return studyDashboard(ctx.db, input.id, { applyExclusions: input.applyExclusions })
+  }),
+
+  participants: researcherProcedure.input(participantsSchema).query(async ({ ctx, input }) => {
+    await viewableStudy(ctx.db, input.id)
+    return studyParticipants(ctx.db, input.id, { page: input.page, pageSize: input.pageSize, filter: input.filter })
+  }),
+
+  participantSession: researcherProcedure.input(participantSessionSchema).query(async ({ ctx, input }) => {
+    const session = await participantSession(ctx.db, input.id, input.participantId)
+    if (!session) throw new TRPCError({ code: 'NOT_FOUND', message: `No participant ${input.participantId} in study ${input.id}` })
+    return session
+  }),
+
+  /**
+   * What "preview as participant" shows: the texts, the practice task and the first participant's tasks (with the
+   * senior's reasoning once traces exist). The preview runs in the browser only and records nothing.
+   */
+  preview: researcherProcedure.input(studyIdSchema).query(async ({ ctx, input }) => {
+    const study = await ctx.db.study.findUnique({
+      where: { id: input.id },
+      select: {
+        id: true, name: true, status: true, consentText: true, instructions: true, practice: true, attentionChecks: true,
+        timeLimitSeconds: true, completionCode: true, redirectUrl: true, tasksPerParticipant: true, problemCount: true, datasetId: true,
+        conditions: { orderBy: { name: 'asc' }, select: { id: true, name: true } },
+      },
+    })
+    if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${input.id}` })
+    const items = await ctx.db.studyItem.findMany({
+      where: { studyId: study.id },
+      select: { conditionId: true, prefixText: true, problem: { select: { id: true, externalId: true, problem: true } } },
+    })
+    let tasks: { conditionName: string; problem: string; prefixText: string | null }[]
+    if (items.length) {
+      const conditions = study.conditions.map((c) => c.id)
+      const problems = [...new Map(items.map((i) => [i.problem.id, i.problem.externalId])).entries()].sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id)
+      tasks = latinSquareTasks(0, conditions.length, problems.length, Math.min(study.tasksPerParticipant, problems.length)).map((cell) => {
+        const item = items.find((i) => i.conditionId === conditions[cell.condition] && i.problem.id === problems[cell.problem])!
+        return { conditionName: study.conditions[cell.condition]!.name, problem: item.problem.problem, prefixText: item.prefixText }
+      })
+    } else {
+      // not launched yet: the dataset's first problems, without reasoning
+      const sample = await ctx.db.problem.findMany({ where: { datasetId: study.datasetId }, orderBy: { externalId: 'asc' }, take: study.tasksPerParticipant, select: { problem: true } })
+      tasks = sample.map((p, i) => ({ conditionName: study.conditions[i % study.conditions.length]?.name ?? '', problem: p.problem, prefixText: null }))
+    }
+    const { datasetId: _d, problemCount: _p, conditions: _c, ...design } = study
+    return { ...design, tasks }
+  }),
+
+  /** Queues a Parquet export (worker job EXPORT_STUDY); CSV and JSONL stream from /api/studies/<id>/export. */
+  requestExport: researcherProcedure.input(requestExportSchema).mutation(async ({ ctx, input }) => {
+    await viewableStudy(ctx.db, input.id)
+    return ctx.db.$transaction(async (tx) => {
+      const row = await tx.studyExport.create({
+        data: { studyId: input.id, format: 'PARQUET', idMode: input.idMode, createdById: ctx.user.id },
+        select: { id: true },
+      })
+      const jobId = await enqueueJob(tx, { kind: 'EXPORT_STUDY', payload: { exportId: row.id }, studyId: input.id, createdById: ctx.user.id })
+      await audit(tx, { actorId: ctx.user.id, action: 'study.export', entity: 'studies', entityId: input.id, details: { exportId: row.id, format: 'PARQUET', idMode: input.idMode, jobId } })
+      return { exportId: row.id, jobId }
+    })
+  }),
+
+  exports: researcherProcedure.input(studyIdSchema).query(async ({ ctx, input }) => {
+    await viewableStudy(ctx.db, input.id)
+    const rows = await ctx.db.studyExport.findMany({
+      where: { studyId: input.id },
+      orderBy: { createdAt: 'desc' },
+      take: 50,
+      select: { id: true, format: true, idMode: true, status: true, rowCount: true, error: true, createdAt: true, createdBy: { select: { email: true } } },
+    })
+    return rows.map(({ createdBy, ...r }) => ({ ...r, createdByEmail: createdBy?.email ?? null }))
+  }),
+})
