@@ -4,11 +4,13 @@ import { beforeAll, describe, expect, test } from 'vitest'
 
 import { appRouter } from '@/server/api/root'
 import { hashInviteToken } from '@/server/auth/invitations'
+import { hashToken } from '@/server/studies/participant-session'
 
 import {
   callerFor, makeCatalog, makeCheckpoints, makeFinishedEvaluation, makeTrace, makeUser, outcome, testDb, uniq, validEvaluationLaunch,
   validLaunch, type TestUser,
 } from './support/helpers'
+import { makeOpenStudy, validStudyDesign } from './support/studies'
 
 type Level = 'public' | 'protected' | 'researcher' | 'admin'
 
@@ -49,6 +51,30 @@ const ACCESS: Record<string, Level> = {
   'traces.get': 'researcher',
   'traces.generate': 'researcher',
   'traces.job': 'researcher',
+  'studies.list': 'researcher',
+  'studies.get': 'researcher',
+  'studies.create': 'researcher',
+  'studies.update': 'researcher',
+  'studies.launch': 'researcher',
+  'studies.pause': 'researcher',
+  'studies.resume': 'researcher',
+  'studies.close': 'researcher',
+  'studies.dashboard': 'researcher',
+  'studies.participants': 'researcher',
+  'studies.participantSession': 'researcher',
+  'studies.preview': 'researcher',
+  'studies.requestExport': 'researcher',
+  'studies.exports': 'researcher',
+  // participants have no account: the session token is the credential (its own tests: participant.test.ts)
+  'participant.studyInfo': 'public',
+  'participant.join': 'public',
+  'participant.session': 'public',
+  'participant.finishInstructions': 'public',
+  'participant.submitPractice': 'public',
+  'participant.startTask': 'public',
+  'participant.saveDraft': 'public',
+  'participant.submit': 'public',
+  'participant.answerAttention': 'public',
 }
 
 const db = testDb()
@@ -85,6 +111,23 @@ beforeAll(async () => {
   const problem = await db.problem.findFirstOrThrow({ where: { datasetId: catalog.dataset.id } })
   const trace = await makeTrace(db, { checkpointId: checkpoints.trl.id, problemId: problem.id })
   const traceJob = await db.job.create({ data: { kind: 'GENERATE_TRACES', payload: {}, createdById: users.researcher.id } })
+  const studyConditions = [{ name: 'TRL', checkpointId: checkpoints.trl.id }, { name: 'GRPO', checkpointId: checkpoints.grpo.id }]
+  const researcherApi = await callerFor(db, users.researcher)
+  const draft = await researcherApi.studies.create(validStudyDesign(studyConditions, catalog.dataset.id))
+  const open = await makeOpenStudy(db)
+  const participantApi = await callerFor(db, null)
+  const atTask = async () => {
+    const { token } = await participantApi.participant.join({ studyId: open.studyId, consent: true, params: {} })
+    await participantApi.participant.finishInstructions({ token })
+    await participantApi.participant.submitPractice({ token, continuation: '', answer: '2' })
+    const { assignmentId } = (await participantApi.participant.session({ token })).task!
+    await participantApi.participant.startTask({ token, assignmentId })
+    return { token, assignmentId }
+  }
+  const working = await atTask()
+  const atCheck = await atTask()
+  await participantApi.participant.submit({ token: atCheck.token, assignmentId: atCheck.assignmentId, continuation: '', answer: '1', easeRating: 1, confidence: 1 })
+  const workingParticipant = await db.participant.findUniqueOrThrow({ where: { tokenHash: hashToken(working.token) } })
   // inputs that pass validation, so an allowed call succeeds (or fails for a reason other than access)
   inputs = {
     'evaluations.checkpoints': () => ({ page: 1, pageSize: 5 }),
@@ -123,6 +166,29 @@ beforeAll(async () => {
     'datasets.upload': () => ({ id: upload.id }),
     'datasets.generate': () => ({ name: uniq('generated'), n: 5, seed: 0, minSteps: 1, maxSteps: 2 }),
     'datasets.job': () => ({ id: datasetJob.id }),
+    'studies.list': () => ({ page: 1, pageSize: 5 }),
+    'studies.get': () => ({ id: open.studyId }),
+    'studies.create': () => validStudyDesign(studyConditions, catalog.dataset.id),
+    'studies.update': () => ({ id: draft.id, design: validStudyDesign(studyConditions, catalog.dataset.id) }),
+    'studies.launch': () => ({ id: 'no-such-study' }),
+    'studies.pause': () => ({ id: 'no-such-study' }),
+    'studies.resume': () => ({ id: 'no-such-study' }),
+    'studies.close': () => ({ id: 'no-such-study' }),
+    'studies.dashboard': () => ({ id: open.studyId, applyExclusions: true }),
+    'studies.participants': () => ({ id: open.studyId, page: 1, pageSize: 5 }),
+    'studies.participantSession': () => ({ id: open.studyId, participantId: workingParticipant.id }),
+    'studies.preview': () => ({ id: open.studyId }),
+    'studies.requestExport': () => ({ id: open.studyId, idMode: 'hashed' }),
+    'studies.exports': () => ({ id: open.studyId }),
+    'participant.studyInfo': () => ({ studyId: open.studyId }),
+    'participant.join': () => ({ studyId: open.studyId, consent: true, params: {} }),
+    'participant.session': () => ({ token: working.token }),
+    'participant.finishInstructions': () => ({ token: working.token }),
+    'participant.submitPractice': () => ({ token: working.token, continuation: '', answer: '2' }),
+    'participant.startTask': () => ({ token: working.token, assignmentId: working.assignmentId }),
+    'participant.saveDraft': () => ({ token: working.token, assignmentId: working.assignmentId, continuation: 'x', answer: '' }),
+    'participant.submit': () => ({ token: working.token, assignmentId: working.assignmentId, continuation: '', answer: '1', easeRating: 1, confidence: 1 }),
+    'participant.answerAttention': () => ({ token: atCheck.token, checkId: 'a1', answer: 'blue' }),
   }
 })
 
@@ -138,6 +204,10 @@ const procedures = Object.keys(appRouter._def.procedures).sort()
 const ALLOWED_OUTCOME: Record<string, string> = {
   'runs.cancel': 'NOT_FOUND',
   'runs.resume': 'NOT_FOUND',
+  'studies.launch': 'NOT_FOUND',
+  'studies.pause': 'NOT_FOUND',
+  'studies.resume': 'NOT_FOUND',
+  'studies.close': 'NOT_FOUND',
   'models.revalidate': 'NOT_FOUND',
   'users.acceptInvite': 'NOT_FOUND',
 }

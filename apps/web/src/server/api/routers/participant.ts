@@ -66,6 +66,11 @@ export const participantRouter = createTRPCRouter({
     if (study.status !== 'OPEN') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN[study.status] })
     const params = Object.fromEntries(study.urlParams.filter((k) => input.params[k] !== undefined).map((k) => [k, input.params[k]!]))
     const externalId = (study.urlParams[0] && params[study.urlParams[0]]?.trim()) || null
+    const conflict = new TRPCError({
+      code: 'CONFLICT',
+      message: 'You have already started this study. Please continue in the browser where you began, using the same link.',
+    })
+    if (externalId && (await ctx.db.participant.findFirst({ where: { studyId: study.id, externalId }, select: { id: true } }))) throw conflict
     const token = newParticipantToken()
     const userAgent = ctx.headers.get('user-agent')?.slice(0, 500) ?? null
     try {
@@ -101,12 +106,8 @@ export const participantRouter = createTRPCRouter({
       })
       return { token, declined: false }
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        throw new TRPCError({
-          code: 'CONFLICT',
-          message: 'You have already started this study. Please continue in the browser where you began, using the same link.',
-        })
-      }
+      // two arrivals with the same id at the same instant: the unique index decides
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw conflict
       throw error
     }
   }),

@@ -1,0 +1,67 @@
+// Study fixtures: a valid design, and an OPEN study whose senior traces are "generated" by SQL (the worker's job is
+// tested in workers/trainer/tests/test_studies.py).
+import type { StudyDesignInput } from '@/server/api/routers/studies.schema'
+import type { Db } from '@/server/db'
+
+import { callerFor, makeCatalog, makeCheckpoints, makeUser, uniq, type TestUser } from './helpers'
+
+export function validStudyDesign(
+  conditions: { name: string; checkpointId: string }[],
+  datasetId: string,
+  overrides: Partial<StudyDesignInput> = {},
+): StudyDesignInput {
+  return {
+    name: uniq('study'),
+    conditions,
+    datasetId,
+    problemCount: 2,
+    seed: 0,
+    handoffRule: { kind: 'step', k: 1 },
+    tasksPerParticipant: 2,
+    timeLimitSeconds: 120,
+    consentText: 'You agree to take part.',
+    instructions: 'Continue the reasoning and give a final answer.',
+    practice: { problem: 'What is 1 + 1?', reasoning: '1 + 1 = 2', answer: '2' },
+    attentionChecks: [{ id: 'a1', afterTask: 1, prompt: 'Choose "blue".', options: ['red', 'blue'], correct: 'blue' }],
+    minSecondsPerTask: 0,
+    completionCode: 'DONE123',
+    redirectUrl: 'https://app.prolific.com/submissions/complete?cc=DONE123',
+    urlParams: ['PROLIFIC_PID', 'STUDY_ID', 'SESSION_ID'],
+    ...overrides,
+  }
+}
+
+export interface OpenStudy {
+  owner: TestUser
+  studyId: string
+  conditionIds: string[]
+  checkpoints: Awaited<ReturnType<typeof makeCheckpoints>>
+  datasetId: string
+}
+
+/**
+ * A study through the researcher API (create + launch), then opened as the worker would: every item gets a
+ * prefix, and the status becomes OPEN.
+ */
+export async function makeOpenStudy(db: Db, overrides: Partial<StudyDesignInput> = {}): Promise<OpenStudy> {
+  const owner = await makeUser(db, 'RESEARCHER')
+  const catalog = await makeCatalog(db)
+  const checkpoints = await makeCheckpoints(db, catalog, owner)
+  const caller = await callerFor(db, owner)
+  const design = validStudyDesign(
+    [{ name: 'GRPO senior', checkpointId: checkpoints.grpo.id }, { name: 'TRL senior', checkpointId: checkpoints.trl.id }],
+    catalog.dataset.id,
+    overrides,
+  )
+  const { id } = await caller.studies.create(design)
+  await caller.studies.launch({ id })
+  await db.$executeRaw`UPDATE study_items SET prefix_text = 'Step 1: start\n', handoff_step = 1 WHERE study_id = ${id}`
+  await db.study.update({ where: { id }, data: { status: 'OPEN', openedAt: new Date() } })
+  const conditions = await db.studyCondition.findMany({ where: { studyId: id }, orderBy: { name: 'asc' }, select: { id: true } })
+  return { owner, studyId: id, conditionIds: conditions.map((c) => c.id), checkpoints, datasetId: catalog.dataset.id }
+}
+
+/** A signed-out caller (participants have no account). */
+export function anonymous(db: Db) {
+  return callerFor(db, null)
+}
