@@ -350,14 +350,15 @@ def test_evaluate_generate_traces_and_verify_responses(db_url, conn, tmp_path, f
     assert solo["low"] <= solo["value"] <= solo["high"] and report["metrics"]["drift_kl"]["value"] == pytest.approx(0, abs=1e-4)
 
     # verify responses: a participant's answer, judged by the same verifier
-    conn.execute("""INSERT INTO studies (id, name, owner_id, dataset_id, handoff_rule, tasks_per_participant, time_limit_s,
-                    consent_text, instructions, completion_code, url_params, assignment_rule)
-                    VALUES ('s1', 'S', 'u1', 'd1', '{}', 1, 600, 'c', 'i', 'CODE', '{}', 'latin-square')""")
+    conn.execute("""INSERT INTO studies (id, name, owner_id, dataset_id, problem_count, handoff_rule, tasks_per_participant,
+                    time_limit_s, consent_text, instructions, practice, completion_code, url_params, hash_salt)
+                    VALUES ('s1', 'S', 'u1', 'd1', 1, '{"kind": "step", "k": 1}', 1, 600, 'c', 'i', '{}', 'CODE', '{}',
+                            'salt')""")
     conn.execute("INSERT INTO study_conditions (id, study_id, name, checkpoint_id) VALUES ('sc1', 's1', 'A', 'c0')")
     first_problem = conn.execute("SELECT id, answer FROM problems ORDER BY id LIMIT 1").fetchone()
     conn.execute("INSERT INTO study_items (id, study_id, condition_id, problem_id) VALUES ('i1', 's1', 'sc1', %s)",
                  (first_problem["id"],))
-    conn.execute("INSERT INTO participants (id, study_id, token_hash) VALUES ('pa1', 's1', 'h')")
+    conn.execute("INSERT INTO participants (id, study_id, ordinal, token_hash) VALUES ('pa1', 's1', 0, 'h')")
     conn.execute("INSERT INTO assignments (id, participant_id, item_id, position) VALUES ('a1', 'pa1', 'i1', 0)")
     conn.execute("""INSERT INTO responses (id, assignment_id, continuation, answer, elapsed_ms)
                     VALUES ('r1', 'a1', 'so', %s, 1000)""", (first_problem["answer"],))

@@ -10,10 +10,16 @@ token continues.
 Steps. A reasoning step is one line: a new step begins after every token whose text contains a line break.
 On text (for handoff points in evaluation and studies) `split_steps` cuts after every run of line breaks
 ("\n" only, kept with the step before; "\n\n" is one cut, as tokenizers make it one token).
+
+Handoff. Where a senior's solo trace is handed over, as a rule on its s steps: {"kind": "step", "k": k} keeps
+the first min(k, s) steps, {"kind": "fraction", "f": f} keeps m = floor(f * s + 1/2) (f in [0, 1]; an unfinished
+last line counts as a step). `handoff_steps_kept` is the one place of that count (studies and the evaluation's
+handoff_fraction curve).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -75,3 +81,39 @@ def split_words(text: str) -> list[str]:
 def split_steps(text: str) -> list[str]:
     """Reasoning steps (lines) with their line breaks kept; "".join(split_steps(t)) == t."""
     return [s for s in re.split(r"(?<=\n)(?=[^\n])", text) if s]
+
+
+def check_handoff_rule(rule) -> dict:
+    """A handoff rule as {"kind": "step", "k": int} or {"kind": "fraction", "f": float}; raises ValueError naming
+    the field that does not fit (a k of 2.0 is the whole number 2: JSON does not tell them apart)."""
+    if not isinstance(rule, dict):
+        raise ValueError(f'handoff_rule must be an object {{"kind": "step", "k": ...}} or '
+                         f'{{"kind": "fraction", "f": ...}}, got {rule!r}')
+    kind = rule.get("kind")
+    if kind == "step":
+        k = rule.get("k")
+        whole = isinstance(k, int) or isinstance(k, float) and k.is_integer()
+        if isinstance(k, bool) or not whole or k < 0:
+            raise ValueError(f"handoff_rule.k must be a whole number >= 0, got {k!r}")
+        return {"kind": "step", "k": int(k)}
+    if kind == "fraction":
+        f = rule.get("f")
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 <= f <= 1.0:
+            raise ValueError(f"handoff_rule.f must be a number in [0, 1], got {f!r}")
+        return {"kind": "fraction", "f": float(f)}
+    raise ValueError(f'handoff_rule.kind must be "step" or "fraction", got {kind!r}')
+
+
+def handoff_steps_kept(rule: dict, s: int) -> int:
+    """How many of a trace's s steps come before the handoff (see the module docstring)."""
+    rule = check_handoff_rule(rule)
+    if rule["kind"] == "step":
+        return min(rule["k"], s)
+    return math.floor(rule["f"] * s + 0.5)
+
+
+def handoff_prefix(text: str, rule: dict) -> tuple[str, int]:
+    """The text before the handoff (whole steps by `split_steps`) and its number of steps."""
+    steps = split_steps(text)
+    m = handoff_steps_kept(rule, len(steps))
+    return "".join(steps[:m]), m

@@ -87,7 +87,7 @@ from pathlib import Path
 
 import torch
 
-from .boundaries import split_steps, token_flags, word_starts
+from .boundaries import handoff_steps_kept, split_steps, token_flags, word_starts
 from .data import format_prompt
 from .models import check_same_tokenizer, load_model, load_tokenizer
 from .rollout import (
@@ -334,11 +334,11 @@ def _pooled_means(per_row: list[list[float]], k: int) -> list[float]:
 
 def step_prefix_tokens(token_texts: list[str], fraction: float) -> int:
     """How many of a completion's tokens make up its first m = floor(fraction * s + 1/2) steps (s = its number
-    of steps by `split_steps`, on the concatenated token texts): the cut is after the token that completes step
-    m, or after the last token if step m is the unfinished last line."""
+    of steps by `split_steps`, on the concatenated token texts; m by `handoff_steps_kept`, as in studies): the
+    cut is after the token that completes step m, or after the last token if step m is the unfinished last line."""
     text = "".join(token_texts)
     steps = split_steps(text)
-    m = math.floor(fraction * len(steps) + 0.5)
+    m = handoff_steps_kept({"kind": "fraction", "f": fraction}, len(steps))
     if m == 0:
         return 0
     need = len("".join(steps[:m]))

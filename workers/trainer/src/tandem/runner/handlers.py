@@ -7,12 +7,15 @@ Kinds and payloads (JSON):
   GENERATE_TRACES   {"checkpointId": str, "problemIds": [str], "seed": int = 0, "temperature": float = 1.0,
                      "maxNewTokens": int = 96, "pJunior": float = 0}
   VERIFY_RESPONSES  {"responseIds": [str]}  (responses that already have a verdict are skipped)
-  VALIDATE_MODEL, IMPORT_DATASET, GENERATE_DATASET: see catalog.py.
+  GENERATE_STUDY_TRACES  {"studyId": str}  (items that already have a trace keep it)
+  EXPORT_STUDY      {"exportId": str}
+  VALIDATE_MODEL, IMPORT_DATASET, GENERATE_DATASET: see catalog.py; the two study kinds: see studies.py.
 A payload that does not fit raises InvalidPayload: the job fails at once with that message, nothing written.
 
-Traces (EVALUATE's examples and GENERATE_TRACES) are stored with author_spans [{author, text, start, end}],
-settings {suite, schedule, p_junior, granularity, temperature, max_new_tokens, junior}, seed, word_surprisal
-[{start, end, nats}] (evaluate.word_surprisal; character offsets into the text) and a verifier_results row.
+Traces (EVALUATE's examples, GENERATE_TRACES and GENERATE_STUDY_TRACES) are stored with author_spans
+[{author, text, start, end}], settings {suite, schedule, p_junior, granularity, temperature, max_new_tokens,
+junior}, seed, word_surprisal [{start, end, nats}] (evaluate.word_surprisal; character offsets into the text) and
+a verifier_results row.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from psycopg.types.json import Jsonb
 from .catalog import generate_dataset_job, import_dataset_job, record_checkpoint, validate_model_job
 from .payload import InvalidPayload, require
 from .queue import new_id
+from .studies import export_study_job, generate_study_traces_job
 
 # ---------------------------------------------------------------- BUILD_BASE
 
@@ -302,9 +306,13 @@ def _trace_arguments(payload) -> dict:
     return args
 
 
-def generate_traces_job(ctx) -> dict:
-    """One trace per problem id (in the given order): the checkpoint alone, or with pJunior > 0 co-written with
-    its junior by a word-level coin flip; the junior's per-word surprisal of every trace, teacher-forced."""
+def generate_traces(conn, checkpoint_id: str, problem_ids: list[str], *, seed: int, temperature: float,
+                    max_new_tokens: int, p_junior: float, progress: Callable[[float, str], None],
+                    on_stored: Callable[[list[str]], None] | None = None) -> list[str]:
+    """One trace per problem id (in the given order): the checkpoint alone, or with p_junior > 0 co-written with
+    its junior by a word-level coin flip; the junior's per-word surprisal of every trace, teacher-forced. Returns
+    the trace ids. `on_stored(trace_ids)` runs in the transaction that stores the traces, so what a caller records
+    about them commits with them or not at all."""
     from ..boundaries import token_flags
     from ..data import format_prompt
     from ..evaluate import EvalSettings, batched_rollout, token_stats, word_surprisal
@@ -312,16 +320,14 @@ def generate_traces_job(ctx) -> dict:
     from ..rollout import CoinFlip, tandem_rollout
     from ..verifier import verify_model_output
 
-    args = _trace_arguments(ctx.job.payload)
-    checkpoint_id, problem_ids, p_junior = args["checkpoint_id"], args["problem_ids"], args["p_junior"]
-    checkpoint = ctx.conn.execute("SELECT path FROM checkpoints WHERE id = %s", (checkpoint_id,)).fetchone()
+    checkpoint = conn.execute("SELECT path FROM checkpoints WHERE id = %s", (checkpoint_id,)).fetchone()
     if checkpoint is None:
         raise InvalidPayload(f"checkpoint {checkpoint_id} does not exist")
-    junior_path = default_junior_path(ctx.conn, checkpoint_id)
+    junior_path = default_junior_path(conn, checkpoint_id)
     if p_junior > 0 and not junior_path:
         raise InvalidPayload(f"payload.pJunior > 0 needs a junior, but checkpoint {checkpoint_id} belongs to no run "
                              "or base model")
-    rows = ctx.conn.execute("SELECT id, problem, answer FROM problems WHERE id = ANY(%s)", (problem_ids,)).fetchall()
+    rows = conn.execute("SELECT id, problem, answer FROM problems WHERE id = ANY(%s)", (problem_ids,)).fetchall()
     by_id = {r["id"]: r for r in rows}
     missing = [p for p in problem_ids if p not in by_id]
     if missing:
@@ -337,10 +343,10 @@ def generate_traces_job(ctx) -> dict:
             raise InvalidPayload(str(e)) from None
         same = Path(junior_path).resolve() == Path(checkpoint["path"]).resolve()
         junior = senior if same else load_model(junior_path)
-    settings = EvalSettings(k=1, p_junior=p_junior, temperature=args["temperature"],
-                            max_new_tokens=args["max_new_tokens"], seed=args["seed"], batch_size=TRACE_BATCH).validate()
+    settings = EvalSettings(k=1, p_junior=p_junior, temperature=temperature, max_new_tokens=max_new_tokens,
+                            seed=seed, batch_size=TRACE_BATCH).validate()
     flags = token_flags(tokenizer, senior.config.vocab_size)
-    ctx.progress(0.1, f"generating {len(problems)} traces")
+    progress(0.1, f"generating {len(problems)} traces")
     result = batched_rollout(
         lambda prompts, g: tandem_rollout(senior, junior if p_junior > 0 else None, tokenizer, prompts, 1,
                                           settings.generation(), CoinFlip(p_junior), "word", flags, g),
@@ -348,22 +354,28 @@ def generate_traces_job(ctx) -> dict:
     )
     surprisal = [None] * len(problems)
     if junior is not None:
-        ctx.progress(0.7, "junior surprisal")
+        progress(0.7, "junior surprisal")
         junior_logprobs = token_stats([junior], result.prompt_ids, result.completion_ids, batch_size=8).logprobs[0]
         surprisal = [word_surprisal(tokenizer, ids, lps) for ids, lps in zip(result.completion_ids, junior_logprobs)]
     trace_settings_json = trace_settings(None, "coin_flip" if p_junior > 0 else "solo", p_junior,
-                                         "word" if p_junior > 0 else None, args["temperature"],
-                                         args["max_new_tokens"], junior_path)
+                                         "word" if p_junior > 0 else None, temperature, max_new_tokens, junior_path)
     verdicts = [verify_model_output(text, p["answer"]) for text, p in zip(result.texts, problems)]
     trace_ids = []
-    with ctx.conn.transaction():
+    with conn.transaction():
         for i, problem in enumerate(problems):
             trace_ids.append(insert_trace(
-                ctx.conn, checkpoint_id=checkpoint_id, problem_id=problem["id"], text=result.texts[i],
-                author_spans=result.author_spans(tokenizer, i), settings=trace_settings_json, seed=args["seed"],
+                conn, checkpoint_id=checkpoint_id, problem_id=problem["id"], text=result.texts[i],
+                author_spans=result.author_spans(tokenizer, i), settings=trace_settings_json, seed=seed,
                 verdict=verdicts[i], word_surprisal=surprisal[i],
             ))
-    return {"traceIds": trace_ids}
+        if on_stored is not None:
+            on_stored(trace_ids)
+    return trace_ids
+
+
+def generate_traces_job(ctx) -> dict:
+    args = _trace_arguments(ctx.job.payload)
+    return {"traceIds": generate_traces(ctx.conn, progress=ctx.progress, **args)}
 
 
 # ---------------------------------------------------------------- VERIFY_RESPONSES
@@ -400,11 +412,17 @@ _FAILURE_UPDATES = {
                                       errors = jsonb_build_array(jsonb_build_object(
                                         'line', 0, 'field', NULL, 'reason', 'the import could not run: ' || %(error)s))
                                       WHERE id = %(id)s AND status = 'PENDING'"""),
+    # back to DRAFT, so the researcher sees why and can launch again
+    "GENERATE_STUDY_TRACES": ("studyId", """UPDATE studies SET status = 'DRAFT', generation_error = %(error)s
+                                            WHERE id = %(id)s AND status = 'GENERATING'"""),
+    "EXPORT_STUDY": ("exportId", """UPDATE study_exports SET status = 'FAILED', error = %(error)s
+                                    WHERE id = %(id)s AND status = 'PENDING'"""),
 }
 
 
 def record_job_failure(conn, kind: str, payload, error: str):
-    """Mark the job's run, evaluation, model or upload as failed (called once the job itself is FAILED)."""
+    """Mark the job's run, evaluation, model, upload, study or export as failed (called once the job itself is
+    FAILED)."""
     if kind in _FAILURE_UPDATES and isinstance(payload, dict):
         key, sql = _FAILURE_UPDATES[kind]
         if isinstance(payload.get(key), str):
@@ -420,4 +438,6 @@ HANDLERS: dict[str, Callable] = {
     "VALIDATE_MODEL": validate_model_job,
     "IMPORT_DATASET": import_dataset_job,
     "GENERATE_DATASET": generate_dataset_job,
+    "GENERATE_STUDY_TRACES": generate_study_traces_job,
+    "EXPORT_STUDY": export_study_job,
 }

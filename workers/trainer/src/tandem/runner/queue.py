@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 CHANNEL = "tandem_jobs"
 KINDS = ("BUILD_BASE", "TRAIN", "EVALUATE", "GENERATE_TRACES", "VERIFY_RESPONSES", "VALIDATE_MODEL", "IMPORT_DATASET",
-         "GENERATE_DATASET")
+         "GENERATE_DATASET", "GENERATE_STUDY_TRACES", "EXPORT_STUDY")
 
 
 @dataclass
