@@ -6,6 +6,7 @@
 //   npx tsx bench/participant-load.ts                      # N = 1 (baseline), 50, 200, then 200 with a restart
 //   npx tsx bench/participant-load.ts --n 50 --no-restart  # one phase
 //   options: --n 50,200  --tasks 4  --think 1000-2000 (ms between a participant's actions)  --port 0
+//            --skip-build (reuse .next)  --profile-dir DIR (a V8 CPU profile of the web server)
 //
 // Each simulated participant behaves like the real page: it retries a failed request with backoff (the submit is
 // idempotent on the server), autosaves three drafts per task, answers the attention check, and finishes.
@@ -34,6 +35,10 @@ const { values: args } = parseArgs({
     think: { type: 'string', default: '1000-2000' },
     'no-restart': { type: 'boolean', default: false },
     port: { type: 'string', default: '0' },
+    // reuse an existing .next instead of building the current code
+    'skip-build': { type: 'boolean', default: false },
+    // write a V8 CPU profile of the web server (node --cpu-prof) into this folder
+    'profile-dir': { type: 'string' },
   },
 })
 const sizes = args.n!.split(',').map(Number)
@@ -78,15 +83,16 @@ async function startPostgres(dir: string, port: number) {
 }
 
 function ensureBuild() {
-  if (existsSync(path.join(webDir, '.next', 'BUILD_ID'))) return
+  if (args['skip-build'] && existsSync(path.join(webDir, '.next', 'BUILD_ID'))) return
   console.log('building the app (next build) …')
-  const r = spawnSync('npm', ['run', 'build'], { cwd: webDir, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } })
+  const r = spawnSync('npm', ['run', 'build'], { cwd: webDir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } })
   if (r.status !== 0) throw new Error('next build failed')
 }
 
 async function startWeb(databaseUrl: string, port: number): Promise<ChildProcess> {
   const nextBin = createRequire(path.join(webDir, 'package.json')).resolve('next/dist/bin/next')
-  const child = spawn(process.execPath, [nextBin, 'start', '--port', String(port), '--hostname', '127.0.0.1'], {
+  const profile = args['profile-dir'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args['profile-dir'])] : []
+  const child = spawn(process.execPath, [...profile, nextBin, 'start', '--port', String(port), '--hostname', '127.0.0.1'], {
     cwd: webDir,
     env: { ...process.env, DATABASE_URL: databaseUrl, AUTH_SECRET: randomBytes(32).toString('base64'), NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
     // the server logs each request that failed while Postgres was down; the table below counts them instead

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 
 import { TRPCError } from '@trpc/server'
 
-import type { Prisma } from '../../generated/prisma/client'
+import { Prisma } from '../../generated/prisma/client'
 import type { AttentionCheck, PracticeTask } from '../api/routers/studies.schema'
 import type { Db } from '../db'
 import { enqueueJob } from '../jobs'
@@ -33,29 +33,64 @@ export interface TaskDraft {
   confidence?: number | null
 }
 
-const participantSelect = {
-  id: true,
-  studyId: true,
-  declinedAt: true,
-  instructionsDoneAt: true,
-  practiceDoneAt: true,
-  attention: true,
-  completedAt: true,
+export interface ParticipantRow {
+  id: string
+  studyId: string
+  declinedAt: Date | null
+  instructionsDoneAt: Date | null
+  practiceDoneAt: Date | null
+  attention: Prisma.JsonValue
+  completedAt: Date | null
   study: {
-    select: {
-      id: true, name: true, status: true, instructions: true, practice: true, attentionChecks: true,
-      timeLimitSeconds: true, completionCode: true, redirectUrl: true,
-    },
-  },
-} satisfies Prisma.ParticipantSelect
+    id: string
+    name: string
+    status: 'DRAFT' | 'GENERATING' | 'OPEN' | 'PAUSED' | 'CLOSED'
+    instructions: string
+    practice: Prisma.JsonValue
+    attentionChecks: Prisma.JsonValue
+    timeLimitSeconds: number
+    completionCode: string
+    redirectUrl: string | null
+  }
+}
 
-export type ParticipantRow = Prisma.ParticipantGetPayload<{ select: typeof participantSelect }>
-
-/** The participant holding this token; UNAUTHORIZED for an unknown or forged one. */
+/** The participant holding this token (one query: every participant call starts here); UNAUTHORIZED if none. */
 export async function participantByToken(db: Db | Prisma.TransactionClient, token: string): Promise<ParticipantRow> {
-  const participant = await db.participant.findUnique({ where: { tokenHash: hashToken(token) }, select: participantSelect })
+  const rows = await db.$queryRaw<ParticipantRow[]>`
+    SELECT p.id, p.study_id AS "studyId", p.declined_at AS "declinedAt", p.instructions_done_at AS "instructionsDoneAt",
+           p.practice_done_at AS "practiceDoneAt", p.attention, p.completed_at AS "completedAt",
+           json_build_object('id', s.id, 'name', s.name, 'status', s.status, 'instructions', s.instructions,
+             'practice', s.practice, 'attentionChecks', s.attention_checks, 'timeLimitSeconds', s.time_limit_s,
+             'completionCode', s.completion_code, 'redirectUrl', s.redirect_url) AS study
+    FROM participants p JOIN studies s ON s.id = p.study_id
+    WHERE p.token_hash = ${hashToken(token)}`
+  const participant = rows[0]
   if (!participant) throw new TRPCError({ code: 'UNAUTHORIZED', message: INVALID_LINK })
   return participant
+}
+
+/**
+ * The fast path of the calls made many times per task (autosave, starting the clock): one statement that checks
+ * the token, that the task is the participant's, that the session is active and the task unanswered, and writes.
+ * Returns null when any check fails; the caller then finds out which, for a precise error.
+ */
+export async function updateOwnOpenTask(
+  db: Db,
+  token: string,
+  assignmentId: string,
+  set: { draft: TaskDraft; savedAt: Date } | { start: true },
+): Promise<{ startedAt: Date | null; timeLimitSeconds: number } | null> {
+  const assignment = 'start' in set
+    ? Prisma.sql`started_at = COALESCE(a.started_at, now())`
+    : Prisma.sql`draft = ${JSON.stringify(set.draft)}::jsonb, draft_saved_at = ${set.savedAt}`
+  const rows = await db.$queryRaw<{ startedAt: Date | null; timeLimitSeconds: number }[]>`
+    UPDATE assignments a SET ${assignment}
+    FROM participants p JOIN studies s ON s.id = p.study_id
+    WHERE a.id = ${assignmentId} AND a.participant_id = p.id AND p.token_hash = ${hashToken(token)}
+      AND p.declined_at IS NULL AND s.status <> 'CLOSED'
+      AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.assignment_id = a.id)
+    RETURNING a.started_at AS "startedAt", s.time_limit_s AS "timeLimitSeconds"`
+  return rows[0] ?? null
 }
 
 interface AttentionAnswer {
@@ -113,39 +148,66 @@ export async function storeResponse(
   return { responseId: id, duplicate: false }
 }
 
-/** Marks the session complete once every task has a response and every attention check an answer. */
+/** Marks the session complete once every task has a response and every attention check an answer (one statement). */
 export async function completeIfDone(tx: Prisma.TransactionClient, participantId: string, checks: AttentionCheck[]): Promise<boolean> {
-  const [tasks, participant] = await Promise.all([
-    tx.assignment.findMany({ where: { participantId }, select: { response: { select: { id: true } } } }),
-    tx.participant.findUniqueOrThrow({ where: { id: participantId }, select: { attention: true, completedAt: true } }),
-  ])
-  if (participant.completedAt) return true
-  const answered = new Set(attentionAnswers(participant).map((a) => a.checkId))
-  const done = tasks.length > 0 && tasks.every((t) => t.response) && checks.every((c) => answered.has(c.id))
-  if (done) await tx.participant.updateMany({ where: { id: participantId, completedAt: null }, data: { completedAt: new Date() } })
-  return done
+  const checkIds = checks.map((c) => c.id)
+  const rows = await tx.$queryRaw<{ completedAt: Date | null; done: boolean }[]>`
+    WITH state AS (
+      SELECT p.id, p.completed_at,
+             EXISTS (SELECT 1 FROM assignments a WHERE a.participant_id = p.id)
+             AND NOT EXISTS (SELECT 1 FROM assignments a LEFT JOIN responses r ON r.assignment_id = a.id
+                             WHERE a.participant_id = p.id AND r.id IS NULL)
+             AND (SELECT count(DISTINCT e ->> 'checkId') FROM jsonb_array_elements(p.attention) e
+                  WHERE e ->> 'checkId' = ANY(${checkIds}::text[])) = ${checkIds.length} AS done
+      FROM participants p WHERE p.id = ${participantId}
+    ), marked AS (
+      UPDATE participants p SET completed_at = now() FROM state
+      WHERE p.id = state.id AND state.done AND p.completed_at IS NULL
+      RETURNING p.completed_at
+    )
+    SELECT COALESCE((SELECT completed_at FROM marked), state.completed_at) AS "completedAt", state.done FROM state`
+  return rows[0]?.completedAt != null
+}
+
+interface TaskRow {
+  id: string
+  position: number
+  draft: Prisma.JsonValue
+  startedAt: Date | null
+  answered: boolean
+  prefixText: string | null
+  problem: string
+}
+
+/** The participant's tasks in order, with whether each has a response (one query). */
+async function tasksOf(db: Db, participantId: string): Promise<TaskRow[]> {
+  return db.$queryRaw<TaskRow[]>`
+    SELECT a.id, a.position, a.draft, a.started_at AS "startedAt", (r.id IS NOT NULL) AS answered,
+           i.prefix_text AS "prefixText", pr.problem
+    FROM assignments a JOIN study_items i ON i.id = a.item_id JOIN problems pr ON pr.id = i.problem_id
+    LEFT JOIN responses r ON r.assignment_id = a.id
+    WHERE a.participant_id = ${participantId}
+    ORDER BY a.position`
 }
 
 /**
  * Records a timed-out response (from the autosaved draft) for a started task whose time ran out while the page
  * was closed, so a participant who comes back finds the next task and the data say what happened.
  */
-export async function expireOverdueTasks(db: Db, participant: ParticipantRow, now: Date): Promise<number> {
-  const overdue = await db.assignment.findMany({
-    where: { participantId: participant.id, response: null, startedAt: { not: null, lt: new Date(now.getTime() - participant.study.timeLimitSeconds * 1000 - TIMEOUT_GRACE_MS) } },
-    select: { id: true, startedAt: true, draft: true },
-  })
+async function expireOverdueTasks(db: Db, participant: ParticipantRow, tasks: TaskRow[], now: Date): Promise<number> {
+  const limit = participant.study.timeLimitSeconds
+  const overdue = tasks.filter((t) => !t.answered && t.startedAt && isLate(t.startedAt, limit, now))
   for (const task of overdue) {
     const draft = (task.draft ?? {}) as Partial<TaskDraft>
     await db.$transaction(async (tx) => {
       await storeResponse(tx, {
         assignmentId: task.id,
         startedAt: task.startedAt!,
-        timeLimitSeconds: participant.study.timeLimitSeconds,
+        timeLimitSeconds: limit,
         answer: { continuation: draft.continuation ?? '', answer: draft.answer ?? '', easeRating: draft.easeRating, confidence: draft.confidence },
         timedOut: true,
         // the response counts as given when the time ran out, not when the participant came back
-        now: deadlineOf(task.startedAt!, participant.study.timeLimitSeconds),
+        now: deadlineOf(task.startedAt!, limit),
       })
       await completeIfDone(tx, participant.id, studyAttentionChecks(participant.study))
     })
@@ -173,8 +235,17 @@ export interface SessionView {
   serverNow: string
 }
 
-/** Where the participant is, and what the page must show. */
-export async function sessionView(db: Db, participant: ParticipantRow, now = new Date()): Promise<SessionView> {
+/**
+ * Where the participant is, and what the page must show. First records, as timed out, any task whose time ran
+ * out while the page was closed (rare: then the participant and tasks are read again).
+ */
+export async function sessionView(db: Db, token: string, now = new Date()): Promise<SessionView> {
+  let participant = await participantByToken(db, token)
+  let tasks = await tasksOf(db, participant.id)
+  if (await expireOverdueTasks(db, participant, tasks, now)) {
+    participant = await participantByToken(db, token)
+    tasks = await tasksOf(db, participant.id)
+  }
   const { study } = participant
   const base = {
     study: { id: study.id, name: study.name, instructions: study.instructions, timeLimitSeconds: study.timeLimitSeconds },
@@ -184,16 +255,7 @@ export async function sessionView(db: Db, participant: ParticipantRow, now = new
     completion: null,
     serverNow: now.toISOString(),
   }
-  const tasks = await db.assignment.findMany({
-    where: { participantId: participant.id },
-    orderBy: { position: 'asc' },
-    select: {
-      id: true, position: true, draft: true, startedAt: true,
-      response: { select: { id: true } },
-      item: { select: { prefixText: true, problem: { select: { problem: true } } } },
-    },
-  })
-  const done = tasks.filter((t) => t.response).length
+  const done = tasks.filter((t) => t.answered).length
   const progress = { done, total: tasks.length }
   if (participant.declinedAt) return { ...base, stage: 'declined', progress }
   if (participant.completedAt) {
@@ -207,7 +269,7 @@ export async function sessionView(db: Db, participant: ParticipantRow, now = new
   }
   const check = pendingAttentionCheck(studyAttentionChecks(study), attentionAnswers(participant), done)
   if (check) return { ...base, stage: 'attention', progress, attention: { checkId: check.id, prompt: check.prompt, options: check.options } }
-  const current = tasks.find((t) => !t.response)
+  const current = tasks.find((t) => !t.answered)
   if (!current) return { ...base, stage: 'complete', progress, completion: { code: study.completionCode, redirectUrl: study.redirectUrl } }
   return {
     ...base,
@@ -217,8 +279,8 @@ export async function sessionView(db: Db, participant: ParticipantRow, now = new
       assignmentId: current.id,
       position: current.position + 1,
       total: tasks.length,
-      problem: current.item.problem.problem,
-      prefixText: current.item.prefixText ?? '',
+      problem: current.problem,
+      prefixText: current.prefixText ?? '',
       draft: (current.draft as unknown as TaskDraft | null) ?? null,
       startedAt: current.startedAt?.toISOString() ?? null,
       deadline: current.startedAt ? deadlineOf(current.startedAt, study.timeLimitSeconds).toISOString() : null,

@@ -8,7 +8,6 @@ import { latinSquareTasks } from '../../studies/assignment'
 import {
   attentionAnswers,
   completeIfDone,
-  expireOverdueTasks,
   hashToken,
   newParticipantToken,
   participantByToken,
@@ -17,6 +16,7 @@ import {
   storeResponse,
   studyAttentionChecks,
   deadlineOf,
+  updateOwnOpenTask,
   type ParticipantRow,
 } from '../../studies/participant-session'
 import { createTRPCRouter, publicProcedure } from '../trpc'
@@ -113,12 +113,7 @@ export const participantRouter = createTRPCRouter({
   }),
 
   /** Where the participant is. Also records, as timed out, a task whose time ran out while the page was closed. */
-  session: publicProcedure.input(sessionSchema).query(async ({ ctx, input }) => {
-    let participant = await participantByToken(ctx.db, input.token)
-    const now = new Date()
-    if (await expireOverdueTasks(ctx.db, participant, now)) participant = await participantByToken(ctx.db, input.token)
-    return sessionView(ctx.db, participant, now)
-  }),
+  session: publicProcedure.input(sessionSchema).query(({ ctx, input }) => sessionView(ctx.db, input.token)),
 
   finishInstructions: publicProcedure.input(sessionSchema).mutation(async ({ ctx, input }) => {
     const participant = await participantByToken(ctx.db, input.token)
@@ -141,26 +136,29 @@ export const participantRouter = createTRPCRouter({
 
   /** Starts the task's server-side clock (once: a reload or second tab gets the same start and deadline). */
   startTask: publicProcedure.input(draftSchema.pick({ token: true, assignmentId: true })).mutation(async ({ ctx, input }) => {
-    const participant = await participantByToken(ctx.db, input.token)
-    requireActive(participant)
-    const task = await ownTask(ctx.db, participant.id, input.assignmentId)
-    await ctx.db.$executeRaw`UPDATE assignments SET started_at = now() WHERE id = ${task.id} AND started_at IS NULL`
-    const { startedAt } = await ctx.db.assignment.findUniqueOrThrow({ where: { id: task.id }, select: { startedAt: true } })
-    return { startedAt: startedAt!.toISOString(), deadline: deadlineOf(startedAt!, participant.study.timeLimitSeconds).toISOString(), serverNow: new Date().toISOString() }
+    let started = await updateOwnOpenTask(ctx.db, input.token, input.assignmentId, { start: true })
+    if (!started) {
+      // why not: a precise error, or an answered task (its clock stays as it was)
+      const participant = await participantByToken(ctx.db, input.token)
+      requireActive(participant)
+      const task = await ownTask(ctx.db, participant.id, input.assignmentId)
+      if (!task.startedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task can no longer be started.' })
+      started = { startedAt: task.startedAt, timeLimitSeconds: participant.study.timeLimitSeconds }
+    }
+    const startedAt = started.startedAt!
+    return { startedAt: startedAt.toISOString(), deadline: deadlineOf(startedAt, started.timeLimitSeconds).toISOString(), serverNow: new Date().toISOString() }
   }),
 
   /** Autosave: the latest draft of a task without a response (a draft after the response changes nothing). */
   saveDraft: publicProcedure.input(draftSchema).mutation(async ({ ctx, input }) => {
+    const draft = { continuation: input.continuation, answer: input.answer, easeRating: input.easeRating ?? null, confidence: input.confidence ?? null }
+    const savedAt = new Date()
+    if (await updateOwnOpenTask(ctx.db, input.token, input.assignmentId, { draft, savedAt })) return { saved: true, savedAt: savedAt.toISOString() }
+    // why not: a precise error, or the task already has its response (then the draft is simply not needed)
     const participant = await participantByToken(ctx.db, input.token)
     requireActive(participant)
     await ownTask(ctx.db, participant.id, input.assignmentId)
-    const draft = { continuation: input.continuation, answer: input.answer, easeRating: input.easeRating ?? null, confidence: input.confidence ?? null }
-    const savedAt = new Date()
-    const saved = await ctx.db.$executeRaw`
-      UPDATE assignments SET draft = ${JSON.stringify(draft)}::jsonb, draft_saved_at = ${savedAt}
-      WHERE id = ${input.assignmentId}
-        AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.assignment_id = ${input.assignmentId})`
-    return { saved: saved > 0, savedAt: savedAt.toISOString() }
+    return { saved: false, savedAt: savedAt.toISOString() }
   }),
 
   /** One response per task, however often it is sent; time is measured on the server from startTask. */
