@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # All tests: database drift tests and web tests (vitest, real Postgres), the trainer's pytest suite
-# (fast and slow), deployment config checks, and the Playwright e2e in Debian Chromium.
+# (fast and slow), deployment config checks, the Playwright e2e in Debian Chromium, and the participant load check.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -26,6 +26,9 @@ run "web: vitest" npm run -s test -w apps/web
 run "trainer: pytest (fast and slow)" bash -c "cd workers/trainer && TANDEM_CACHE=\${TANDEM_CACHE:-\$(mktemp -d)} .venv/bin/python -m pytest -q -m 'slow or not slow' -p no:cacheprovider"
 run "deploy: compose and manifests" infra/check.sh
 run "e2e: Playwright in Chromium" npm run -s test:e2e -w apps/web
+# the participant API under load with a Postgres restart mid-run: fails on any lost response (latency is reported,
+# not asserted: the full N = 50/200 figures come from running the bench alone)
+run "bench: participant load + Postgres restart, 0 lost" bash -c "cd apps/web && npx tsx bench/participant-load.ts --n 20 --think 200-500 --skip-build"
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
