@@ -37,3 +37,35 @@ export function latinSquareTasks(ordinal: number, conditions: number, problems: 
   }
   return out
 }
+
+export interface DesignItem {
+  id: string
+  conditionId: string
+  conditionName: string
+  problemId: string
+  problemExternalId: string
+}
+
+/**
+ * The design's axes from a study's items: conditions in name order and problems in dataset-id order (ties by
+ * id), so the same study always numbers its cells the same way; and the item of a cell.
+ */
+export function designAxes(items: DesignItem[]) {
+  const ordered = (pairs: [string, string][]) =>
+    [...new Map(pairs).entries()].sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id)
+  const conditions = ordered(items.map((i) => [i.conditionId, i.conditionName]))
+  const problems = ordered(items.map((i) => [i.problemId, i.problemExternalId]))
+  const byCell = new Map(items.map((i) => [`${i.conditionId}|${i.problemId}`, i]))
+  return {
+    conditions,
+    problems,
+    itemAt: (cell: Cell): DesignItem => byCell.get(`${conditions[cell.condition]}|${problems[cell.problem]}`)!,
+  }
+}
+
+/** The items participant `ordinal` gets, in order. */
+export function participantItems(ordinal: number, items: DesignItem[], tasksPerParticipant: number): DesignItem[] {
+  const axes = designAxes(items)
+  const tasks = Math.min(tasksPerParticipant, axes.problems.length)
+  return latinSquareTasks(ordinal, axes.conditions.length, axes.problems.length, tasks).map(axes.itemAt)
+}

@@ -4,7 +4,7 @@
 import { TRPCError } from '@trpc/server'
 
 import { Prisma } from '../../../generated/prisma/client'
-import { latinSquareTasks } from '../../studies/assignment'
+import { participantItems } from '../../studies/assignment'
 import {
   attentionAnswers,
   completeIfDone,
@@ -91,16 +91,15 @@ export const participantRouter = createTRPCRouter({
           where: { studyId: study.id },
           select: { id: true, conditionId: true, problemId: true, condition: { select: { name: true } }, problem: { select: { externalId: true } } },
         })
-        const conditions = [...new Map(items.map((i) => [i.conditionId, i.condition.name])).entries()].sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id)
-        const problems = [...new Map(items.map((i) => [i.problemId, i.problem.externalId])).entries()].sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id)
-        const byCell = new Map(items.map((i) => [`${i.conditionId}|${i.problemId}`, i.id]))
-        const cells = latinSquareTasks(ordinal, conditions.length, problems.length, Math.min(study.tasksPerParticipant, problems.length))
+        const mine = participantItems(
+          ordinal,
+          items.map((i) => ({ id: i.id, conditionId: i.conditionId, conditionName: i.condition.name, problemId: i.problemId, problemExternalId: i.problem.externalId })),
+          study.tasksPerParticipant,
+        )
         await tx.participant.create({
           data: {
             studyId: study.id, ordinal, externalId, tokenHash: hashToken(token), urlParams: params, userAgent, consentedAt: new Date(),
-            assignments: {
-              create: cells.map((cell, position) => ({ position, itemId: byCell.get(`${conditions[cell.condition]}|${problems[cell.problem]}`)! })),
-            },
+            assignments: { create: mine.map((item, position) => ({ position, itemId: item.id })) },
           },
         })
       })

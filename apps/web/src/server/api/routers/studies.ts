@@ -8,7 +8,7 @@ import type { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
 import type { Db } from '../../db'
 import { enqueueJob } from '../../jobs'
-import { LATIN_SQUARE_RULE, latinSquareTasks } from '../../studies/assignment'
+import { LATIN_SQUARE_RULE, participantItems } from '../../studies/assignment'
 import { participantSession, studyDashboard, studyParticipants } from '../../studies/dashboard'
 import { fieldError } from '../errors'
 import { paged, skipTake } from '../pagination'
@@ -272,15 +272,15 @@ export const studiesRouter = createTRPCRouter({
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${input.id}` })
     const items = await ctx.db.studyItem.findMany({
       where: { studyId: study.id },
-      select: { conditionId: true, prefixText: true, problem: { select: { id: true, externalId: true, problem: true } } },
+      select: { id: true, conditionId: true, prefixText: true, condition: { select: { name: true } }, problem: { select: { id: true, externalId: true, problem: true } } },
     })
     let tasks: { conditionName: string; problem: string; prefixText: string | null }[]
     if (items.length) {
-      const conditions = study.conditions.map((c) => c.id)
-      const problems = [...new Map(items.map((i) => [i.problem.id, i.problem.externalId])).entries()].sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id)
-      tasks = latinSquareTasks(0, conditions.length, problems.length, Math.min(study.tasksPerParticipant, problems.length)).map((cell) => {
-        const item = items.find((i) => i.conditionId === conditions[cell.condition] && i.problem.id === problems[cell.problem])!
-        return { conditionName: study.conditions[cell.condition]!.name, problem: item.problem.problem, prefixText: item.prefixText }
+      const byId = new Map(items.map((i) => [i.id, i]))
+      const design = items.map((i) => ({ id: i.id, conditionId: i.conditionId, conditionName: i.condition.name, problemId: i.problem.id, problemExternalId: i.problem.externalId }))
+      tasks = participantItems(0, design, study.tasksPerParticipant).map((d) => {
+        const item = byId.get(d.id)!
+        return { conditionName: d.conditionName, problem: item.problem.problem, prefixText: item.prefixText }
       })
     } else {
       // not launched yet: the dataset's first problems, without reasoning
