@@ -193,7 +193,10 @@ interface SessionView {
 }
 
 async function participant(call: ReturnType<typeof makeClient>, studyId: string, pid: string, stats: Stats) {
-  const { token } = await call<{ token: string }>('mutation', 'participant.join', { studyId, consent: true, params: { PROLIFIC_PID: pid } })
+  // the page makes the token, so a join retried after a lost reply finds the same session
+  const { token } = await call<{ token: string }>('mutation', 'participant.join', {
+    studyId, consent: true, params: { PROLIFIC_PID: pid }, token: randomBytes(32).toString('base64url'),
+  })
   await think()
   await call('mutation', 'participant.finishInstructions', { token })
   await think()

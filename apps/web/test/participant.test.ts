@@ -54,6 +54,19 @@ describe('joining', () => {
     expect(await outcome(api.participant.finishInstructions({ token }))).toBe('PRECONDITION_FAILED')
   })
 
+  test('a retried join with the page-made token returns the same session instead of a second one', async () => {
+    const study = await makeOpenStudy(db)
+    const api = await anonymous(db)
+    const token = 'T'.repeat(43)
+    const input = { studyId: study.studyId, consent: true, params: { PROLIFIC_PID: 'retry-pid' }, token }
+    expect(await api.participant.join(input)).toEqual({ token, declined: false })
+    expect(await api.participant.join(input)).toEqual({ token, declined: false })
+    expect(await db.participant.count({ where: { studyId: study.studyId } })).toBe(1)
+    const other = await makeOpenStudy(db)
+    expect(await outcome(api.participant.join({ ...input, studyId: other.studyId }))).toBe('CONFLICT')
+    expect(await outcome(api.participant.join({ ...input, token: 'short' }))).toBe('BAD_REQUEST')
+  })
+
   test('the same recruiting-platform id cannot start twice', async () => {
     const study = await makeOpenStudy(db)
     await join(study, { PROLIFIC_PID: 'twice' })
@@ -61,6 +74,9 @@ describe('joining', () => {
     expect(error.code).toBe('CONFLICT')
     expect(error.message).toMatch(/already started/)
     expect(await db.participant.count({ where: { studyId: study.studyId } })).toBe(1)
+    const api = await anonymous(db)
+    await api.participant.join({ studyId: study.studyId, consent: false, params: { PROLIFIC_PID: 'declined-pid' } })
+    expect((await rejectionOf(join(study, { PROLIFIC_PID: 'declined-pid' }))).message).toMatch(/declined/)
   })
 
   test('a study that is not open takes nobody new; a paused one lets those inside go on', async () => {
@@ -135,6 +151,19 @@ describe('a session', () => {
     const done = await api.participant.session({ token })
     expect(done.stage).toBe('complete')
     expect(done.completion).toEqual({ code: 'DONE123', redirectUrl: 'https://app.prolific.com/submissions/complete?cc=DONE123' })
+  })
+
+  test('an attention check placed after more tasks than the participant has does not block completion', async () => {
+    const study = await makeOpenStudy(db)
+    const checks = [{ id: 'late', afterTask: 9, prompt: 'never shown', options: ['a', 'b'], correct: 'a' }]
+    await db.study.update({ where: { id: study.studyId }, data: { attentionChecks: checks } })
+    const { api, token, assignmentId } = await toFirstTask(study)
+    await api.participant.submit({ token, assignmentId, ...answer })
+    const second = (await api.participant.session({ token })).task!
+    expect(second.draftSavedAt).toBeNull()
+    await api.participant.startTask({ token, assignmentId: second.assignmentId })
+    expect((await api.participant.submit({ token, assignmentId: second.assignmentId, ...answer })).complete).toBe(true)
+    expect((await db.participant.findUniqueOrThrow({ where: { tokenHash: hashToken(token) } })).completedAt).not.toBeNull()
   })
 
   test('each submitted response is queued for the verifier', async () => {

@@ -151,14 +151,18 @@ export async function storeResponse(
 /** Marks the session complete once every task has a response and every attention check an answer (one statement). */
 export async function completeIfDone(tx: Prisma.TransactionClient, participantId: string, checks: AttentionCheck[]): Promise<boolean> {
   const checkIds = checks.map((c) => c.id)
+  const afterTasks = checks.map((c) => c.afterTask)
   const rows = await tx.$queryRaw<{ completedAt: Date | null; done: boolean }[]>`
     WITH state AS (
       SELECT p.id, p.completed_at,
              EXISTS (SELECT 1 FROM assignments a WHERE a.participant_id = p.id)
              AND NOT EXISTS (SELECT 1 FROM assignments a LEFT JOIN responses r ON r.assignment_id = a.id
                              WHERE a.participant_id = p.id AND r.id IS NULL)
-             AND (SELECT count(DISTINCT e ->> 'checkId') FROM jsonb_array_elements(p.attention) e
-                  WHERE e ->> 'checkId' = ANY(${checkIds}::text[])) = ${checkIds.length} AS done
+             -- every attention check that comes up (after a task the participant has) is answered
+             AND NOT EXISTS (SELECT 1 FROM unnest(${checkIds}::text[], ${afterTasks}::int[]) AS c(id, after_task)
+                             WHERE c.after_task <= (SELECT count(*) FROM assignments a WHERE a.participant_id = p.id)
+                               AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p.attention) e WHERE e ->> 'checkId' = c.id))
+               AS done
       FROM participants p WHERE p.id = ${participantId}
     ), marked AS (
       UPDATE participants p SET completed_at = now() FROM state
@@ -173,6 +177,7 @@ interface TaskRow {
   id: string
   position: number
   draft: Prisma.JsonValue
+  draftSavedAt: Date | null
   startedAt: Date | null
   answered: boolean
   prefixText: string | null
@@ -182,7 +187,7 @@ interface TaskRow {
 /** The participant's tasks in order, with whether each has a response (one query). */
 async function tasksOf(db: Db, participantId: string): Promise<TaskRow[]> {
   return db.$queryRaw<TaskRow[]>`
-    SELECT a.id, a.position, a.draft, a.started_at AS "startedAt", (r.id IS NOT NULL) AS answered,
+    SELECT a.id, a.position, a.draft, a.draft_saved_at AS "draftSavedAt", a.started_at AS "startedAt", (r.id IS NOT NULL) AS answered,
            i.prefix_text AS "prefixText", pr.problem
     FROM assignments a JOIN study_items i ON i.id = a.item_id JOIN problems pr ON pr.id = i.problem_id
     LEFT JOIN responses r ON r.assignment_id = a.id
@@ -227,6 +232,8 @@ export interface SessionView {
     problem: string
     prefixText: string
     draft: TaskDraft | null
+    /** when the server stored the draft (to compare with a local backup) */
+    draftSavedAt: string | null
     startedAt: string | null
     deadline: string | null
   } | null
@@ -282,6 +289,7 @@ export async function sessionView(db: Db, token: string, now = new Date()): Prom
       problem: current.problem,
       prefixText: current.prefixText ?? '',
       draft: (current.draft as unknown as TaskDraft | null) ?? null,
+      draftSavedAt: current.draftSavedAt?.toISOString() ?? null,
       startedAt: current.startedAt?.toISOString() ?? null,
       deadline: current.startedAt ? deadlineOf(current.startedAt, study.timeLimitSeconds).toISOString() : null,
     },

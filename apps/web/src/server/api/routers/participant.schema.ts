@@ -18,6 +18,11 @@ export const joinSchema = z.object({
   consent: z.boolean(),
   /** URL parameters of the study link; only the study's accepted ones are kept. */
   params: z.record(z.string().max(64), z.string().max(MAX_URL_PARAM, `URL parameters are at most ${MAX_URL_PARAM} characters`)).default({}),
+  /**
+   * The session token, made by the page (32 random bytes, base64url) so that join can be retried safely: a second
+   * join with the same token returns the same session. Without it the server makes one.
+   */
+  token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'The session token must be 32 random bytes in base64url').optional(),
 })
 
 export const sessionSchema = z.object({ token: tokenSchema })

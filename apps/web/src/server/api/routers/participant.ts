@@ -64,14 +64,26 @@ export const participantRouter = createTRPCRouter({
     })
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such study. Check the link you were given.' })
     if (study.status !== 'OPEN') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN[study.status] })
+    const token = input.token ?? newParticipantToken()
+    // a retried join (the reply to the first was lost) finds the session it made
+    const again = await ctx.db.participant.findUnique({ where: { tokenHash: hashToken(token) }, select: { studyId: true, declinedAt: true } })
+    if (again) {
+      if (again.studyId !== study.id) throw new TRPCError({ code: 'CONFLICT', message: 'This session token belongs to another study.' })
+      return { token, declined: again.declinedAt !== null }
+    }
     const params = Object.fromEntries(study.urlParams.filter((k) => input.params[k] !== undefined).map((k) => [k, input.params[k]!]))
     const externalId = (study.urlParams[0] && params[study.urlParams[0]]?.trim()) || null
-    const conflict = new TRPCError({
-      code: 'CONFLICT',
-      message: 'You have already started this study. Please continue in the browser where you began, using the same link.',
-    })
-    if (externalId && (await ctx.db.participant.findFirst({ where: { studyId: study.id, externalId }, select: { id: true } }))) throw conflict
-    const token = newParticipantToken()
+    const conflict = (declined: boolean) =>
+      new TRPCError({
+        code: 'CONFLICT',
+        message: declined
+          ? 'You declined to take part in this study earlier, so it cannot be started again with this ID.'
+          : 'You have already started this study. Please continue in the browser where you began, using the same link.',
+      })
+    if (externalId) {
+      const earlier = await ctx.db.participant.findFirst({ where: { studyId: study.id, externalId }, select: { declinedAt: true } })
+      if (earlier) throw conflict(earlier.declinedAt !== null)
+    }
     const userAgent = ctx.headers.get('user-agent')?.slice(0, 500) ?? null
     try {
       if (!input.consent) {
@@ -91,6 +103,7 @@ export const participantRouter = createTRPCRouter({
           where: { studyId: study.id },
           select: { id: true, conditionId: true, problemId: true, condition: { select: { name: true } }, problem: { select: { externalId: true } } },
         })
+        if (items.length === 0) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN.GENERATING })
         const mine = participantItems(
           ordinal,
           items.map((i) => ({ id: i.id, conditionId: i.conditionId, conditionName: i.condition.name, problemId: i.problemId, problemExternalId: i.problem.externalId })),
@@ -106,7 +119,7 @@ export const participantRouter = createTRPCRouter({
       return { token, declined: false }
     } catch (error) {
       // two arrivals with the same id at the same instant: the unique index decides
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw conflict
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw conflict(false)
       throw error
     }
   }),

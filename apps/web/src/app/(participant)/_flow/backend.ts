@@ -1,0 +1,100 @@
+// What the participant flow needs from a server, as one interface with two implementations: the real one over
+// tRPC (trpc-backend.ts) and the in-browser preview (preview-backend.ts), which records nothing. The stage
+// components only ever talk to a ParticipantBackend, so the preview is exactly what participants see.
+import type { RouterOutputs } from '@/trpc/react'
+
+export type SessionView = RouterOutputs['participant']['session']
+export type Stage = SessionView['stage']
+export type TaskView = NonNullable<SessionView['task']>
+export type AttentionView = NonNullable<SessionView['attention']>
+export type CompletionView = NonNullable<SessionView['completion']>
+
+/** What the study link's first page needs. */
+export interface StudyInfo {
+  id: string
+  name: string
+  consentText: string
+  open: boolean
+  notOpenMessage: string | null
+  /** the URL parameters the study keeps (e.g. PROLIFIC_PID); others are not sent */
+  urlParams: string[]
+}
+
+/** A task's answer as typed so far (ratings null until chosen). */
+export interface DraftValues {
+  continuation: string
+  answer: string
+  easeRating: number | null
+  confidence: number | null
+}
+
+interface TaskRef {
+  token: string
+  assignmentId: string
+}
+
+/** A confirmed answer needs both ratings; at the deadline whatever is there is sent. */
+export type SubmitInput = TaskRef & { continuation: string; answer: string } & (
+    | { timedOut: false; easeRating: number; confidence: number }
+    | { timedOut: true; easeRating: number | null; confidence: number | null }
+  )
+
+/** Where the flow keeps its browser-side state (the session token, draft backups). */
+export interface KeyValueStore {
+  get(key: string): string | null
+  set(key: string, value: string): void
+  remove(key: string): void
+}
+
+export interface ParticipantBackend {
+  readonly kind: 'live' | 'preview'
+  readonly storage: KeyValueStore
+  studyInfo(studyId: string): Promise<StudyInfo>
+  /** `token`: made by the page (newSessionToken) so that a retried join returns the same session */
+  join(input: { studyId: string; consent: boolean; params: Record<string, string>; token?: string }): Promise<{ token: string; declined: boolean }>
+  session(token: string): Promise<SessionView>
+  finishInstructions(token: string): Promise<void>
+  submitPractice(input: { token: string; continuation: string; answer: string }): Promise<{ expectedAnswer: string }>
+  startTask(input: TaskRef): Promise<{ startedAt: string; deadline: string; serverNow: string }>
+  saveDraft(input: TaskRef & DraftValues): Promise<{ saved: boolean; savedAt: string }>
+  /** Best effort while the page is being closed (no answer is awaited). */
+  saveDraftOnExit(input: TaskRef & DraftValues): void
+  submit(input: SubmitInput): Promise<{ responseId: string; duplicate: boolean; complete: boolean }>
+  answerAttention(input: { token: string; checkId: string; answer: string }): Promise<{ complete: boolean }>
+}
+
+/**
+ * Every failure a backend reports. `retryable`: the request may not have arrived or the server had a passing
+ * problem (network, 5xx), so sending it again is safe for the idempotent calls; otherwise the server said no.
+ */
+export class FlowError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryable: boolean,
+    readonly fieldErrors: Record<string, string[]> | null = null,
+  ) {
+    super(message)
+    this.name = 'FlowError'
+  }
+}
+
+export function asFlowError(error: unknown): FlowError {
+  if (error instanceof FlowError) return error
+  return new FlowError(error instanceof Error ? error.message : String(error), 'UNKNOWN', false)
+}
+
+/** The server's wording for a token it does not know (participant-session.ts INVALID_LINK). */
+export const INVALID_LINK = 'This study link is not valid. Open the link you were given again.'
+export const DECLINED_MESSAGE = 'Thank you. You chose not to take part; nothing else was recorded. You can close this page.'
+
+/** localStorage key of the session token for a study: the study link resumes with it. */
+export const studyTokenKey = (studyId: string) => `tandem:study:${studyId}`
+/** localStorage key of a task's draft backup. */
+export const draftBackupKey = (assignmentId: string) => `tandem:draft:${assignmentId}`
+
+/** A session token made in the browser: 32 random bytes, base64url (the server stores only its hash). */
+export function newSessionToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32))
+  return btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+}

@@ -1,0 +1,95 @@
+'use client'
+// The participant's part of a task: the reasoning's continuation and a final answer with a live math preview.
+// Shared by the practice task and the real tasks. The preview is KaTeX's output for the answer read as TeX
+// (trust off), never the participant's own HTML.
+import type { UseFormRegisterReturn } from 'react-hook-form'
+
+import { Field, fieldAria } from '@/components/form-field'
+import { renderMath } from '@/components/math-text'
+import { MAX_ANSWER, MAX_CONTINUATION } from '@/server/api/routers/participant.schema'
+
+import { FOCUS_RING } from './ui'
+
+/** KaTeX's HTML for the answer, or null when it cannot be typeset (KaTeX then reports a katex-error span). */
+export function answerPreviewHtml(tex: string): string | null {
+  const html = renderMath(tex, false)
+  return html === null || html.startsWith('<span class="katex-error"') ? null : html
+}
+
+export function AnswerPreview({ id, tex }: { id: string; tex: string }) {
+  const empty = tex.trim() === ''
+  const html = empty ? null : answerPreviewHtml(tex)
+  return (
+    <div id={id} aria-live="polite" data-testid="answer-preview" className="mt-2 flex min-h-10 flex-wrap items-center gap-2 rounded-md bg-slate-100 px-3 py-2 text-sm">
+      <span className="text-slate-600">Preview:</span>
+      {empty ? (
+        <span className="text-slate-600">(nothing yet)</span>
+      ) : html === null ? (
+        <span className="text-slate-600">(preview unavailable)</span>
+      ) : (
+        // KaTeX output with trust off: the only HTML made from the answer. Inline math wraps at operators; an
+        // unbreakable remainder is clipped rather than widening the page (the answer itself is in the field above)
+        <span data-math="" className="max-w-full min-w-0 overflow-hidden text-base" dangerouslySetInnerHTML={{ __html: html }} />
+      )}
+    </div>
+  )
+}
+
+export function ContinuationFields({
+  idPrefix,
+  continuation,
+  answer,
+  answerValue,
+  errors,
+  readOnly,
+}: {
+  idPrefix: string
+  continuation: UseFormRegisterReturn
+  answer: UseFormRegisterReturn
+  /** the answer as typed, for the preview */
+  answerValue: string
+  errors: { continuation?: string; answer?: string }
+  /** while the answer is being sent or after the time ran out (readOnly, so the form keeps the values) */
+  readOnly?: boolean
+}) {
+  const continuationId = `${idPrefix}-continuation`
+  const answerId = `${idPrefix}-answer`
+  return (
+    <div className="space-y-4">
+      <Field
+        id={continuationId}
+        label="Continue the reasoning"
+        error={errors.continuation}
+        hint="Pick up where the AI stopped and write the rest of the solution. Math can be written as $…$."
+      >
+        <textarea
+          {...fieldAria(continuationId, errors.continuation, true)}
+          {...continuation}
+          className={`input min-h-48 w-full font-mono leading-relaxed ${FOCUS_RING}`}
+          rows={10}
+          maxLength={MAX_CONTINUATION}
+          spellCheck={false}
+          readOnly={readOnly}
+        />
+      </Field>
+      <Field id={answerId} label="Final answer" error={errors.answer} hint="As short as possible, e.g. 42 or \frac{1}{2} (TeX works).">
+        <input
+          {...fieldAria(answerId, errors.answer, true)}
+          {...answer}
+          className={`input w-full font-mono ${FOCUS_RING}`}
+          type="text"
+          autoComplete="off"
+          autoCapitalize="off"
+          spellCheck={false}
+          maxLength={MAX_ANSWER}
+          readOnly={readOnly}
+          // Enter here would send the task before the ratings below are seen; the Submit button sends it
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') e.preventDefault()
+          }}
+        />
+      </Field>
+      <AnswerPreview id={`${answerId}-preview`} tex={answerValue} />
+    </div>
+  )
+}

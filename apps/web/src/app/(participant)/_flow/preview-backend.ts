@@ -1,0 +1,224 @@
+// "Preview as participant": the participant router's behaviour simulated in the browser from studies.preview's
+// data — stages, the task clock, attention checks after their task, completion. Nothing is sent to the server
+// and nothing is kept after the page closes (its storage is memory, not localStorage).
+import {
+  attentionCheckSchema,
+  practiceTaskSchema,
+  type AttentionCheck,
+  type PracticeTask,
+} from '@/server/api/routers/studies.schema'
+import type { RouterOutputs } from '@/trpc/react'
+
+import {
+  FlowError,
+  INVALID_LINK,
+  type DraftValues,
+  type KeyValueStore,
+  type ParticipantBackend,
+  type SessionView,
+} from './backend'
+
+export type PreviewData = RouterOutputs['studies']['preview']
+
+/** As on the server (participant-session.ts TIMEOUT_GRACE_MS): a late request within this still counts. */
+const GRACE_MS = 15_000
+
+interface PreviewTask {
+  id: string
+  problem: string
+  prefixText: string
+  draft: DraftValues | null
+  startedAt: number | null
+  answered: boolean
+}
+
+interface PreviewSession {
+  token: string
+  declined: boolean
+  instructionsDone: boolean
+  practiceDone: boolean
+  tasks: PreviewTask[]
+  attention: Set<string>
+  completed: boolean
+}
+
+export function memoryStorage(): KeyValueStore {
+  const items = new Map<string, string>()
+  return {
+    get: (key) => items.get(key) ?? null,
+    set: (key, value) => void items.set(key, value),
+    remove: (key) => void items.delete(key),
+  }
+}
+
+function parsePractice(value: unknown): PracticeTask {
+  const parsed = practiceTaskSchema.safeParse(value)
+  return parsed.success ? parsed.data : { problem: '(no practice problem)', reasoning: '', answer: '' }
+}
+
+function parseChecks(value: unknown): AttentionCheck[] {
+  const list = Array.isArray(value) ? value : []
+  return list
+    .map((c) => attentionCheckSchema.safeParse(c))
+    .flatMap((r) => (r.success ? [r.data] : []))
+    .sort((a, b) => a.afterTask - b.afterTask)
+}
+
+function randomToken(): string {
+  // not a credential (it never leaves the page), so Math.random is enough and works outside secure contexts
+  let token = 'preview-'
+  while (token.length < 40) token += Math.random().toString(36).slice(2)
+  return token
+}
+
+export function createPreviewBackend(data: PreviewData, options: { latencyMs?: number } = {}): ParticipantBackend {
+  const practice = parsePractice(data.practice)
+  const checks = parseChecks(data.attentionChecks)
+  const limitMs = data.timeLimitSeconds * 1000
+  const latencyMs = options.latencyMs ?? 150
+  const storage = memoryStorage()
+  let current: PreviewSession | null = null
+
+  // a short pause, so pending states look as they do against the server
+  const pause = () => new Promise<void>((resolve) => setTimeout(resolve, latencyMs))
+
+  function sessionOf(token: string): PreviewSession {
+    if (!current || current.token !== token) throw new FlowError(INVALID_LINK, 'UNAUTHORIZED', false)
+    return current
+  }
+  function active(token: string): PreviewSession {
+    const s = sessionOf(token)
+    if (s.declined) throw new FlowError('You declined to take part; nothing more is recorded.', 'PRECONDITION_FAILED', false)
+    return s
+  }
+  function taskOf(s: PreviewSession, id: string): PreviewTask {
+    const task = s.tasks.find((t) => t.id === id)
+    if (!task) throw new FlowError('This task is not part of your session.', 'NOT_FOUND', false)
+    return task
+  }
+  const done = (s: PreviewSession) => s.tasks.filter((t) => t.answered).length
+  const pendingCheck = (s: PreviewSession) => checks.find((c) => c.afterTask <= done(s) && !s.attention.has(c.id)) ?? null
+  function completeIfDone(s: PreviewSession): boolean {
+    if (!s.completed && s.tasks.every((t) => t.answered) && pendingCheck(s) === null) s.completed = true
+    return s.completed
+  }
+
+  function view(s: PreviewSession, now: number): SessionView {
+    // like the server's session call: a started task whose time ran out is recorded as timed out
+    for (const t of s.tasks) {
+      if (!t.answered && t.startedAt !== null && now > t.startedAt + limitMs + GRACE_MS) t.answered = true
+    }
+    completeIfDone(s)
+    const base = {
+      study: { id: data.id, name: data.name, instructions: data.instructions, timeLimitSeconds: data.timeLimitSeconds },
+      progress: { done: done(s), total: s.tasks.length },
+      practice: null,
+      task: null,
+      attention: null,
+      completion: null,
+      serverNow: new Date(now).toISOString(),
+    }
+    const completion = { code: data.completionCode, redirectUrl: data.redirectUrl }
+    if (s.declined) return { ...base, stage: 'declined' }
+    if (s.completed) return { ...base, stage: 'complete', completion }
+    if (!s.instructionsDone) return { ...base, stage: 'instructions' }
+    if (!s.practiceDone) return { ...base, stage: 'practice', practice: { problem: practice.problem, reasoning: practice.reasoning } }
+    const check = pendingCheck(s)
+    if (check) return { ...base, stage: 'attention', attention: { checkId: check.id, prompt: check.prompt, options: check.options } }
+    const index = s.tasks.findIndex((t) => !t.answered)
+    const task = s.tasks[index]
+    if (!task) return { ...base, stage: 'complete', completion }
+    return {
+      ...base,
+      stage: 'task',
+      task: {
+        assignmentId: task.id,
+        position: index + 1,
+        total: s.tasks.length,
+        problem: task.problem,
+        prefixText: task.prefixText,
+        draft: task.draft,
+        draftSavedAt: null,
+        startedAt: task.startedAt === null ? null : new Date(task.startedAt).toISOString(),
+        deadline: task.startedAt === null ? null : new Date(task.startedAt + limitMs).toISOString(),
+      },
+    }
+  }
+
+  return {
+    kind: 'preview',
+    storage,
+    async studyInfo() {
+      await pause()
+      // a preview shows the consent screen whatever the study's status
+      return { id: data.id, name: data.name, consentText: data.consentText, open: true, notOpenMessage: null, urlParams: [] }
+    },
+    async join({ consent }) {
+      await pause()
+      current = {
+        token: randomToken(),
+        declined: !consent,
+        instructionsDone: false,
+        practiceDone: false,
+        tasks: consent
+          ? data.tasks.map((t, i) => ({ id: `preview-task-${i + 1}`, problem: t.problem, prefixText: t.prefixText ?? '', draft: null, startedAt: null, answered: false }))
+          : [],
+        attention: new Set(),
+        completed: false,
+      }
+      return { token: current.token, declined: !consent }
+    },
+    async session(token) {
+      await pause()
+      return view(sessionOf(token), Date.now())
+    },
+    async finishInstructions(token) {
+      await pause()
+      active(token).instructionsDone = true
+    },
+    async submitPractice({ token }) {
+      await pause()
+      const s = active(token)
+      if (!s.instructionsDone) throw new FlowError('Read the instructions first.', 'PRECONDITION_FAILED', false)
+      s.practiceDone = true
+      return { expectedAnswer: practice.answer }
+    },
+    async startTask({ token, assignmentId }) {
+      await pause()
+      const task = taskOf(active(token), assignmentId)
+      const now = Date.now()
+      task.startedAt ??= now
+      return { startedAt: new Date(task.startedAt).toISOString(), deadline: new Date(task.startedAt + limitMs).toISOString(), serverNow: new Date(now).toISOString() }
+    },
+    async saveDraft({ token, assignmentId, continuation, answer, easeRating, confidence }) {
+      await pause()
+      const task = taskOf(active(token), assignmentId)
+      if (!task.answered) task.draft = { continuation, answer, easeRating, confidence }
+      return { saved: !task.answered, savedAt: new Date().toISOString() }
+    },
+    saveDraftOnExit() {
+      // the preview ends with the page
+    },
+    async submit({ token, assignmentId }) {
+      await pause()
+      const s = active(token)
+      const task = taskOf(s, assignmentId)
+      if (!task.answered && task.startedAt === null) throw new FlowError('This task has not been started.', 'PRECONDITION_FAILED', false)
+      const duplicate = task.answered
+      task.answered = true
+      return { responseId: `preview-response-${assignmentId}`, duplicate, complete: completeIfDone(s) }
+    },
+    async answerAttention({ token, checkId, answer }) {
+      await pause()
+      const s = active(token)
+      const check = checks.find((c) => c.id === checkId)
+      if (!check) throw new FlowError('There is no such question in this study.', 'NOT_FOUND', false)
+      if (!check.options.includes(answer)) throw new FlowError('Choose one of the options.', 'BAD_REQUEST', false)
+      if (!s.attention.has(checkId)) {
+        if (pendingCheck(s)?.id !== checkId) throw new FlowError('This question is not due yet.', 'PRECONDITION_FAILED', false)
+        s.attention.add(checkId)
+      }
+      return { complete: completeIfDone(s) }
+    },
+  }
+}

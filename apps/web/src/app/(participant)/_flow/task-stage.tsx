@@ -1,0 +1,334 @@
+'use client'
+// One task: the problem and the AI's reasoning, the participant's continuation, final answer and two ratings.
+// The clock is the server's (startTask, corrected by the browser's offset); at 0 whatever is typed is sent as
+// timed out. Drafts autosave (server) and back up (localStorage) on every change; nothing typed is cleared until
+// the server has confirmed the submit.
+import { zodResolver } from '@hookform/resolvers/zod'
+import { useEffect, useRef, useState } from 'react'
+import { Controller, useForm, useWatch, type DeepPartial, type UseFormRegisterReturn } from 'react-hook-form'
+import type { z } from 'zod'
+
+import { FormError } from '@/components/form-error'
+import { showServerErrors } from '@/components/form-field'
+import { taskAnswerSchema } from '@/server/api/routers/participant.schema'
+
+import { asFlowError, type DraftValues, type FlowError, type ParticipantBackend, type SessionView, type SubmitInput, type TaskView } from './backend'
+import { ContinuationFields } from './continuation-fields'
+import { clearBackup, initialDraft, markBackupSynced, writeBackup } from './draft-backup'
+import { HandoffTask } from './handoff-task'
+import { TaskProgress } from './progress'
+import { RatingGroup } from './rating-group'
+import { failureMessage, withRetry } from './retry'
+import { FOCUS_RING, Loading, Notice, StageHeading } from './ui'
+import { useAutosave, type SaveStatus } from './use-autosave'
+import { clockOffset, formatClock, useCountdown, useTimeAnnouncement } from './use-countdown'
+
+type TaskFormInput = z.input<typeof taskAnswerSchema>
+type TaskFormOutput = z.output<typeof taskAnswerSchema>
+
+/** Errors after which the session must be reloaded (the study closed, the task was answered elsewhere, …). */
+export const STALE_CODES = new Set(['PRECONDITION_FAILED', 'NOT_FOUND', 'UNAUTHORIZED'])
+
+interface TaskStageProps {
+  backend: ParticipantBackend
+  token: string
+  view: SessionView & { task: TaskView }
+  /** server time minus browser time, measured when the session was loaded */
+  offsetMs: number
+  onSubmitted: () => void
+  onStale: () => void
+}
+
+interface Clock {
+  deadlineMs: number
+  offsetMs: number
+}
+
+export function TaskStage({ backend, token, view, offsetMs, onSubmitted, onStale }: TaskStageProps) {
+  const { task } = view
+  const [clock, setClock] = useState<Clock | null>(() =>
+    task.startedAt && task.deadline ? { deadlineMs: Date.parse(task.deadline), offsetMs } : null,
+  )
+  const [error, setError] = useState<FlowError | null>(null)
+  const [retrying, setRetrying] = useState(false)
+  const [attempt, setAttempt] = useState(0)
+
+  // a task not started yet: the server starts its clock (once; a reload or another tab gets the same deadline)
+  useEffect(() => {
+    if (clock) return
+    const abort = new AbortController()
+    withRetry(
+      async () => {
+        const sentAt = Date.now()
+        const started = await backend.startTask({ token, assignmentId: task.assignmentId })
+        return { deadlineMs: Date.parse(started.deadline), offsetMs: clockOffset(started.serverNow, sentAt, Date.now()) }
+      },
+      { signal: abort.signal, onRetry: () => setRetrying(true) },
+    ).then((started) => {
+      if (!abort.signal.aborted) setClock(started)
+    }, (e: unknown) => {
+      const err = asFlowError(e)
+      if (err.code === 'ABORTED') return
+      setError(err)
+      if (STALE_CODES.has(err.code)) onStale()
+    })
+    return () => abort.abort()
+  }, [clock, attempt, backend, token, task.assignmentId, onStale])
+
+  return (
+    <div className="space-y-6">
+      <div className="space-y-3">
+        <StageHeading>
+          Task {task.position} of {task.total}
+        </StageHeading>
+        <TaskProgress done={view.progress.done} total={view.progress.total} />
+      </div>
+      {clock ? (
+        <TaskForm backend={backend} token={token} task={task} clock={clock} onSubmitted={onSubmitted} onStale={onStale} />
+      ) : error ? (
+        <div className="space-y-3">
+          <FormError message={failureMessage(error, 'Nothing has been lost.')} />
+          <button
+            type="button"
+            className={`btn-secondary ${FOCUS_RING}`}
+            onClick={() => {
+              setError(null)
+              setRetrying(false)
+              setAttempt((n) => n + 1)
+            }}
+          >
+            Try again
+          </button>
+        </div>
+      ) : (
+        <Loading>{retrying ? 'Connection problem — still trying to start the task…' : 'Preparing the task…'}</Loading>
+      )}
+    </div>
+  )
+}
+
+function toDraft(values: DeepPartial<TaskFormInput>): DraftValues {
+  return {
+    continuation: values.continuation ?? '',
+    answer: values.answer ?? '',
+    easeRating: values.easeRating ?? null,
+    confidence: values.confidence ?? null,
+  }
+}
+
+const SAVE_TEXT: Record<SaveStatus, string> = {
+  idle: 'Your work is saved as you type.',
+  saving: 'Saving…',
+  saved: 'Saved',
+  retrying: 'Not saved — retrying',
+  failed: 'Not saved',
+}
+
+type SendState = 'idle' | 'sending' | 'retrying' | 'sent'
+
+function TaskForm({
+  backend,
+  token,
+  task,
+  clock,
+  onSubmitted,
+  onStale,
+}: Omit<TaskStageProps, 'view' | 'offsetMs'> & { task: TaskView; clock: Clock }) {
+  const { storage } = backend
+  const { assignmentId } = task
+  const [start] = useState(() => initialDraft(task, storage))
+  const form = useForm<TaskFormInput, unknown, TaskFormOutput>({
+    resolver: zodResolver(taskAnswerSchema),
+    defaultValues: {
+      continuation: start.draft.continuation,
+      answer: start.draft.answer,
+      easeRating: start.draft.easeRating ?? undefined,
+      confidence: start.draft.confidence ?? undefined,
+    },
+  })
+  const { register, control, formState, getValues, setError } = form
+  const answerValue = useWatch({ control, name: 'answer' }) ?? ''
+
+  const autosave = useAutosave({
+    save: async (draft) => {
+      const result = await backend.saveDraft({ token, assignmentId, ...draft })
+      // the task already has a response (another tab submitted it): move on
+      if (!result.saved) onStale()
+    },
+    saveOnExit: (draft) => backend.saveDraftOnExit({ token, assignmentId, ...draft }),
+    onSaved: (draft) => markBackupSynced(storage, assignmentId, draft),
+  })
+  const { change: autosaveChange, flush: autosaveFlush, stop: autosaveStop } = autosave
+
+  // every change: backed up in the browser at once, saved on the server after a pause
+  const sent = useRef(false)
+  useEffect(() => {
+    const subscription = form.watch((values) => {
+      if (sent.current) return
+      const draft = toDraft(values)
+      writeBackup(storage, assignmentId, draft)
+      autosaveChange(draft)
+    })
+    return () => subscription.unsubscribe()
+  }, [form, storage, assignmentId, autosaveChange])
+  // text restored from the browser's backup that the server never confirmed: save it now
+  useEffect(() => {
+    if (start.unsaved) autosaveChange(start.draft)
+  }, [start, autosaveChange])
+
+  const left = useCountdown(clock.deadlineMs, clock.offsetMs)
+  const announcement = useTimeAnnouncement(left)
+  const timeUp = left === 0
+
+  const [sendState, setSendState] = useState<SendState>('idle')
+  const [formError, setFormError] = useState<string | null>(null)
+  const busy = useRef(false)
+  const unmounted = useRef(new AbortController())
+  useEffect(() => {
+    const abort = new AbortController()
+    unmounted.current = abort
+    return () => abort.abort()
+  }, [])
+
+  async function send(input: SubmitInput) {
+    if (busy.current || sent.current) return
+    busy.current = true
+    setFormError(null)
+    setSendState('sending')
+    try {
+      // submit is idempotent on the server (one response per task), so retrying a lost reply is safe
+      await withRetry(() => backend.submit(input), { signal: unmounted.current.signal, onRetry: () => setSendState('retrying') })
+      sent.current = true
+      autosaveStop()
+      clearBackup(storage, assignmentId)
+      setSendState('sent')
+      onSubmitted()
+    } catch (e) {
+      const error = asFlowError(e)
+      if (error.code === 'ABORTED') return
+      setSendState('idle')
+      setFormError(
+        error.fieldErrors
+          ? showServerErrors({ message: error.message, data: { fieldErrors: error.fieldErrors } }, setError)
+          : failureMessage(error, 'Your answer is still here.'),
+      )
+      if (STALE_CODES.has(error.code)) onStale()
+    } finally {
+      busy.current = false
+    }
+  }
+  const sendAsTimedOut = () => void send({ token, assignmentId, ...toDraft(getValues()), timedOut: true })
+
+  // the time ran out: send whatever is there, once (a failure leaves the button to send it again)
+  const timeUpHandled = useRef(false)
+  useEffect(() => {
+    if (!timeUp || timeUpHandled.current) return
+    timeUpHandled.current = true
+    if (!busy.current) sendAsTimedOut()
+  })
+
+  const pending = sendState === 'sending' || sendState === 'retrying' || sendState === 'sent'
+  const readOnly = timeUp || sendState === 'sent'
+  const message = (name: keyof TaskFormInput) => formState.errors[name]?.message
+
+  return (
+    <div className="space-y-6">
+      <p className="flex flex-wrap items-baseline gap-x-2 text-sm" data-testid="time-left">
+        <span className="text-slate-600">Time left</span>
+        <span className={`font-mono text-lg tabular-nums ${left <= 60 ? 'font-semibold text-red-700' : 'text-slate-900'}`}>{formatClock(left)}</span>
+      </p>
+      <p className="sr-only" aria-live="polite" data-testid="time-announcement">
+        {announcement}
+      </p>
+
+      <HandoffTask problem={task.problem} reasoning={task.prefixText} />
+
+      <form
+        noValidate
+        className="space-y-6"
+        onSubmit={
+          timeUp
+            ? (e) => {
+                e.preventDefault()
+                sendAsTimedOut()
+              }
+            : form.handleSubmit((values) => send({ token, assignmentId, ...values, timedOut: false }))
+        }
+      >
+        <ContinuationFields
+          idPrefix="task"
+          continuation={withFlush(register('continuation'), autosaveFlush)}
+          answer={withFlush(register('answer'), autosaveFlush)}
+          answerValue={answerValue}
+          errors={{ continuation: message('continuation'), answer: message('answer') }}
+          readOnly={readOnly}
+        />
+        <Controller
+          control={control}
+          name="easeRating"
+          render={({ field, fieldState }) => (
+            <RatingGroup
+              id="task-ease"
+              legend="How easy was the reasoning to follow?"
+              value={field.value}
+              onChange={field.onChange}
+              onBlur={() => {
+                field.onBlur()
+                autosaveFlush()
+              }}
+              inputRef={field.ref}
+              error={fieldState.error?.message}
+            />
+          )}
+        />
+        <Controller
+          control={control}
+          name="confidence"
+          render={({ field, fieldState }) => (
+            <RatingGroup
+              id="task-confidence"
+              legend="How confident are you in your answer?"
+              value={field.value}
+              onChange={field.onChange}
+              onBlur={() => {
+                field.onBlur()
+                autosaveFlush()
+              }}
+              inputRef={field.ref}
+              error={fieldState.error?.message}
+            />
+          )}
+        />
+
+        <FormError message={formError} />
+        {sendState === 'retrying' ? (
+          <Notice testId="submit-retrying">
+            Connection problem — still trying to send your answer. Keep this page open; nothing you typed is lost.
+          </Notice>
+        ) : null}
+        {timeUp && sendState !== 'sent' ? <Notice testId="time-up">Time is up — your answer is sent as it is.</Notice> : null}
+
+        <div className="flex flex-wrap items-center gap-x-4 gap-y-2">
+          <button type="submit" className={`btn-primary ${FOCUS_RING}`} disabled={pending}>
+            {sendState === 'sent' ? 'Sent' : pending ? 'Sending…' : timeUp ? 'Send my answer' : 'Submit'}
+          </button>
+          <p id="save-status" className="text-sm text-slate-600" aria-live="polite" data-testid="save-status" data-status={autosave.status}>
+            {autosave.status === 'failed' && autosave.message ? `Not saved: ${autosave.message}` : SAVE_TEXT[autosave.status]}
+          </p>
+        </div>
+      </form>
+    </div>
+  )
+}
+
+/** A registered field that also saves the draft at once when it loses focus. */
+function withFlush<N extends string>(registered: UseFormRegisterReturn<N>, flush: () => void): UseFormRegisterReturn<N> {
+  return {
+    ...registered,
+    onBlur: async (event) => {
+      const result = await registered.onBlur(event)
+      flush()
+      return result
+    },
+  }
+}

@@ -1,0 +1,105 @@
+'use client'
+// The real backend: the participant router over tRPC, with its errors turned into FlowErrors and the session
+// token and draft backups kept in localStorage.
+import { TRPCClientError } from '@trpc/client'
+import { useMemo } from 'react'
+import superjson from 'superjson'
+
+import { useTRPCClient } from '@/trpc/react'
+
+import { FlowError, type KeyValueStore, type ParticipantBackend } from './backend'
+
+type Client = ReturnType<typeof useTRPCClient>
+
+interface ErrorData {
+  code?: string
+  httpStatus?: number
+  fieldErrors?: Record<string, string[]> | null
+}
+
+/** A tRPC client error as a FlowError: no reply or a 5xx is worth retrying, any other answer is final. */
+export function fromTrpcError(error: unknown): FlowError {
+  if (error instanceof FlowError) return error
+  if (error instanceof TRPCClientError) {
+    const data = (error.data ?? null) as ErrorData | null
+    if (!data?.code) return new FlowError('The server could not be reached.', 'NETWORK', true)
+    const status = data.httpStatus ?? 500
+    if (status >= 500 || status === 429) return new FlowError('The server had a problem.', data.code, true)
+    const fieldErrors = data.fieldErrors ?? null
+    const first = fieldErrors ? Object.values(fieldErrors).flat()[0] : undefined
+    return new FlowError(first ?? error.message, data.code, false, fieldErrors)
+  }
+  return new FlowError(error instanceof Error ? error.message : String(error), 'UNKNOWN', false)
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    throw fromTrpcError(e)
+  }
+}
+
+/** localStorage, tolerating browsers where it is off or full (the flow then just has no local backup). */
+export const browserStorage: KeyValueStore = {
+  get(key) {
+    try {
+      return window.localStorage.getItem(key)
+    } catch {
+      return null
+    }
+  },
+  set(key, value) {
+    try {
+      window.localStorage.setItem(key, value)
+    } catch {
+      /* storage off or full: the server copy still counts */
+    }
+  },
+  remove(key) {
+    try {
+      window.localStorage.removeItem(key)
+    } catch {
+      /* as above */
+    }
+  },
+}
+
+export function createTrpcBackend(client: Client): ParticipantBackend {
+  const p = client.participant
+  return {
+    kind: 'live',
+    storage: browserStorage,
+    studyInfo: (studyId) =>
+      call(async () => {
+        const s = await p.studyInfo.query({ studyId })
+        return { id: s.id, name: s.name, consentText: s.consentText, open: s.open, notOpenMessage: s.notOpenMessage, urlParams: s.urlParams }
+      }),
+    join: (input) => call(() => p.join.mutate(input)),
+    session: (token) => call(() => p.session.query({ token })),
+    finishInstructions: (token) => call(async () => void (await p.finishInstructions.mutate({ token }))),
+    submitPractice: (input) => call(() => p.submitPractice.mutate(input)),
+    startTask: (input) => call(() => p.startTask.mutate(input)),
+    saveDraft: (input) => call(() => p.saveDraft.mutate(input)),
+    saveDraftOnExit(input) {
+      // keepalive lets the request outlive the page; the body is what the tRPC client would send (superjson, unbatched)
+      try {
+        void fetch('/api/trpc/participant.saveDraft', {
+          method: 'POST',
+          keepalive: true,
+          headers: { 'content-type': 'application/json', 'x-trpc-source': 'pagehide' },
+          body: JSON.stringify(superjson.serialize(input)),
+        }).catch(() => undefined)
+      } catch {
+        /* nothing more can be done while the page goes away; the local backup has the text */
+      }
+    },
+    submit: (input) => call(() => p.submit.mutate(input)),
+    answerAttention: (input) => call(() => p.answerAttention.mutate(input)),
+  }
+}
+
+export function useLiveBackend(): ParticipantBackend {
+  const client = useTRPCClient()
+  return useMemo(() => createTrpcBackend(client), [client])
+}

@@ -1,0 +1,56 @@
+'use client'
+// The study link in the browser: a session already started here resumes (its token is in localStorage);
+// otherwise the consent page, and on consent the session's own URL.
+import { useRouter } from 'next/navigation'
+import { useEffect, useState } from 'react'
+
+import { asFlowError, studyTokenKey } from '../../_flow/backend'
+import { JoinStage } from '../../_flow/join-stage'
+import { useLiveBackend } from '../../_flow/trpc-backend'
+import { Loading } from '../../_flow/ui'
+
+export function StudyEntry({ studyId, query }: { studyId: string; query: Record<string, string> }) {
+  const backend = useLiveBackend()
+  const router = useRouter()
+  const [checked, setChecked] = useState(false)
+
+  useEffect(() => {
+    const key = studyTokenKey(studyId)
+    const token = backend.storage.get(key)
+    if (!token) {
+      setChecked(true)
+      return
+    }
+    let cancelled = false
+    const resume = () => router.replace(`/take/${encodeURIComponent(token)}`)
+    // a token the server no longer knows (e.g. the study was reset) would send the link to a dead end forever
+    backend.session(token).then(
+      () => {
+        if (!cancelled) resume()
+      },
+      (e: unknown) => {
+      if (cancelled) return
+      const error = asFlowError(e)
+        if (error.code !== 'UNAUTHORIZED' && error.code !== 'BAD_REQUEST') return resume()
+        backend.storage.remove(key)
+        setChecked(true)
+      },
+    )
+    return () => {
+      cancelled = true
+    }
+  }, [backend, router, studyId])
+
+  if (!checked) return <Loading />
+  return (
+    <JoinStage
+      backend={backend}
+      studyId={studyId}
+      query={query}
+      onJoined={(token) => {
+        backend.storage.set(studyTokenKey(studyId), token)
+        router.replace(`/take/${encodeURIComponent(token)}`)
+      }}
+    />
+  )
+}
