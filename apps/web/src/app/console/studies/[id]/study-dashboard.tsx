@@ -1,0 +1,206 @@
+'use client'
+// The study's dashboard (studies.dashboard): counts, accuracy by condition (bars with 95% intervals and the same
+// figures as a table), time and ratings by condition, accuracy by handoff step, and the two-condition difference.
+// Exclusions are decided on the server (the SQL views); "Apply exclusions" only chooses whether the analyses drop them.
+import { keepPreviousData, useQuery } from '@tanstack/react-query'
+import Link from 'next/link'
+import { useState } from 'react'
+
+import { IntervalLineChart } from '@/components/charts/interval-line-chart'
+import { DataTable } from '@/components/data-table'
+import { useTRPC, type RouterOutputs } from '@/trpc/react'
+
+import { AccuracyBarChart } from './accuracy-bar-chart'
+import { formatInterval, formatValue, IntervalCell } from './interval'
+
+type Dashboard = RouterOutputs['studies']['dashboard']
+type ConditionStats = Dashboard['conditions'][number]
+
+const LIVE_REFRESH_MS = 5000
+
+const COUNT_LABELS: { key: keyof Dashboard['counts']; label: string }[] = [
+  { key: 'started', label: 'Started' },
+  { key: 'consented', label: 'Consented' },
+  { key: 'declined', label: 'Declined' },
+  { key: 'completed', label: 'Completed' },
+  { key: 'excluded', label: 'Excluded' },
+  { key: 'responses', label: 'Responses' },
+  { key: 'verified', label: 'Verified' },
+  { key: 'awaitingVerification', label: 'Awaiting verification' },
+  { key: 'timedOut', label: 'Timed out' },
+]
+
+export function StudyDashboard({ id, live }: { id: string; live: boolean }) {
+  const trpc = useTRPC()
+  const [applyExclusions, setApplyExclusions] = useState(true)
+  const query = useQuery(
+    trpc.studies.dashboard.queryOptions(
+      { id, applyExclusions },
+      { refetchInterval: live ? LIVE_REFRESH_MS : false, placeholderData: keepPreviousData, staleTime: 0 },
+    ),
+  )
+
+  return (
+    <section className="space-y-4" aria-labelledby="dashboard-heading" data-testid="study-dashboard">
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <h2 id="dashboard-heading" className="text-lg font-semibold">
+          Dashboard
+        </h2>
+        {live ? <p className="text-xs text-slate-600">Updates every {LIVE_REFRESH_MS / 1000} s while the study is open.</p> : null}
+      </div>
+      {query.isPending ? (
+        <p className="text-sm text-slate-600">Loading the dashboard…</p>
+      ) : query.isError ? (
+        <p role="alert" className="text-sm text-red-700">
+          {query.error.message}
+        </p>
+      ) : (
+        <DashboardBody data={query.data} applyExclusions={applyExclusions} onApplyExclusions={setApplyExclusions} />
+      )}
+    </section>
+  )
+}
+
+function DashboardBody({
+  data,
+  applyExclusions,
+  onApplyExclusions,
+}: {
+  data: Dashboard
+  applyExclusions: boolean
+  onApplyExclusions: (value: boolean) => void
+}) {
+  const conditions = data.conditions
+  const series = conditions.map((c) => ({
+    name: c.name,
+    points: data.byHandoffStep
+      .filter((p) => p.conditionId === c.conditionId)
+      .map((p) => ({ x: p.handoffStep, value: p.accuracy.value, low: p.accuracy.low, high: p.accuracy.high, n: p.accuracy.n })),
+  }))
+  const conditionLabel = (c: ConditionStats) => `${c.name}${c.algorithm ? ` (${c.algorithm})` : ''}`
+
+  return (
+    <>
+      <dl className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5" data-testid="study-counts">
+        {COUNT_LABELS.map(({ key, label }) => (
+          <div key={key} className="card p-3" data-testid={`count-${key}`}>
+            <dt className="text-xs font-medium text-slate-600">{label}</dt>
+            <dd className="mt-1 text-2xl font-semibold tabular-nums">{data.counts[key]}</dd>
+          </div>
+        ))}
+      </dl>
+      <p className="text-xs text-slate-600">Counts are over everyone, whether excluded or not.</p>
+
+      <div className="card space-y-2">
+        <label className="flex items-center gap-2 text-sm font-medium">
+          <input type="checkbox" className="h-4 w-4" checked={applyExclusions} onChange={(e) => onApplyExclusions(e.target.checked)} />
+          Apply exclusions
+        </label>
+        <p className="text-sm text-slate-600">A participant is excluded from the analyses below when:</p>
+        <ul className="list-disc pl-6 text-sm text-slate-700" data-testid="exclusion-rules">
+          {data.exclusionRules.map((rule) => (
+            <li key={rule}>{rule}</li>
+          ))}
+        </ul>
+        <p className="text-xs text-slate-600">
+          Excluded participants’ data are kept: the exports include them, marked in an <code>excluded</code> column.
+        </p>
+      </div>
+
+      <div className="grid gap-4 lg:grid-cols-2">
+        <AccuracyBarChart
+          testId="accuracy-chart"
+          title={`Accuracy by condition (${applyExclusions ? 'exclusions applied' : 'everyone'})`}
+          bars={conditions.map((c) => ({ name: c.name, interval: c.accuracy }))}
+        />
+        <div className="card p-0">
+          <h3 className="px-4 pt-3 text-sm font-medium">Accuracy by condition (verified responses)</h3>
+          <DataTable<ConditionStats>
+            testId="accuracy"
+            caption="Accuracy by condition: value [95% interval] (n verified responses)"
+            data={conditions}
+            getRowId={(c) => c.conditionId}
+            columns={[
+              { header: 'Condition', cell: (c) => conditionLabel(c.row.original) },
+              { header: 'Accuracy [95% interval] (n)', cell: (c) => <IntervalCell interval={c.row.original.accuracy} /> },
+            ]}
+          />
+        </div>
+      </div>
+
+      <div className="card p-0">
+        <h3 className="px-4 pt-3 text-sm font-medium">Time and ratings by condition</h3>
+        <DataTable<ConditionStats>
+          testId="condition-stats"
+          caption="Time per task and ratings by condition: mean [95% interval] (n)"
+          data={conditions}
+          getRowId={(c) => c.conditionId}
+          columns={[
+            {
+              header: 'Condition',
+              cell: (c) =>
+                c.row.original.runId ? (
+                  <Link href={`/console/runs/${c.row.original.runId}`} className="text-indigo-700 hover:underline">
+                    {conditionLabel(c.row.original)}
+                  </Link>
+                ) : (
+                  conditionLabel(c.row.original)
+                ),
+            },
+            { header: 'Responses', cell: (c) => <span className="tabular-nums">{c.row.original.responses}</span> },
+            { header: 'Time per task (s)', cell: (c) => <IntervalCell interval={c.row.original.timeSeconds} digits={1} /> },
+            { header: 'Ease of following (1–5)', cell: (c) => <IntervalCell interval={c.row.original.ease} digits={2} /> },
+            { header: 'Confidence (1–5)', cell: (c) => <IntervalCell interval={c.row.original.confidence} digits={2} /> },
+            { header: 'Timed out', cell: (c) => <span className="tabular-nums">{c.row.original.timedOut}</span> },
+          ]}
+        />
+      </div>
+
+      <IntervalLineChart
+        testId="handoff-step-chart"
+        title="Accuracy by handoff step"
+        xLabel="handoff step (senior steps shown)"
+        yLabel="accuracy"
+        yDomain={[0, 1]}
+        series={series}
+        description={series
+          .map((s) => `${s.name}: ${s.points.map((p) => `step ${p.x} ${formatInterval({ value: p.value, low: p.low, high: p.high, n: p.n })}`).join(', ') || 'no steps'}`)
+          .join('; ')}
+      />
+
+      <DifferenceCard difference={data.difference} conditions={conditions} />
+    </>
+  )
+}
+
+function DifferenceCard({ difference: d, conditions }: { difference: Dashboard['difference']; conditions: ConditionStats[] }) {
+  return (
+    <section className="card space-y-2" aria-labelledby="difference-heading" data-testid="difference">
+      <h3 id="difference-heading" className="font-semibold">
+        Difference in accuracy{d ? `: ${d.label}` : ''}
+      </h3>
+      {d ? (
+        <>
+          <p className="text-2xl font-semibold tabular-nums" data-testid="difference-estimate">
+            {d.estimate > 0 ? '+' : ''}
+            {formatValue(d.estimate)}{' '}
+            <span className="text-base font-normal text-slate-600">
+              {d.low != null && d.high != null ? `[${formatValue(d.low)}, ${formatValue(d.high)}] 95% interval` : '(no interval)'}
+            </span>
+          </p>
+          <p className="text-sm">
+            p = <span className="tabular-nums">{d.pValue < 0.001 ? '< 0.001' : formatValue(d.pValue)}</span> · {d.nParticipants} participant
+            {d.nParticipants === 1 ? '' : 's'} with verified responses in both conditions
+          </p>
+          <p className="text-xs text-slate-600">{d.method}</p>
+        </>
+      ) : (
+        <p className="text-sm text-slate-600">
+          {conditions.length === 2 || (conditions.filter((c) => c.algorithm === 'TRL').length === 1 && conditions.filter((c) => c.algorithm === 'GRPO').length === 1)
+            ? 'Appears once both conditions have verified responses.'
+            : 'Compares two conditions: a study with exactly two conditions, or exactly one TRL and one GRPO condition.'}
+        </p>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,138 @@
+'use client'
+// The study's data: CSV and JSONL streamed from /api/studies/<id>/export, the codebook, Parquet written by the
+// worker (studies.requestExport), and every export made so far (polled while one is pending).
+import { useMutation, useQuery } from '@tanstack/react-query'
+import { useState } from 'react'
+
+import { DataTable } from '@/components/data-table'
+import { formatDate } from '@/components/format'
+import { StatusBadge } from '@/components/status-badge'
+import type { IdMode } from '@/server/api/routers/studies.schema'
+import { useTRPC, type RouterOutputs } from '@/trpc/react'
+
+type ExportRow = RouterOutputs['studies']['exports'][number]
+
+function IdModeSelect({ id, value, onChange }: { id: string; value: IdMode; onChange: (value: IdMode) => void }) {
+  return (
+    <select id={id} className="input" value={value} onChange={(e) => onChange(e.target.value as IdMode)}>
+      <option value="hashed">Hashed ids (salted SHA-256)</option>
+      <option value="raw">Raw ids (contain the recruiting platform’s participant ids)</option>
+    </select>
+  )
+}
+
+export function StudyExports({ id }: { id: string }) {
+  const trpc = useTRPC()
+  const [csvIds, setCsvIds] = useState<IdMode>('hashed')
+  const [jsonlIds, setJsonlIds] = useState<IdMode>('hashed')
+  const [parquetIds, setParquetIds] = useState<IdMode>('hashed')
+  const exports = useQuery(
+    trpc.studies.exports.queryOptions({ id }, { refetchInterval: (q) => (q.state.data?.some((e) => e.status === 'PENDING') ? 2000 : false) }),
+  )
+  const request = useMutation(trpc.studies.requestExport.mutationOptions({ onSuccess: () => void exports.refetch() }))
+  // a streamed download records itself as an export: list it once the download has started
+  const afterDownload = () => setTimeout(() => void exports.refetch(), 1500)
+
+  return (
+    <section className="space-y-3" aria-labelledby="exports-heading">
+      <h2 id="exports-heading" className="text-lg font-semibold">
+        Exports
+      </h2>
+      <div className="card space-y-4">
+        <p className="text-sm text-slate-600">
+          One row per response, excluded participants included (an <code>excluded</code> column marks them). Hashed ids are the default;
+          raw ids are the recruiting platform’s own participant ids. Every download is recorded.
+        </p>
+        <div className="grid gap-4 md:grid-cols-3">
+          <div className="space-y-2">
+            <label htmlFor="csv-ids" className="label">
+              CSV: participant ids
+            </label>
+            <IdModeSelect id="csv-ids" value={csvIds} onChange={setCsvIds} />
+            <a className="btn-secondary" href={`/api/studies/${id}/export?format=csv&ids=${csvIds}`} download onClick={afterDownload} data-testid="download-csv">
+              Download CSV
+            </a>
+          </div>
+          <div className="space-y-2">
+            <label htmlFor="jsonl-ids" className="label">
+              JSONL: participant ids
+            </label>
+            <IdModeSelect id="jsonl-ids" value={jsonlIds} onChange={setJsonlIds} />
+            <a className="btn-secondary" href={`/api/studies/${id}/export?format=jsonl&ids=${jsonlIds}`} download onClick={afterDownload} data-testid="download-jsonl">
+              Download JSONL
+            </a>
+          </div>
+          <div className="space-y-2">
+            <label htmlFor="parquet-ids" className="label">
+              Parquet: participant ids
+            </label>
+            <IdModeSelect id="parquet-ids" value={parquetIds} onChange={setParquetIds} />
+            <button type="button" className="btn-secondary" disabled={request.isPending} onClick={() => request.mutate({ id, idMode: parquetIds })}>
+              {request.isPending ? 'Requesting…' : 'Export Parquet'}
+            </button>
+          </div>
+        </div>
+        <p className="text-sm">
+          <a className="text-indigo-700 hover:underline" href={`/api/studies/${id}/codebook`} data-testid="codebook-link">
+            Codebook
+          </a>{' '}
+          <span className="text-slate-600">— what every column means, the assignment rule and the exclusion rules.</span>
+        </p>
+        <p className="text-xs text-slate-600">The worker writes Parquet files; they are listed below and can be downloaded when ready.</p>
+        {request.isError ? (
+          <p role="alert" className="text-sm text-red-700">
+            {request.error.message}
+          </p>
+        ) : null}
+      </div>
+      <div className="card p-0">
+        {exports.isError ? (
+          <p role="alert" className="p-5 text-sm text-red-700">
+            {exports.error.message}
+          </p>
+        ) : (
+          <DataTable<ExportRow>
+            testId="export"
+            caption="Exports of this study, newest first"
+            data={exports.data ?? []}
+            getRowId={(e) => e.id}
+            empty={exports.isPending ? 'Loading exports…' : 'No exports yet.'}
+            columns={[
+              { header: 'Format', cell: (c) => c.row.original.format },
+              { header: 'Ids', cell: (c) => c.row.original.idMode },
+              {
+                header: 'Status',
+                cell: (c) => (
+                  <span className="flex flex-wrap items-center gap-2">
+                    <StatusBadge status={c.row.original.status} />
+                    {c.row.original.error ? <span className="text-xs whitespace-normal text-red-700">{c.row.original.error}</span> : null}
+                  </span>
+                ),
+              },
+              { header: 'Rows', cell: (c) => <span className="tabular-nums">{c.row.original.rowCount ?? '—'}</span> },
+              { header: 'By', cell: (c) => c.row.original.createdByEmail ?? '—' },
+              { header: 'When', cell: (c) => formatDate(c.row.original.createdAt) },
+              {
+                id: 'download',
+                // a visible header: an sr-only one far right in the scrolling table widens the page on phones
+                header: 'File',
+                cell: (c) =>
+                  c.row.original.format === 'PARQUET' ? (
+                    c.row.original.status === 'READY' ? (
+                      <a className="text-indigo-700 hover:underline" href={`/api/studies/${id}/exports/${c.row.original.id}`} download>
+                        Download
+                      </a>
+                    ) : (
+                      <span className="text-slate-600">—</span>
+                    )
+                  ) : (
+                    <span className="text-xs text-slate-600">streamed</span>
+                  ),
+              },
+            ]}
+          />
+        )}
+      </div>
+    </section>
+  )
+}

@@ -1,0 +1,82 @@
+// The designer's starting values and completion codes: plain functions (no 'use client'), so the server page can
+// make a new design's defaults (and its random completion code) and the browser form can reuse them.
+import {
+  PROLIFIC_PARAMS,
+  type AttentionCheck,
+  type HandoffRule,
+  type PracticeTask,
+  type StudyDesignInput,
+} from '@/server/api/routers/studies.schema'
+
+export interface DatasetOption {
+  id: string
+  name: string
+  rowCount: number
+}
+
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
+
+/** A completion code participants paste back into the recruiting platform: 8 unambiguous letters and digits. */
+export function randomCompletionCode(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): string {
+  return [...random(8)].map((b) => CODE_ALPHABET[b % CODE_ALPHABET.length]).join('')
+}
+
+export const DEFAULT_CONSENT =
+  'You are invited to take part in a short research study on how people continue a computer’s step-by-step reasoning. ' +
+  'You will solve a few short arithmetic problems, each started by an AI model, and rate how easy its reasoning was to follow. ' +
+  'Taking part is voluntary and you may stop at any time. We record your answers, ratings and timings, and your ' +
+  'recruiting platform ID; data are analysed and shared only in pseudonymised form. By choosing “I agree” you confirm ' +
+  'that you are 18 or older and consent to take part.'
+
+export const DEFAULT_INSTRUCTIONS =
+  'Each task shows a problem and the first steps of a solution written by an AI model. Read the steps, continue the ' +
+  'reasoning in your own words, and give your final answer. The steps may contain mistakes: you may correct them. ' +
+  'Then rate how easy the reasoning was to follow and how confident you are. Each task has a time limit; the timer ' +
+  'is shown on the page. Please do not use a calculator or search engine.'
+
+const DEFAULT_PRACTICE: PracticeTask = {
+  problem: 'Tom has 12 apples. He buys 3 bags with 4 apples each. How many apples does he have now?',
+  reasoning: 'Step 1: The 3 bags hold 3 × 4 = 12 apples.\nStep 2: Together with the 12 he had: 12 + 12 = 24.',
+  answer: '24',
+}
+
+const DEFAULT_ATTENTION_CHECK: AttentionCheck = {
+  id: 'check-1',
+  afterTask: 1,
+  prompt: 'To show that you are reading carefully, please choose “Blue” below.',
+  options: ['Red', 'Blue', 'Green'],
+  correct: 'Blue',
+}
+
+/** A new design's starting values: two conditions to fill in, 4 tasks of 300 s, handoff after step 2. */
+export function defaultDesign(datasets: DatasetOption[], completionCode: string): StudyDesignInput {
+  const dataset = datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0]
+  return {
+    name: '',
+    conditions: [
+      { name: 'TRL', checkpointId: '' },
+      { name: 'GRPO', checkpointId: '' },
+    ],
+    datasetId: dataset?.id ?? '',
+    problemCount: Math.min(20, dataset?.rowCount || 20),
+    seed: 0,
+    handoffRule: { kind: 'step', k: 2, f: 0.5 } as HandoffRule,
+    temperature: 1,
+    maxNewTokens: 96,
+    tasksPerParticipant: 4,
+    timeLimitSeconds: 300,
+    minSecondsPerTask: 10,
+    consentText: DEFAULT_CONSENT,
+    instructions: DEFAULT_INSTRUCTIONS,
+    practice: { ...DEFAULT_PRACTICE },
+    attentionChecks: [{ ...DEFAULT_ATTENTION_CHECK, options: [...DEFAULT_ATTENTION_CHECK.options] }],
+    completionCode,
+    redirectUrl: '',
+    urlParams: [...PROLIFIC_PARAMS],
+  }
+}
+
+/** "run · TRL · step 40": a run checkpoint as the studies pages name it (a pair's run name already ends in its algorithm). */
+export function runCheckpointLabel(runName: string, algorithm: string, step: number): string {
+  return `${runName}${runName.endsWith(` · ${algorithm}`) ? '' : ` · ${algorithm}`} · step ${step}`
+}
