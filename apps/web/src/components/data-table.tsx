@@ -27,7 +27,7 @@ export function DataTable<T extends RowData>({ columns, data, testId, empty, cap
   if (data.length === 0) return <p className="p-5 text-sm text-slate-500">{empty ?? 'Nothing here yet.'}</p>
   return (
     // focusable, so keyboard users can scroll a table wider than the screen (axe: scrollable-region-focusable)
-    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label={caption ?? 'Table'}>
+    <div className="relative overflow-x-auto" tabIndex={0} role="region" aria-label={caption ?? 'Table'}>
       <table className="data-table" data-testid={testId}>
         {caption ? <caption className="sr-only">{caption}</caption> : null}
         <thead>

@@ -10,19 +10,21 @@ export interface PageInfo {
 export function Pagination({
   info,
   noun,
+  plural,
   onPage,
 }: {
   info: PageInfo
   /** singular noun for the count, e.g. "run" */
   noun: string
+  /** plural, when it is not noun + "s" (e.g. "studies") */
+  plural?: string
   onPage: (page: number) => void
 }) {
   const page = Math.min(info.page, info.pageCount)
   return (
     <nav className="flex items-center justify-between gap-3 text-sm text-slate-600" aria-label={`${noun} pages`}>
       <span data-testid="pagination-status">
-        {info.total} {noun}
-        {info.total === 1 ? '' : 's'} · page {page} of {info.pageCount}
+        {info.total} {info.total === 1 ? noun : (plural ?? `${noun}s`)} · page {page} of {info.pageCount}
       </span>
       <span className="flex gap-2">
         <button type="button" className="btn-secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>

@@ -14,6 +14,13 @@ const STYLES: Record<string, string> = {
   INVITED: 'bg-blue-50 text-blue-700 ring-blue-300',
   'INVITE EXPIRED': 'bg-amber-50 text-amber-800 ring-amber-300',
   DISABLED: 'bg-red-50 text-red-700 ring-red-300',
+  // studies and their exports
+  DRAFT: 'bg-slate-100 text-slate-700 ring-slate-300',
+  GENERATING: 'bg-blue-50 text-blue-700 ring-blue-300',
+  OPEN: 'bg-emerald-50 text-emerald-700 ring-emerald-300',
+  PAUSED: 'bg-amber-50 text-amber-800 ring-amber-300',
+  CLOSED: 'bg-slate-200 text-slate-800 ring-slate-400',
+  READY: 'bg-emerald-50 text-emerald-700 ring-emerald-300',
 }
 
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {

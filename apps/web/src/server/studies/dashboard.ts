@@ -238,7 +238,7 @@ export type ParticipantFilter = 'all' | 'completed' | 'excluded' | 'in-progress'
 
 export interface ParticipantListRow {
   id: string
-  ordinal: number
+  ordinal: number | null // null: declined (no row of the design)
   externalId: string | null
   createdAt: Date
   consentedAt: Date | null
@@ -290,7 +290,7 @@ export async function studyParticipants(
   const rows = await db.$queryRaw<
     {
       id: string
-      ordinal: number
+      ordinal: number | null
       external_id: string | null
       created_at: Date
       consented_at: Date | null
@@ -317,7 +317,7 @@ export async function studyParticipants(
       FROM study_response_rows rr WHERE rr.participant_id = pa.id
     ) r
     ${where}
-    ORDER BY pa.ordinal
+    ORDER BY pa.ordinal NULLS LAST, pa.created_at, pa.id
     LIMIT ${take} OFFSET ${skip}`)
   const items: ParticipantListRow[] = rows.map((r) => ({
     id: r.id,

@@ -127,7 +127,7 @@ export function StudiesList() {
               ]}
             />
           </div>
-          <Pagination info={list.data} noun="study design" onPage={(p) => go({ page: p })} />
+          <Pagination info={list.data} noun="study" plural="studies" onPage={(p) => go({ page: p })} />
         </>
       )}
     </>

@@ -34,7 +34,9 @@ type CheckpointRow = Prisma.CheckpointGetPayload<{ select: typeof checkpointSele
 
 /** A checkpoint as people name it: "run · TRL · step 40", or "base model (base)". */
 export function describeCheckpoint(c: CheckpointRow) {
-  const label = c.run ? `${c.run.name} · ${c.run.algorithm} · step ${c.step}` : `${c.baseModel?.name ?? 'unknown model'} (base)`
+  // a pair's runs are already named "<name> · TRL" / "<name> · GRPO": say the algorithm once
+  const runName = c.run && !c.run.name.endsWith(` · ${c.run.algorithm}`) ? `${c.run.name} · ${c.run.algorithm}` : c.run?.name
+  const label = c.run ? `${runName} · step ${c.step}` : `${c.baseModel?.name ?? 'unknown model'} (base)`
   return {
     id: c.id,
     label,
