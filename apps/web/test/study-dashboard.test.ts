@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from 'vitest'
 
 import type { Db } from '@/server/db'
 import { participantSession, studyDashboard, studyParticipants } from '@/server/studies/dashboard'
-import { clusterBootstrapDifference, meanInterval, pairedPermutationTest, wilsonInterval } from '@/server/studies/statistics'
+import { clusterBootstrapDifference, meanInterval, pairedPermutationTest, wilsonInterval } from '@/server/statistics'
 
 import { makeCheckpoints, makeUser, testDb, uniq, type TestUser } from './support/helpers'
 

@@ -13,7 +13,7 @@ import {
   tQuantile,
   wilsonInterval,
   type GroupRow,
-} from '@/server/studies/statistics'
+} from '@/server/statistics'
 
 describe('wilsonInterval', () => {
   test('matches hand-computed bounds', () => {

@@ -2,6 +2,7 @@
 // histograms, per_problem), read defensively, compared side by side, and held against the paper's four claims.
 // Pure TypeScript, no server imports: the compare page runs the same code for the pair the researcher picks.
 import { z } from 'zod'
+import { mulberry32 } from './statistics'
 
 const num = z.number().finite()
 const maybeNum = num.nullable()
@@ -165,17 +166,6 @@ export interface Difference {
   n: number
 }
 
-/** A small seeded generator (mulberry32): the same reports give the same interval on every render. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function percentile(sorted: number[], q: number): number {
   const pos = (sorted.length - 1) * q
@@ -195,7 +185,7 @@ export function pairedBootstrap(a: number[], b: number[], nBoot = 2000, seed = 0
   const n = diffs.length
   const mean = diffs.reduce((s, d) => s + d, 0) / n
   if (n === 1) return { value: mean, low: mean, high: mean, n }
-  const rand = random(seed)
+  const rand = mulberry32(seed)
   const means = new Array<number>(nBoot)
   for (let r = 0; r < nBoot; r++) {
     let sum = 0

@@ -12,9 +12,9 @@ import {
   wilsonInterval,
   type GroupRow,
   type Interval,
-} from './statistics'
+} from '../statistics'
 
-export type { Interval } from './statistics'
+export type { Interval } from '../statistics'
 
 export interface StudyDashboard {
   applyExclusions: boolean

@@ -44,6 +44,12 @@ interface Clock {
   offsetMs: number
 }
 
+/** The two ratings after each task (the export's ease_rating and confidence). */
+const RATINGS = [
+  { name: 'easeRating', id: 'task-ease', legend: 'How easy was the reasoning to follow?' },
+  { name: 'confidence', id: 'task-confidence', legend: 'How confident are you in your answer?' },
+] as const
+
 export function TaskStage({ backend, token, view, offsetMs, onSubmitted, onStale }: TaskStageProps) {
   const { task } = view
   const [clock, setClock] = useState<Clock | null>(() =>
@@ -263,42 +269,27 @@ function TaskForm({
           errors={{ continuation: message('continuation'), answer: message('answer') }}
           readOnly={readOnly}
         />
-        <Controller
-          control={control}
-          name="easeRating"
-          render={({ field, fieldState }) => (
-            <RatingGroup
-              id="task-ease"
-              legend="How easy was the reasoning to follow?"
-              value={field.value}
-              onChange={field.onChange}
-              onBlur={() => {
-                field.onBlur()
-                autosaveFlush()
-              }}
-              inputRef={field.ref}
-              error={fieldState.error?.message}
-            />
-          )}
-        />
-        <Controller
-          control={control}
-          name="confidence"
-          render={({ field, fieldState }) => (
-            <RatingGroup
-              id="task-confidence"
-              legend="How confident are you in your answer?"
-              value={field.value}
-              onChange={field.onChange}
-              onBlur={() => {
-                field.onBlur()
-                autosaveFlush()
-              }}
-              inputRef={field.ref}
-              error={fieldState.error?.message}
-            />
-          )}
-        />
+        {RATINGS.map(({ name, id, legend }) => (
+          <Controller
+            key={name}
+            control={control}
+            name={name}
+            render={({ field, fieldState }) => (
+              <RatingGroup
+                id={id}
+                legend={legend}
+                value={field.value}
+                onChange={field.onChange}
+                onBlur={() => {
+                  field.onBlur()
+                  autosaveFlush()
+                }}
+                inputRef={field.ref}
+                error={fieldState.error?.message}
+              />
+            )}
+          />
+        ))}
 
         <FormError message={formError} />
         {sendState === 'retrying' ? (

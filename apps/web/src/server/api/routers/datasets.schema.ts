@@ -4,6 +4,7 @@
 import { z } from 'zod'
 
 import { pageInput } from '../pagination'
+import { wholeNumber } from '../fields'
 
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 export const UPLOAD_FORMATS = { jsonl: '.jsonl', csv: '.csv', parquet: '.parquet' } as const
@@ -85,13 +86,6 @@ export const uploadFormSchema = z.object({
 })
 
 export type UploadFormInput = z.input<typeof uploadFormSchema>
-
-const wholeNumber = (label: string, min: number, max: number) =>
-  z
-    .number({ error: (issue) => (issue.input === undefined ? `${label} is required` : `${label} must be a number`) })
-    .int(`${label} must be a whole number`)
-    .min(min, `${label} must be at least ${min}`)
-    .max(max, `${label} must be at most ${max}`)
 
 /** The demo generator's multi-step arithmetic word problems (tandem.data.generate_problems). */
 export const generateDatasetSchema = z

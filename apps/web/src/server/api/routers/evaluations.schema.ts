@@ -5,6 +5,7 @@
 import { z } from 'zod'
 
 import { pageInput } from '../pagination'
+import { requiredNumber, wholeNumber } from '../fields'
 
 export const SUITES = ['solo', 'tandem', 'handoff', 'drift', 'legibility'] as const
 export type Suite = (typeof SUITES)[number]
@@ -38,15 +39,6 @@ export const EVAL_DEFAULTS = {
   n_boot: 2000,
   bf16: null as boolean | null,
 }
-
-const requiredNumber = (label: string) =>
-  z.number({ error: (issue) => (issue.input === undefined ? `${label} is required` : `${label} must be a number`) })
-
-const wholeNumber = (label: string, min: number, max: number) =>
-  requiredNumber(label)
-    .int(`${label} must be a whole number`)
-    .min(min, `${label} must be at least ${min}`)
-    .max(max, `${label} must be at most ${max}`)
 
 /** A list of numbers, given as an array or (from a text field) as "0, 1, 2"; a bad entry is named in the message. */
 function numberList(label: string, rule: { integer: boolean; min: number; max: number }, maxItems: number) {

@@ -3,19 +3,13 @@
 import { z } from 'zod'
 
 import { pageInput } from '../pagination'
+import { requiredNumber, wholeNumber } from '../fields'
 
 /** The URL parameters Prolific appends to a study link; a study may accept others too. */
 export const PROLIFIC_PARAMS = ['PROLIFIC_PID', 'STUDY_ID', 'SESSION_ID'] as const
 export const MAX_CONDITIONS = 8
 export const MAX_ATTENTION_CHECKS = 5
 
-const requiredNumber = (label: string) =>
-  z.number({ error: (issue) => (issue.input === undefined ? `${label} is required` : `${label} must be a number`) })
-const wholeNumber = (label: string, min: number, max: number) =>
-  requiredNumber(label)
-    .int(`${label} must be a whole number`)
-    .min(min, `${label} must be at least ${min}`)
-    .max(max, `${label} must be at most ${max}`)
 const text = (label: string, max: number) =>
   z.string({ error: `${label} is required` }).trim().min(1, `${label} is required`).max(max, `${label}: at most ${max} characters`)
 

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 
 import { pageInput } from '../pagination'
+import { requiredNumber, wholeNumber } from '../fields'
 
 export const VERDICTS = ['CORRECT', 'INCORRECT', 'UNPARSEABLE'] as const
 
@@ -10,15 +11,6 @@ export const VERDICTS = ['CORRECT', 'INCORRECT', 'UNPARSEABLE'] as const
 export const MAX_GENERATE_PROBLEMS = 64
 
 export const GENERATE_DEFAULTS = { count: 4, seed: 0, temperature: 1, maxNewTokens: 96, pJunior: 0 }
-
-const requiredNumber = (label: string) =>
-  z.number({ error: (issue) => (issue.input === undefined ? `${label} is required` : `${label} must be a number`) })
-
-const wholeNumber = (label: string, min: number, max: number) =>
-  requiredNumber(label)
-    .int(`${label} must be a whole number`)
-    .min(min, `${label} must be at least ${min}`)
-    .max(max, `${label} must be at most ${max}`)
 
 export const listTracesSchema = z
   .object({

@@ -4,7 +4,7 @@
 import { Bar, BarChart, CartesianGrid, Cell, ErrorBar, Rectangle, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 
 import { seriesColor, tick } from '@/components/charts/palette'
-import type { Interval } from '@/server/studies/statistics'
+import type { Interval } from '@/server/statistics'
 
 import { formatInterval } from './interval'
 

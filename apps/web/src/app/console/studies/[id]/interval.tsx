@@ -1,5 +1,5 @@
 // A figure with its 95% interval and n, as the study pages show it: "0.512 [0.431, 0.590] (n = 40)".
-import type { Interval } from '@/server/studies/statistics'
+import type { Interval } from '@/server/statistics'
 
 export function formatValue(value: number | null | undefined, digits = 3): string {
   if (value == null || !Number.isFinite(value)) return '—'

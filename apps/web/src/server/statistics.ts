@@ -1,5 +1,5 @@
-// The study dashboard's statistics: pure functions, no database, no server imports (deterministic for a seed).
-// Intervals are 95%: Wilson for proportions, Student's t for means; the TRL − GRPO difference is tested by
+// Statistics for the console: pure functions, no database, no server imports (deterministic for a seed). The study
+// dashboard's intervals are 95%: Wilson for proportions, Student's t for means; the TRL − GRPO difference is tested by
 // permuting condition labels within each participant and bounded by a participant (cluster) bootstrap.
 
 /** A figure with its 95% interval over n observations; value and bounds are null when undefined (n = 0). */
