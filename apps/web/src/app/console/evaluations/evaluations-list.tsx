@@ -6,9 +6,8 @@ import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useState } from 'react'
 
-import { DataTable } from '@/components/data-table'
 import { formatDate } from '@/components/format'
-import { Pagination } from '@/components/pagination'
+import { PagedTable } from '@/components/paged-table'
 import { StatusBadge } from '@/components/status-badge'
 import { MAX_COMPARE } from '@/server/api/routers/evaluations.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
@@ -86,70 +85,59 @@ export function EvaluationsList() {
           </button>
         </div>
       </div>
-      {list.isPending ? (
-        <p className="text-sm text-slate-600">Loading evaluations…</p>
-      ) : list.isError ? (
-        <p role="alert" className="text-sm text-red-700">
-          {list.error.message}
-        </p>
-      ) : (
-        <>
-          <div className="card p-0">
-            <DataTable<Row>
-              testId="evaluation"
-              caption="Evaluations, newest first"
-              data={list.data.items}
-              getRowId={(r) => r.id}
-              empty={list.data.total === 0 ? 'No evaluations yet. Start one with “New evaluation”.' : 'No evaluations on this page.'}
-              columns={[
-                {
-                  id: 'select',
-                  header: () => <span className="sr-only">Compare</span>,
-                  cell: (c) => {
-                    const row = c.row.original
-                    const finished = row.status === 'SUCCEEDED'
-                    return (
-                      <input
-                        type="checkbox"
-                        className="h-4 w-4"
-                        checked={selected.has(row.id)}
-                        disabled={!finished}
-                        onChange={() => toggle(row)}
-                        aria-label={finished ? `Compare ${row.checkpoint.label} (${row.id})` : `${row.checkpoint.label} is not finished`}
-                      />
-                    )
-                  },
-                },
-                {
-                  header: 'Checkpoint',
-                  cell: (c) => (
-                    <Link href={`/console/evaluations/${c.row.original.id}`} className="font-medium text-indigo-700 hover:underline">
-                      {c.row.original.checkpoint.label}
-                    </Link>
-                  ),
-                },
-                { header: 'Suites', cell: (c) => c.row.original.suites.join(', ') },
-                { header: 'Dataset', cell: (c) => c.row.original.datasetName ?? '—' },
-                { header: 'Seed', cell: (c) => <span className="tabular-nums">{c.row.original.seed ?? '—'}</span> },
-                {
-                  header: 'Status',
-                  cell: (c) => (
-                    <span className="flex items-center gap-2">
-                      <StatusBadge status={c.row.original.status} />
-                      {c.row.original.status === 'RUNNING' && c.row.original.progress != null ? (
-                        <span className="tabular-nums text-xs text-slate-600">{Math.round(c.row.original.progress * 100)}%</span>
-                      ) : null}
-                    </span>
-                  ),
-                },
-                { header: 'Created', cell: (c) => formatDate(c.row.original.createdAt) },
-                { header: 'By', cell: (c) => c.row.original.createdByEmail ?? '—' },
-              ]}
-            />
-          </div>
-          <Pagination info={list.data} noun="evaluation" onPage={(p) => go({ page: p })} />
-        </>
-      )}
+      <PagedTable<Row>
+        query={list}
+        noun="evaluation"
+        onPage={(p) => go({ page: p })}
+        testId="evaluation"
+        caption="Evaluations, newest first"
+        getRowId={(r) => r.id}
+        empty={list.data?.total === 0 ? 'No evaluations yet. Start one with “New evaluation”.' : 'No evaluations on this page.'}
+        columns={[
+          {
+            id: 'select',
+            header: () => <span className="sr-only">Compare</span>,
+            cell: (c) => {
+              const row = c.row.original
+              const finished = row.status === 'SUCCEEDED'
+              return (
+                <input
+                  type="checkbox"
+                  className="h-4 w-4"
+                  checked={selected.has(row.id)}
+                  disabled={!finished}
+                  onChange={() => toggle(row)}
+                  aria-label={finished ? `Compare ${row.checkpoint.label} (${row.id})` : `${row.checkpoint.label} is not finished`}
+                />
+              )
+            },
+          },
+          {
+            header: 'Checkpoint',
+            cell: (c) => (
+              <Link href={`/console/evaluations/${c.row.original.id}`} className="font-medium text-indigo-700 hover:underline">
+                {c.row.original.checkpoint.label}
+              </Link>
+            ),
+          },
+          { header: 'Suites', cell: (c) => c.row.original.suites.join(', ') },
+          { header: 'Dataset', cell: (c) => c.row.original.datasetName ?? '—' },
+          { header: 'Seed', cell: (c) => <span className="tabular-nums">{c.row.original.seed ?? '—'}</span> },
+          {
+            header: 'Status',
+            cell: (c) => (
+              <span className="flex items-center gap-2">
+                <StatusBadge status={c.row.original.status} />
+                {c.row.original.status === 'RUNNING' && c.row.original.progress != null ? (
+                  <span className="tabular-nums text-xs text-slate-600">{Math.round(c.row.original.progress * 100)}%</span>
+                ) : null}
+              </span>
+            ),
+          },
+          { header: 'Created', cell: (c) => formatDate(c.row.original.createdAt) },
+          { header: 'By', cell: (c) => c.row.original.createdByEmail ?? '—' },
+        ]}
+      />
     </>
   )
 }

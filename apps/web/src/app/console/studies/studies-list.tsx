@@ -5,9 +5,8 @@ import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useState } from 'react'
 
-import { DataTable } from '@/components/data-table'
 import { formatDate } from '@/components/format'
-import { Pagination } from '@/components/pagination'
+import { PagedTable } from '@/components/paged-table'
 import { StatusBadge } from '@/components/status-badge'
 import { STUDY_STATUSES } from '@/server/api/routers/studies.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
@@ -84,52 +83,42 @@ export function StudiesList() {
           />
         </div>
       </div>
-      {list.isPending ? (
-        <p className="text-sm text-slate-600">Loading studies…</p>
-      ) : list.isError ? (
-        <p role="alert" className="text-sm text-red-700">
-          {list.error.message}
-        </p>
-      ) : (
-        <>
-          <div className="card p-0">
-            <DataTable<Row>
-              testId="study"
-              caption="Studies, newest first"
-              data={list.data.items}
-              getRowId={(r) => r.id}
-              empty={
-                list.data.total === 0 && !status && !search
-                  ? 'No studies yet. Design one with “New study”.'
-                  : 'No studies match.'
-              }
-              columns={[
-                {
-                  header: 'Name',
-                  cell: (c) => (
-                    <Link href={`/console/studies/${c.row.original.id}`} className="font-medium text-indigo-700 hover:underline">
-                      {c.row.original.name}
-                    </Link>
-                  ),
-                },
-                { header: 'Status', cell: (c) => <StatusBadge status={c.row.original.status} /> },
-                { header: 'Conditions', cell: (c) => c.row.original.conditions.join(', ') || '—' },
-                {
-                  header: 'Participants / completed',
-                  cell: (c) => (
-                    <span className="tabular-nums">
-                      {c.row.original.participants} / {c.row.original.completed}
-                    </span>
-                  ),
-                },
-                { header: 'Owner', cell: (c) => c.row.original.ownerEmail },
-                { header: 'Created', cell: (c) => formatDate(c.row.original.createdAt) },
-              ]}
-            />
-          </div>
-          <Pagination info={list.data} noun="study" plural="studies" onPage={(p) => go({ page: p })} />
-        </>
-      )}
+      <PagedTable<Row>
+        query={list}
+        noun="study"
+        plural="studies"
+        onPage={(p) => go({ page: p })}
+        testId="study"
+        caption="Studies, newest first"
+        getRowId={(r) => r.id}
+        empty={
+          list.data?.total === 0 && !status && !search
+            ? 'No studies yet. Design one with “New study”.'
+            : 'No studies match.'
+        }
+        columns={[
+          {
+            header: 'Name',
+            cell: (c) => (
+              <Link href={`/console/studies/${c.row.original.id}`} className="font-medium text-indigo-700 hover:underline">
+                {c.row.original.name}
+              </Link>
+            ),
+          },
+          { header: 'Status', cell: (c) => <StatusBadge status={c.row.original.status} /> },
+          { header: 'Conditions', cell: (c) => c.row.original.conditions.join(', ') || '—' },
+          {
+            header: 'Participants / completed',
+            cell: (c) => (
+              <span className="tabular-nums">
+                {c.row.original.participants} / {c.row.original.completed}
+              </span>
+            ),
+          },
+          { header: 'Owner', cell: (c) => c.row.original.ownerEmail },
+          { header: 'Created', cell: (c) => formatDate(c.row.original.createdAt) },
+        ]}
+      />
     </>
   )
 }

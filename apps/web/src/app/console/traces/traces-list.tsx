@@ -6,9 +6,8 @@ import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useState } from 'react'
 
-import { DataTable } from '@/components/data-table'
 import { formatDate } from '@/components/format'
-import { Pagination } from '@/components/pagination'
+import { PagedTable } from '@/components/paged-table'
 import { VERDICTS } from '@/server/api/routers/traces.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
@@ -123,41 +122,30 @@ export function TracesList() {
         ) : null}
       </form>
 
-      {list.isPending ? (
-        <p className="text-sm text-slate-600">Loading traces…</p>
-      ) : list.isError ? (
-        <p role="alert" className="text-sm text-red-700">
-          {list.error.message}
-        </p>
-      ) : (
-        <>
-          <div className="card p-0">
-            <DataTable<Row>
-              testId="trace"
-              caption="Traces, newest first"
-              data={list.data.items}
-              getRowId={(t) => t.id}
-              empty={list.data.total === 0 ? 'No traces match. Generate some below, or run an evaluation.' : 'No traces on this page.'}
-              columns={[
-                {
-                  header: 'Problem',
-                  cell: (c) => (
-                    <Link href={`/console/traces/${c.row.original.id}`} className="block max-w-xs truncate text-indigo-700 hover:underline sm:max-w-md">
-                      {c.row.original.problem.problem}
-                    </Link>
-                  ),
-                },
-                { header: 'Checkpoint', cell: (c) => c.row.original.checkpoint.label },
-                { header: 'Verdict', cell: (c) => <VerdictBadge verdict={c.row.original.verdict} /> },
-                { header: 'Schedule', cell: (c) => c.row.original.schedule },
-                { header: 'Seed', cell: (c) => <span className="tabular-nums">{c.row.original.seed}</span> },
-                { header: 'Created', cell: (c) => formatDate(c.row.original.createdAt) },
-              ]}
-            />
-          </div>
-          <Pagination info={list.data} noun="trace" onPage={(p) => go({ page: String(p) })} />
-        </>
-      )}
+      <PagedTable<Row>
+        query={list}
+        noun="trace"
+        onPage={(p) => go({ page: String(p) })}
+        testId="trace"
+        caption="Traces, newest first"
+        getRowId={(t) => t.id}
+        empty={list.data?.total === 0 ? 'No traces match. Generate some below, or run an evaluation.' : 'No traces on this page.'}
+        columns={[
+          {
+            header: 'Problem',
+            cell: (c) => (
+              <Link href={`/console/traces/${c.row.original.id}`} className="block max-w-xs truncate text-indigo-700 hover:underline sm:max-w-md">
+                {c.row.original.problem.problem}
+              </Link>
+            ),
+          },
+          { header: 'Checkpoint', cell: (c) => c.row.original.checkpoint.label },
+          { header: 'Verdict', cell: (c) => <VerdictBadge verdict={c.row.original.verdict} /> },
+          { header: 'Schedule', cell: (c) => c.row.original.schedule },
+          { header: 'Seed', cell: (c) => <span className="tabular-nums">{c.row.original.seed}</span> },
+          { header: 'Created', cell: (c) => formatDate(c.row.original.createdAt) },
+        ]}
+      />
     </section>
   )
 }

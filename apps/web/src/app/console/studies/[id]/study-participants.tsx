@@ -5,9 +5,8 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 
-import { DataTable } from '@/components/data-table'
 import { formatDate, formatNumber } from '@/components/format'
-import { Pagination } from '@/components/pagination'
+import { PagedTable } from '@/components/paged-table'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 type Row = RouterOutputs['studies']['participants']['items'][number]
@@ -58,81 +57,70 @@ export function StudyParticipants({ id, live }: { id: string; live: boolean }) {
           </select>
         </div>
       </div>
-      {list.isPending ? (
-        <p className="text-sm text-slate-600">Loading participants…</p>
-      ) : list.isError ? (
-        <p role="alert" className="text-sm text-red-700">
-          {list.error.message}
-        </p>
-      ) : (
-        <>
-          <div className="card p-0">
-            <DataTable<Row>
-              testId="participant"
-              caption="Participants in order of arrival"
-              data={list.data.items}
-              getRowId={(r) => r.id}
-              empty={filter === 'all' ? 'No participants yet.' : 'No participants match this filter.'}
-              columns={[
-                { header: 'Ordinal', cell: (c) => <span className="tabular-nums">{c.row.original.ordinal ?? '—'}</span> },
-                {
-                  header: 'External id',
-                  cell: (c) => <span className="font-mono text-xs">{c.row.original.externalId ?? '—'}</span>,
-                },
-                { header: 'Started', cell: (c) => formatDate(c.row.original.createdAt) },
-                {
-                  header: 'Completed',
-                  cell: (c) => (c.row.original.completedAt ? formatDate(c.row.original.completedAt) : c.row.original.declinedAt ? 'declined' : '—'),
-                },
-                {
-                  header: 'Tasks done',
-                  cell: (c) => (
-                    <span className="tabular-nums">
-                      {c.row.original.tasksDone} / {c.row.original.tasksTotal}
-                    </span>
-                  ),
-                },
-                {
-                  header: 'Correct / verified',
-                  cell: (c) => (
-                    <span className="tabular-nums">
-                      {c.row.original.correct} / {c.row.original.verified}
-                    </span>
-                  ),
-                },
-                {
-                  header: 'Median s/task',
-                  cell: (c) => <span className="tabular-nums">{formatNumber(c.row.original.medianTaskSeconds, 1)}</span>,
-                },
-                {
-                  header: 'Excluded',
-                  cell: (c) =>
-                    c.row.original.excluded ? (
-                      <span className="whitespace-normal text-red-800">yes: {c.row.original.exclusionReason}</span>
-                    ) : (
-                      'no'
-                    ),
-                },
-                {
-                  id: 'open',
-                  // a visible header: an sr-only one far right in the scrolling table widens the page on phones
-                  header: 'Session',
-                  cell: (c) => (
-                    <Link
-                      href={`/console/studies/${id}/participants/${c.row.original.id}`}
-                      className="text-indigo-700 hover:underline"
-                      aria-label={`Session of participant ${c.row.original.ordinal ?? c.row.original.id}`}
-                    >
-                      Session
-                    </Link>
-                  ),
-                },
-              ]}
-            />
-          </div>
-          <Pagination info={list.data} noun="participant" onPage={setPage} />
-        </>
-      )}
+      <PagedTable<Row>
+        query={list}
+        noun="participant"
+        onPage={setPage}
+        testId="participant"
+        caption="Participants in order of arrival"
+        getRowId={(r) => r.id}
+        empty={filter === 'all' ? 'No participants yet.' : 'No participants match this filter.'}
+        columns={[
+          { header: 'Ordinal', cell: (c) => <span className="tabular-nums">{c.row.original.ordinal ?? '—'}</span> },
+          {
+            header: 'External id',
+            cell: (c) => <span className="font-mono text-xs">{c.row.original.externalId ?? '—'}</span>,
+          },
+          { header: 'Started', cell: (c) => formatDate(c.row.original.createdAt) },
+          {
+            header: 'Completed',
+            cell: (c) => (c.row.original.completedAt ? formatDate(c.row.original.completedAt) : c.row.original.declinedAt ? 'declined' : '—'),
+          },
+          {
+            header: 'Tasks done',
+            cell: (c) => (
+              <span className="tabular-nums">
+                {c.row.original.tasksDone} / {c.row.original.tasksTotal}
+              </span>
+            ),
+          },
+          {
+            header: 'Correct / verified',
+            cell: (c) => (
+              <span className="tabular-nums">
+                {c.row.original.correct} / {c.row.original.verified}
+              </span>
+            ),
+          },
+          {
+            header: 'Median s/task',
+            cell: (c) => <span className="tabular-nums">{formatNumber(c.row.original.medianTaskSeconds, 1)}</span>,
+          },
+          {
+            header: 'Excluded',
+            cell: (c) =>
+              c.row.original.excluded ? (
+                <span className="whitespace-normal text-red-800">yes: {c.row.original.exclusionReason}</span>
+              ) : (
+                'no'
+              ),
+          },
+          {
+            id: 'open',
+            // a visible header: an sr-only one far right in the scrolling table widens the page on phones
+            header: 'Session',
+            cell: (c) => (
+              <Link
+                href={`/console/studies/${id}/participants/${c.row.original.id}`}
+                className="text-indigo-700 hover:underline"
+                aria-label={`Session of participant ${c.row.original.ordinal ?? c.row.original.id}`}
+              >
+                Session
+              </Link>
+            ),
+          },
+        ]}
+      />
     </section>
   )
 }
