@@ -8,6 +8,7 @@ import { useState } from 'react'
 
 import { formatDate } from '@/components/format'
 import { PagedTable } from '@/components/paged-table'
+import { StatusFilter } from '@/components/status-filter'
 import { StatusBadge } from '@/components/status-badge'
 import { MAX_COMPARE } from '@/server/api/routers/evaluations.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
@@ -52,19 +53,7 @@ export function EvaluationsList() {
   return (
     <>
       <div className="flex flex-wrap items-end justify-between gap-3">
-        <div>
-          <label htmlFor="status-filter" className="label">
-            Status
-          </label>
-          <select id="status-filter" className="input" value={status ?? ''} onChange={(e) => go({ status: e.target.value, page: 1 })}>
-            <option value="">All</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.toLowerCase()}
-              </option>
-            ))}
-          </select>
-        </div>
+        <StatusFilter statuses={STATUSES} value={status} onChange={(s) => go({ status: s, page: 1 })} />
         <div className="flex flex-wrap items-center gap-3">
           <span className="text-sm text-slate-600" data-testid="compare-selection" aria-live="polite">
             {selected.size === 0 ? 'None ticked' : `${selected.size} ticked`}

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react'
 
 import { formatDate } from '@/components/format'
 import { PagedTable } from '@/components/paged-table'
+import { StatusFilter } from '@/components/status-filter'
 import { StatusBadge } from '@/components/status-badge'
 import { STUDY_STATUSES } from '@/server/api/routers/studies.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
@@ -56,19 +57,7 @@ export function StudiesList() {
   return (
     <>
       <div className="flex flex-wrap items-end gap-3">
-        <div>
-          <label htmlFor="status-filter" className="label">
-            Status
-          </label>
-          <select id="status-filter" className="input" value={status ?? ''} onChange={(e) => go({ status: e.target.value, page: 1 })}>
-            <option value="">All</option>
-            {STUDY_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.toLowerCase()}
-              </option>
-            ))}
-          </select>
-        </div>
+        <StatusFilter statuses={STUDY_STATUSES} value={status} onChange={(s) => go({ status: s, page: 1 })} />
         <div className="min-w-0 flex-1 sm:max-w-xs">
           <label htmlFor="study-search" className="label">
             Search by name
