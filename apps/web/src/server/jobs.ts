@@ -11,6 +11,7 @@ export const JOBS_CHANNEL = 'tandem_jobs'
 export type JobKind =
   | 'BUILD_BASE' | 'TRAIN' | 'EVALUATE' | 'GENERATE_TRACES' | 'VERIFY_RESPONSES'
   | 'VALIDATE_MODEL' | 'IMPORT_DATASET' | 'GENERATE_DATASET' | 'GENERATE_STUDY_TRACES' | 'EXPORT_STUDY'
+  | 'EXPORT_ONNX'
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCEL_REQUESTED' | 'CANCELLED'
 
 /** Payloads, as the runner's handlers read them (handlers.py). */
@@ -30,6 +31,8 @@ export interface JobPayloads {
   GENERATE_STUDY_TRACES: { studyId: string }
   // a Parquet export of study_response_rows into study_exports.content
   EXPORT_STUDY: { exportId: string }
+  // a checkpoint as ONNX with its KV cache, checked against PyTorch, recorded as an 'onnx' checkpoint (catalog.py)
+  EXPORT_ONNX: { checkpointId: string }
 }
 
 export interface EnqueueOptions<K extends JobKind> {

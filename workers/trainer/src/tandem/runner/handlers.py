@@ -9,7 +9,8 @@ Kinds and payloads (JSON):
   VERIFY_RESPONSES  {"responseIds": [str]}  (responses that already have a verdict are skipped)
   GENERATE_STUDY_TRACES  {"studyId": str}  (items that already have a trace keep it)
   EXPORT_STUDY      {"exportId": str}
-  VALIDATE_MODEL, IMPORT_DATASET, GENERATE_DATASET: see catalog.py; the two study kinds: see studies.py.
+  VALIDATE_MODEL, IMPORT_DATASET, GENERATE_DATASET, EXPORT_ONNX {"checkpointId": str}: see catalog.py; the two
+  study kinds: see studies.py.
 A payload that does not fit raises InvalidPayload: the job fails at once with that message, nothing written.
 
 Traces (EVALUATE's examples, GENERATE_TRACES and GENERATE_STUDY_TRACES) are stored with author_spans
@@ -26,7 +27,7 @@ from typing import Callable
 
 from psycopg.types.json import Jsonb
 
-from .catalog import generate_dataset_job, import_dataset_job, record_checkpoint, validate_model_job
+from .catalog import export_onnx_job, generate_dataset_job, import_dataset_job, record_checkpoint, validate_model_job
 from .payload import InvalidPayload, require
 from .queue import new_id
 from .studies import export_study_job, generate_study_traces_job
@@ -438,6 +439,7 @@ HANDLERS: dict[str, Callable] = {
     "VALIDATE_MODEL": validate_model_job,
     "IMPORT_DATASET": import_dataset_job,
     "GENERATE_DATASET": generate_dataset_job,
+    "EXPORT_ONNX": export_onnx_job,
     "GENERATE_STUDY_TRACES": generate_study_traces_job,
     "EXPORT_STUDY": export_study_job,
 }
