@@ -72,3 +72,12 @@ def test_export_onnx_job_records_an_onnx_checkpoint_once(db_url, conn, fixture_m
         assert "only hf-safetensors checkpoints export" in queue.get(conn, job_id)["error"]
     finally:
         worker.conn.close()
+
+
+def test_cli_export_prints_the_parity_check(fixture_model_dir, tmp_path, capsys):
+    from tandem.cli import main
+
+    assert main(["export-onnx", "--checkpoint", str(fixture_model_dir), "--out", str(tmp_path / "out")]) == 0
+    check = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert check["greedy_equal"] is True and check["max_abs_logit_diff"] < 1e-3
+    assert (tmp_path / "out" / MANIFEST).is_file()

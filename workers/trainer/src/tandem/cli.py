@@ -75,6 +75,16 @@ def _cmd_eval(args) -> int:
     return 0
 
 
+def _cmd_export_onnx(args) -> int:
+    from .onnx_export import export_onnx, parity
+    from .runner.catalog import PARITY_PROMPTS, PARITY_TOLERANCE
+
+    export_onnx(Path(args.checkpoint), Path(args.out))
+    check = parity(Path(args.checkpoint), Path(args.out), list(PARITY_PROMPTS), max_new_tokens=16)
+    print(json.dumps(check))
+    return 0 if check["max_abs_logit_diff"] <= PARITY_TOLERANCE and check["greedy_equal"] else 1
+
+
 def _cmd_compare(args) -> int:
     from .evaluate import compare_table, load_report
 
@@ -124,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     # listed for help only: main() hands `tandem worker ...` to the runner's own parser
     sub.add_parser("worker", help="serve jobs from Postgres (see tandem worker --help)", add_help=False)
     sub.add_parser("seed", help="insert the base model and demo datasets (see tandem seed --help)", add_help=False)
+
+    p = sub.add_parser("export-onnx", help="export a checkpoint to ONNX with its KV cache and check it against PyTorch")
+    p.add_argument("--checkpoint", required=True, help="HF model directory")
+    p.add_argument("--out", required=True, help="directory for model.onnx, tokenizer files and onnx_manifest.json")
+    p.set_defaults(func=_cmd_export_onnx)
 
     p = sub.add_parser("compare", help="print reports side by side")
     p.add_argument("reports", nargs="+")
