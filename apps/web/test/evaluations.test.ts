@@ -38,6 +38,9 @@ describe('checkpoints', () => {
     const byId = Object.fromEntries(all.items.map((c) => [c.id, c]))
     expect(byId[ckpts.trl.id]).toMatchObject({ label: `${ckpts.trlRun.name} · TRL · step 2`, algorithm: 'TRL', runId: ckpts.trlRun.id })
     expect(byId[ckpts.base.id]).toMatchObject({ label: `${catalog.baseModel.name} (base)`, algorithm: null, runId: null })
+    // what the study designer pairs by: the base a run was trained from, and its pair (none here)
+    expect(byId[ckpts.trl.id]).toMatchObject({ baseModelId: catalog.baseModel.id, pairId: null })
+    expect(byId[ckpts.base.id]).toMatchObject({ baseModelId: catalog.baseModel.id, pairId: null })
 
     const page2 = await api.evaluations.checkpoints({ ids, page: 2, pageSize: 2 })
     expect(page2).toMatchObject({ total: 3, page: 2, pageSize: 2, pageCount: 2 })

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 
 import type { Db } from '@/server/db'
-import { participantSession, studyDashboard, studyParticipants } from '@/server/studies/dashboard'
+import { nonNegative, participantSession, studyDashboard, studyParticipants } from '@/server/studies/dashboard'
 import { clusterBootstrapDifference, meanInterval, pairedPermutationTest, wilsonInterval } from '@/server/statistics'
 
 import { makeCheckpoints, makeUser, testDb, uniq, type TestUser } from './support/helpers'
@@ -369,4 +369,11 @@ describe('participantSession', () => {
     expect(await participantSession(db, main.study.id, 'no-such-participant')).toBeNull()
     expect(await participantSession(db, other.study.id, stranger.id)).not.toBeNull()
   })
+})
+
+test('a time interval is cut at 0 (a t interval of two short times would reach below it)', () => {
+  const raw = meanInterval([0.2, 3])
+  expect(raw.low).toBeLessThan(0)
+  expect(nonNegative(raw)).toEqual({ ...raw, low: 0 })
+  expect(nonNegative(meanInterval([]))).toEqual(meanInterval([]))
 })

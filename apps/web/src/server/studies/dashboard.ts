@@ -103,6 +103,11 @@ function comparedConditions(conditions: ConditionRow[]): { a: ConditionRow; b: C
   return null
 }
 
+/** A t interval of a quantity that cannot be negative (a time), its lower bound cut at 0. */
+export function nonNegative(interval: Interval): Interval {
+  return interval.low === null ? interval : { ...interval, low: Math.max(0, interval.low) }
+}
+
 /** Counts, per-condition intervals, accuracy by handoff step and the two-condition difference of one study. */
 export async function studyDashboard(db: Db, studyId: string, opts: { applyExclusions: boolean }): Promise<StudyDashboard> {
   const study = await db.study.findUnique({ where: { id: studyId }, select: { minSecondsPerTask: true } })
@@ -163,7 +168,7 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
       runId: c.run_id,
       responses: list.length,
       accuracy: accuracyOf(list),
-      timeSeconds: meanOf(list.map((r) => r.elapsed_ms / 1000)),
+      timeSeconds: nonNegative(meanOf(list.map((r) => r.elapsed_ms / 1000))),
       ease: meanOf(list.map((r) => r.ease_rating)),
       confidence: meanOf(list.map((r) => r.confidence)),
       timedOut: list.filter((r) => r.timed_out).length,

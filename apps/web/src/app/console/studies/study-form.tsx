@@ -69,26 +69,25 @@ export function checkpointOptionLabel(c: CheckpointOption): string {
     : `${c.baseModelName ?? 'unknown model'} (base model, untrained)`
 }
 
-/** The run name without a pair's " · TRL" / " · GRPO" suffix: the two runs of a launched pair share it. */
-function pairStem(runName: string): string {
-  return runName.replace(/ · (TRL|GRPO)$/, '')
-}
-
 /**
  * A TRL and a GRPO checkpoint that belong together: the newest checkpoints of the two runs of a launched pair (same
- * base, seed and budget), found by their shared name among the listed checkpoints.
+ * base, seed and budget; the runs share a pair id), or else of a TRL and a GRPO run of the same base model.
  */
 function suggestPair(options: CheckpointOption[]): { trl: CheckpointOption; grpo: CheckpointOption } | null {
   const newest = new Map<string, CheckpointOption>() // run id -> its newest checkpoint
   for (const c of options) {
-    if (!c.runId || !c.runName) continue
+    if (!c.runId) continue
     const seen = newest.get(c.runId)
     if (!seen || c.step > seen.step) newest.set(c.runId, c)
   }
   const runs = [...newest.values()]
-  for (const trl of runs.filter((c) => c.algorithm === 'TRL')) {
-    const grpo = runs.find((c) => c.algorithm === 'GRPO' && pairStem(c.runName!) === pairStem(trl.runName!))
-    if (grpo) return { trl, grpo }
+  const trls = runs.filter((c) => c.algorithm === 'TRL')
+  for (const same of [(a: CheckpointOption, b: CheckpointOption) => a.pairId != null && a.pairId === b.pairId,
+                      (a: CheckpointOption, b: CheckpointOption) => a.baseModelId != null && a.baseModelId === b.baseModelId]) {
+    for (const trl of trls) {
+      const grpo = runs.find((c) => c.algorithm === 'GRPO' && same(trl, c))
+      if (grpo) return { trl, grpo }
+    }
   }
   return null
 }

@@ -26,7 +26,7 @@ export const checkpointSelect = {
   step: true,
   format: true,
   createdAt: true,
-  run: { select: { id: true, name: true, algorithm: true, status: true } },
+  run: { select: { id: true, name: true, algorithm: true, status: true, pairId: true, baseModelId: true } },
   baseModel: { select: { id: true, name: true } },
 } satisfies Prisma.CheckpointSelect
 
@@ -47,6 +47,9 @@ export function describeCheckpoint(c: CheckpointRow) {
     runName: c.run?.name ?? null,
     algorithm: c.run?.algorithm ?? null,
     baseModelName: c.baseModel?.name ?? null,
+    // the base a run's checkpoint was trained from, and the pair it was launched in (TRL + GRPO, same base)
+    baseModelId: c.run?.baseModelId ?? c.baseModel?.id ?? null,
+    pairId: c.run?.pairId ?? null,
   }
 }
 
