@@ -4,6 +4,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 
+import { ProgressBar } from '@/components/progress-bar'
 import { LoadError } from '@/components/load-error'
 
 import { HistogramChart } from '@/components/charts/histogram-chart'
@@ -88,16 +89,7 @@ export function EvaluationView({ id }: { id: string }) {
               {progress}%{e.job?.progressMessage ? ` · ${e.job.progressMessage}` : ''}
             </span>
           </div>
-          <div
-            className="h-2.5 w-full overflow-hidden rounded-full bg-slate-100"
-            role="progressbar"
-            aria-valuemin={0}
-            aria-valuemax={100}
-            aria-valuenow={progress}
-            aria-label="Evaluation progress"
-          >
-            <div className="h-full rounded-full bg-indigo-600 transition-all" style={{ width: `${progress}%` }} />
-          </div>
+          <ProgressBar value={progress} max={100} label="Evaluation progress" />
           <p className="text-xs text-slate-600">
             {e.job ? `Job ${e.job.status.toLowerCase()} (attempt ${e.job.attempts})` : 'No job'} · this page updates by itself.
           </p>

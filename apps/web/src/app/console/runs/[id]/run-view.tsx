@@ -5,6 +5,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useEffect, useMemo, useRef, useState } from 'react'
 
+import { ProgressBar } from '@/components/progress-bar'
 import { MetricChart } from '@/components/charts/metric-chart'
 import { DataTable, type ColumnDef } from '@/components/data-table'
 import { formatBytes, formatDate, formatNumber } from '@/components/format'
@@ -173,7 +174,6 @@ export function RunView({ id }: { id: string }) {
   }
 
   const run = runQuery.data
-  const percent = run.maxSteps > 0 ? Math.min(100, Math.round((run.currentStep / run.maxSteps) * 100)) : 0
   const config = run.config as Record<string, unknown>
   const eta = run.status === 'RUNNING' ? etaSeconds(metrics.rows, run.currentStep, run.maxSteps) : null
   const recent = metrics.rows.slice(-10).reverse()
@@ -247,16 +247,7 @@ export function RunView({ id }: { id: string }) {
             {eta !== null ? <span data-testid="run-eta"> · about {formatDuration(eta)} left</span> : null}
           </span>
         </div>
-        <div
-          className="h-2.5 w-full overflow-hidden rounded-full bg-slate-100"
-          role="progressbar"
-          aria-valuemin={0}
-          aria-valuemax={run.maxSteps}
-          aria-valuenow={run.currentStep}
-          aria-label="Training progress"
-        >
-          <div className="h-full rounded-full bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
-        </div>
+        <ProgressBar value={run.currentStep} max={run.maxSteps} label="Training progress" />
         <dl className="grid grid-cols-2 gap-2 pt-2 text-xs text-slate-500 sm:grid-cols-4">
           <div>
             <dt>Created</dt>

@@ -6,6 +6,7 @@ import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState, useSyncExternalStore } from 'react'
 
+import { ProgressBar } from '@/components/progress-bar'
 import { formatDate } from '@/components/format'
 import { LoadError } from '@/components/load-error'
 import { StatusBadge } from '@/components/status-badge'
@@ -131,16 +132,7 @@ function GenerationProgress({ study }: { study: Study }) {
           {progress}%{job?.progressMessage ? ` · ${job.progressMessage}` : ''}
         </span>
       </div>
-      <div
-        className="h-2.5 w-full overflow-hidden rounded-full bg-slate-100"
-        role="progressbar"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={progress}
-        aria-label="Senior trace generation"
-      >
-        <div className="h-full rounded-full bg-indigo-600 transition-all" style={{ width: `${progress}%` }} />
-      </div>
+      <ProgressBar value={progress} max={100} label="Senior trace generation" />
       <p className="text-xs text-slate-600">
         {study.itemsWithTraces} of {study._count.items} traces stored ·{' '}
         {job ? `job ${job.status.toLowerCase()} (attempt ${job.attempts})` : 'waiting for the worker'} · the study opens when every trace
