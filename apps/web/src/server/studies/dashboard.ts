@@ -113,41 +113,43 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
   const study = await db.study.findUnique({ where: { id: studyId }, select: { minSecondsPerTask: true } })
   if (!study) throw new Error(`Unknown study ${studyId}`)
 
-  const [participantCounts] = await db.$queryRaw<
-    { started: number; consented: number; declined: number; completed: number; excluded: number }[]
-  >(Prisma.sql`
-    SELECT count(*)::int AS started,
-           count(pa.consented_at)::int AS consented,
-           count(pa.declined_at)::int AS declined,
-           count(pa.completed_at)::int AS completed,
-           (count(*) FILTER (WHERE ps.exclusion_reason IS NOT NULL))::int AS excluded
-    FROM participants pa
-    JOIN study_participant_status ps ON ps.participant_id = pa.id
-    WHERE pa.study_id = ${studyId}`)
-  const [responseCounts] = await db.$queryRaw<{ responses: number; verified: number; awaiting: number; timed_out: number }[]>(Prisma.sql`
-    SELECT count(*)::int AS responses,
-           count(correct)::int AS verified,
-           (count(*) FILTER (WHERE verifier_result_id IS NULL))::int AS awaiting,
-           (count(*) FILTER (WHERE timed_out))::int AS timed_out
-    FROM study_response_rows
-    WHERE study_id = ${studyId}`)
-
-  const conditions = await db.$queryRaw<ConditionRow[]>(Prisma.sql`
-    SELECT c.id, c.name, c.checkpoint_id, ck.run_id, run.algorithm::text AS algorithm
-    FROM study_conditions c
-    JOIN checkpoints ck ON ck.id = c.checkpoint_id
-    LEFT JOIN training_runs run ON run.id = ck.run_id
-    WHERE c.study_id = ${studyId}
-    ORDER BY c.name, c.id`)
-  const steps = await db.$queryRaw<{ condition_id: string; handoff_step: number }[]>(Prisma.sql`
-    SELECT DISTINCT i.condition_id, i.handoff_step
-    FROM study_items i
-    WHERE i.study_id = ${studyId} AND i.handoff_step IS NOT NULL`)
-  const rows = await db.$queryRaw<ResponseRow[]>(Prisma.sql`
-    SELECT participant_id, condition_id, handoff_step, elapsed_ms, timed_out, ease_rating, confidence, correct
-    FROM study_response_rows
-    WHERE study_id = ${studyId} ${opts.applyExclusions ? Prisma.sql`AND NOT excluded` : Prisma.empty}
-    ORDER BY participant_id, response_id`)
+  // independent reads of a page that polls: in parallel
+  const [[participantCounts], [responseCounts], conditions, steps, rows] = await Promise.all([
+    db.$queryRaw<
+      { started: number; consented: number; declined: number; completed: number; excluded: number }[]
+    >(Prisma.sql`
+      SELECT count(*)::int AS started,
+             count(pa.consented_at)::int AS consented,
+             count(pa.declined_at)::int AS declined,
+             count(pa.completed_at)::int AS completed,
+             (count(*) FILTER (WHERE ps.exclusion_reason IS NOT NULL))::int AS excluded
+      FROM participants pa
+      JOIN study_participant_status ps ON ps.participant_id = pa.id
+      WHERE pa.study_id = ${studyId}`),
+    db.$queryRaw<{ responses: number; verified: number; awaiting: number; timed_out: number }[]>(Prisma.sql`
+      SELECT count(*)::int AS responses,
+             count(correct)::int AS verified,
+             (count(*) FILTER (WHERE verifier_result_id IS NULL))::int AS awaiting,
+             (count(*) FILTER (WHERE timed_out))::int AS timed_out
+      FROM study_response_rows
+      WHERE study_id = ${studyId}`),
+    db.$queryRaw<ConditionRow[]>(Prisma.sql`
+      SELECT c.id, c.name, c.checkpoint_id, ck.run_id, run.algorithm::text AS algorithm
+      FROM study_conditions c
+      JOIN checkpoints ck ON ck.id = c.checkpoint_id
+      LEFT JOIN training_runs run ON run.id = ck.run_id
+      WHERE c.study_id = ${studyId}
+      ORDER BY c.name, c.id`),
+    db.$queryRaw<{ condition_id: string; handoff_step: number }[]>(Prisma.sql`
+      SELECT DISTINCT i.condition_id, i.handoff_step
+      FROM study_items i
+      WHERE i.study_id = ${studyId} AND i.handoff_step IS NOT NULL`),
+    db.$queryRaw<ResponseRow[]>(Prisma.sql`
+      SELECT participant_id, condition_id, handoff_step, elapsed_ms, timed_out, ease_rating, confidence, correct
+      FROM study_response_rows
+      WHERE study_id = ${studyId} ${opts.applyExclusions ? Prisma.sql`AND NOT excluded` : Prisma.empty}
+      ORDER BY participant_id, response_id`),
+  ])
 
   const byCondition = new Map<string, ResponseRow[]>(conditions.map((c) => [c.id, []]))
   for (const row of rows) byCondition.get(row.condition_id)?.push(row)
@@ -288,42 +290,44 @@ export async function studyParticipants(
   const page = { page: input.page, pageSize: input.pageSize ?? 20 }
   const where = Prisma.sql`WHERE pa.study_id = ${studyId} ${participantFilterSql(input.filter ?? 'all')}`
   const { skip, take } = skipTake(page)
-  const [countRow] = await db.$queryRaw<{ total: number }[]>(Prisma.sql`
-    SELECT count(*)::int AS total
-    FROM participants pa JOIN study_participant_status ps ON ps.participant_id = pa.id
-    ${where}`)
-  const rows = await db.$queryRaw<
-    {
-      id: string
-      ordinal: number | null
-      external_id: string | null
-      created_at: Date
-      consented_at: Date | null
-      declined_at: Date | null
-      completed_at: Date | null
-      tasks_total: number
-      tasks_done: number
-      verified: number
-      correct: number
-      median_task_ms: number | null
-      exclusion_reason: string | null
-    }[]
-  >(Prisma.sql`
-    SELECT pa.id, pa.ordinal, pa.external_id, pa.created_at, pa.consented_at, pa.declined_at, pa.completed_at,
-           (SELECT count(*) FROM assignments a WHERE a.participant_id = pa.id)::int AS tasks_total,
-           r.tasks_done, r.verified, r.correct,
-           ps.median_task_ms, ps.exclusion_reason
-    FROM participants pa
-    JOIN study_participant_status ps ON ps.participant_id = pa.id
-    CROSS JOIN LATERAL (
-      SELECT count(*)::int AS tasks_done,
-             count(rr.correct)::int AS verified,
-             (count(*) FILTER (WHERE rr.correct))::int AS correct
-      FROM study_response_rows rr WHERE rr.participant_id = pa.id
-    ) r
-    ${where}
-    ORDER BY pa.ordinal NULLS LAST, pa.created_at, pa.id
-    LIMIT ${take} OFFSET ${skip}`)
+  const [[countRow], rows] = await Promise.all([
+    db.$queryRaw<{ total: number }[]>(Prisma.sql`
+      SELECT count(*)::int AS total
+      FROM participants pa JOIN study_participant_status ps ON ps.participant_id = pa.id
+      ${where}`),
+    db.$queryRaw<
+      {
+        id: string
+        ordinal: number | null
+        external_id: string | null
+        created_at: Date
+        consented_at: Date | null
+        declined_at: Date | null
+        completed_at: Date | null
+        tasks_total: number
+        tasks_done: number
+        verified: number
+        correct: number
+        median_task_ms: number | null
+        exclusion_reason: string | null
+      }[]
+    >(Prisma.sql`
+      SELECT pa.id, pa.ordinal, pa.external_id, pa.created_at, pa.consented_at, pa.declined_at, pa.completed_at,
+             (SELECT count(*) FROM assignments a WHERE a.participant_id = pa.id)::int AS tasks_total,
+             r.tasks_done, r.verified, r.correct,
+             ps.median_task_ms, ps.exclusion_reason
+      FROM participants pa
+      JOIN study_participant_status ps ON ps.participant_id = pa.id
+      CROSS JOIN LATERAL (
+        SELECT count(*)::int AS tasks_done,
+               count(rr.correct)::int AS verified,
+               (count(*) FILTER (WHERE rr.correct))::int AS correct
+        FROM study_response_rows rr WHERE rr.participant_id = pa.id
+      ) r
+      ${where}
+      ORDER BY pa.ordinal NULLS LAST, pa.created_at, pa.id
+      LIMIT ${take} OFFSET ${skip}`),
+  ])
   const items: ParticipantListRow[] = rows.map((r) => ({
     id: r.id,
     ordinal: r.ordinal,

@@ -30,6 +30,11 @@ export function StudyExports({ id }: { id: string }) {
     trpc.studies.exports.queryOptions({ id }, { refetchInterval: (q) => (q.state.data?.some((e) => e.status === 'PENDING') ? 2000 : false) }),
   )
   const request = useMutation(trpc.studies.requestExport.mutationOptions({ onSuccess: () => void exports.refetch() }))
+  // the formats the web app streams itself (Parquet is a worker job, below)
+  const STREAMED = [
+    { format: 'csv', label: 'CSV', ids: csvIds, setIds: setCsvIds },
+    { format: 'jsonl', label: 'JSONL', ids: jsonlIds, setIds: setJsonlIds },
+  ] as const
   // a streamed download records itself as an export: list it once the download has started
   const afterDownload = () => setTimeout(() => void exports.refetch(), 1500)
 
@@ -44,24 +49,17 @@ export function StudyExports({ id }: { id: string }) {
           raw ids are the recruiting platform’s own participant ids. Every download is recorded.
         </p>
         <div className="grid gap-4 md:grid-cols-3">
-          <div className="space-y-2">
-            <label htmlFor="csv-ids" className="label">
-              CSV: participant ids
-            </label>
-            <IdModeSelect id="csv-ids" value={csvIds} onChange={setCsvIds} />
-            <a className="btn-secondary" href={`/api/studies/${id}/export?format=csv&ids=${csvIds}`} download onClick={afterDownload} data-testid="download-csv">
-              Download CSV
-            </a>
-          </div>
-          <div className="space-y-2">
-            <label htmlFor="jsonl-ids" className="label">
-              JSONL: participant ids
-            </label>
-            <IdModeSelect id="jsonl-ids" value={jsonlIds} onChange={setJsonlIds} />
-            <a className="btn-secondary" href={`/api/studies/${id}/export?format=jsonl&ids=${jsonlIds}`} download onClick={afterDownload} data-testid="download-jsonl">
-              Download JSONL
-            </a>
-          </div>
+          {STREAMED.map(({ format, label, ids, setIds }) => (
+            <div key={format} className="space-y-2">
+              <label htmlFor={`${format}-ids`} className="label">
+                {label}: participant ids
+              </label>
+              <IdModeSelect id={`${format}-ids`} value={ids} onChange={setIds} />
+              <a className="btn-secondary" href={`/api/studies/${id}/export?format=${format}&ids=${ids}`} download onClick={afterDownload} data-testid={`download-${format}`}>
+                Download {label}
+              </a>
+            </div>
+          ))}
           <div className="space-y-2">
             <label htmlFor="parquet-ids" className="label">
               Parquet: participant ids
