@@ -27,6 +27,9 @@ def test_export_writes_the_graph_tokenizer_and_manifest(exported, fixture_model_
     assert manifest["inputs"][:3] == ["input_ids", "attention_mask", "position_ids"]
     assert len(manifest["inputs"]) == 3 + 2 * manifest["num_layers"] == len(manifest["outputs"]) + 2
     assert manifest["outputs"][1:3] == ["present.0.key", "present.0.value"]
+    # the live service builds prompts exactly as training did
+    from tandem.data import format_prompt
+    assert manifest["prompt_template"].format(problem="What is 2 + 2?") == format_prompt("What is 2 + 2?")
 
 
 def test_onnx_runtime_matches_pytorch_logits_and_greedy_tokens(exported, fixture_model_dir):

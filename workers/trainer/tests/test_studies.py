@@ -5,6 +5,7 @@ handoff rule itself (boundaries.handoff_prefix)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from datetime import timezone
 
 import pyarrow as pa
@@ -185,6 +186,34 @@ def test_study_traces_are_generated_cut_at_the_handoff_and_the_study_opens(conn,
     refilled = _items(conn, "s1")
     assert refilled[0]["trace_id"] not in {i["trace_id"] for i in items} and refilled[0]["prefix_text"] is not None
     assert [i["trace_id"] for i in refilled[1:]] == [i["trace_id"] for i in items[1:]]
+
+
+def test_a_live_condition_gets_an_onnx_export_and_no_traces(conn, worker, fixture_model_dir):
+    _seed_domain(conn, fixture_model_dir, n_problems=3)
+    _checkpoints(conn, fixture_model_dir)
+    _insert_study(conn, "s5", step(1))
+    _launch(conn, "s5", n_problems=2)
+    conn.execute("UPDATE study_conditions SET live = true WHERE id = 's5-B'")
+
+    job = _run(conn, worker, "GENERATE_STUDY_TRACES", {"studyId": "s5"})
+    assert job["status"] == "SUCCEEDED", job["error"]
+    assert job["result"] == {"traces": 2, "items": 4, "liveConditions": 1}
+    items = {i["id"]: i for i in _items(conn, "s5")}
+    assert all(items[f"s5-A-{p}"]["trace_id"] and items[f"s5-A-{p}"]["prefix_text"] is not None
+               for p in [i["problem_id"] for i in items.values()])
+    live = [i for i in items.values() if i["condition_id"] == "s5-B"]
+    assert live and all(i["trace_id"] is None and i["prefix_text"] is None for i in live)
+    export = conn.execute("SELECT * FROM checkpoints WHERE format = 'onnx'").fetchall()
+    assert len(export) == 1 and export[0]["base_model_id"] == "m1" and export[0]["step"] == 0
+    manifest = json.loads((Path(export[0]["path"]) / "onnx_manifest.json").read_text())
+    assert manifest["format"] == "tandem-onnx-kv/1"
+    assert _study_row(conn, "s5")["status"] == "OPEN"
+
+    # a retry finds the export and makes no second one
+    conn.execute("UPDATE studies SET status = 'GENERATING' WHERE id = 's5'")
+    again = _run(conn, worker, "GENERATE_STUDY_TRACES", {"studyId": "s5"})
+    assert again["status"] == "SUCCEEDED" and again["result"]["traces"] == 0
+    assert conn.execute("SELECT count(*) AS n FROM checkpoints WHERE format = 'onnx'").fetchone()["n"] == 1
 
 
 def test_a_study_closed_meanwhile_stays_closed_and_its_items_are_cut_by_fraction(conn, worker, fixture_model_dir):

@@ -66,6 +66,7 @@ class KVStep(torch.nn.Module):
 
 def export_onnx(model_dir: Path, out_dir: Path) -> dict:
     """Writes model.onnx, the tokenizer and config files and the manifest into out_dir; returns the manifest."""
+    from .data import PROMPT_TEMPLATE
     from .models import load_model
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
@@ -105,6 +106,8 @@ def export_onnx(model_dir: Path, out_dir: Path) -> dict:
         "vocab_size": model.config.vocab_size,
         "eos_token_id": generation.eos_token_id if generation.eos_token_id is not None else model.config.eos_token_id,
         "pad_token_id": generation.pad_token_id,
+        # how a problem becomes the model's prompt (Python str.format with {problem}), as in training
+        "prompt_template": PROMPT_TEMPLATE,
         "source": str(model_dir),
         "sha256": hashlib.sha256((out_dir / MODEL_FILE).read_bytes()).hexdigest(),
     }

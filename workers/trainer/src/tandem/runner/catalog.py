@@ -325,42 +325,54 @@ PARITY_PROMPTS = ("What is 3 + 4?", "Tom has 12 apples and buys 30 more, then ea
 PARITY_TOLERANCE = 1e-3  # largest absolute logit difference an export may have against PyTorch
 
 
-def export_onnx_job(ctx) -> dict:
+def export_checkpoint(conn, checkpoint_id: str, runs_dir, progress=lambda f, m: None, log=lambda m: None) -> dict:
     """A checkpoint exported to ONNX with its KV cache (tandem.onnx_export) into <runs>/onnx/<checkpoint id>,
     checked against PyTorch (logits and greedy tokens), and recorded as the same run's and step's 'onnx'
-    checkpoint. An export that does not match fails the job and records nothing."""
+    checkpoint. An export that does not match raises and records nothing. (EXPORT_ONNX, and live study
+    conditions at launch.)"""
     from ..onnx_export import MODEL_FILE, export_onnx, parity
 
-    checkpoint_id = require(ctx.job.payload, "checkpointId", str)
-    source = ctx.conn.execute("SELECT id, run_id, base_model_id, step, path, format FROM checkpoints WHERE id = %s",
-                              (checkpoint_id,)).fetchone()
+    source = conn.execute("SELECT id, run_id, base_model_id, step, path, format FROM checkpoints WHERE id = %s",
+                          (checkpoint_id,)).fetchone()
     if source is None:
         raise InvalidPayload(f"checkpoint {checkpoint_id} does not exist")
     if source["format"] != "hf-safetensors":
         raise InvalidPayload(f"checkpoint {checkpoint_id} is {source['format']}; only hf-safetensors checkpoints export")
-    out = Path(ctx.runs_dir) / "onnx" / checkpoint_id
-    ctx.progress(0.1, "exporting to ONNX")
+    out = Path(runs_dir) / "onnx" / checkpoint_id
+    progress(0.1, "exporting to ONNX")
     manifest = export_onnx(Path(source["path"]), out)
-    ctx.progress(0.7, "checking against PyTorch")
+    progress(0.7, "checking against PyTorch")
     check = parity(Path(source["path"]), out, list(PARITY_PROMPTS), max_new_tokens=16)
-    ctx.log(f"parity: max |logit diff| {check['max_abs_logit_diff']:.2e}, greedy tokens equal: {check['greedy_equal']}")
+    log(f"parity: max |logit diff| {check['max_abs_logit_diff']:.2e}, greedy tokens equal: {check['greedy_equal']}")
     if check["max_abs_logit_diff"] > PARITY_TOLERANCE or not check["greedy_equal"]:
         raise RuntimeError(f"the ONNX export does not match PyTorch: {check}")
-    # one 'onnx' row per source (a base model's own weights have no run, so no unique key to conflict on)
-    existing = ctx.conn.execute(
-        """SELECT id FROM checkpoints WHERE format = 'onnx' AND step = %s
-           AND run_id IS NOT DISTINCT FROM %s AND base_model_id IS NOT DISTINCT FROM %s""",
-        (source["step"], source["run_id"], source["base_model_id"]),
-    ).fetchone()
+    existing = onnx_export_of(conn, checkpoint_id)
     values = (str(out), manifest["sha256"], dir_size(out))
     if existing:
-        ctx.conn.execute("UPDATE checkpoints SET path = %s, sha256 = %s, size_bytes = %s WHERE id = %s",
-                         (*values, existing["id"]))
+        conn.execute("UPDATE checkpoints SET path = %s, sha256 = %s, size_bytes = %s WHERE id = %s",
+                     (*values, existing["id"]))
         row = existing
     else:
-        row = ctx.conn.execute(
+        row = conn.execute(
             """INSERT INTO checkpoints (id, run_id, base_model_id, step, path, format, sha256, size_bytes)
                VALUES (%s, %s, %s, %s, %s, 'onnx', %s, %s) RETURNING id""",
             (new_id("c"), source["run_id"], source["base_model_id"], source["step"], *values),
         ).fetchone()
     return {"checkpointId": row["id"], "path": str(out), "bytes": (out / MODEL_FILE).stat().st_size, "parity": check}
+
+
+def onnx_export_of(conn, checkpoint_id: str) -> dict | None:
+    """The 'onnx' checkpoint row of a checkpoint (same run or base model, same step), if it was exported. One per
+    source: a base model's own weights have no run, so there is no unique key to conflict on. The web app finds
+    it the same way (apps/web/src/server/studies/live-session.ts)."""
+    return conn.execute(
+        """SELECT o.id, o.path FROM checkpoints o JOIN checkpoints c ON c.id = %s
+           WHERE o.format = 'onnx' AND o.step = c.step
+             AND o.run_id IS NOT DISTINCT FROM c.run_id AND o.base_model_id IS NOT DISTINCT FROM c.base_model_id""",
+        (checkpoint_id,),
+    ).fetchone()
+
+
+def export_onnx_job(ctx) -> dict:
+    return export_checkpoint(ctx.conn, require(ctx.job.payload, "checkpointId", str), ctx.runs_dir,
+                             progress=ctx.progress, log=ctx.log)

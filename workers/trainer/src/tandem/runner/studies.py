@@ -10,6 +10,9 @@ and max_new_tokens; `handlers.generate_traces`, so the trace has its verifier re
 other), and that trace cut at the study's handoff rule (`boundaries.handoff_prefix`): prefix_text is what the
 participant reads, handoff_step its number of steps. Then the study opens. A trace is linked to its item in the
 transaction that stores it, so a retry generates only what is missing.
+A LIVE condition's items get no trace: the senior writes while the participant watches (workers/live, from the
+checkpoint's ONNX export). The job exports each live condition's checkpoint that has no export yet
+(`catalog.export_checkpoint`, checked against PyTorch), so a launched live study always has one.
 
 EXPORT_STUDY writes the study_response_rows view (one row per response) as Parquet into study_exports.content,
 with the same column rules as the web app's CSV and JSONL exports (`export_columns`).
@@ -26,6 +29,7 @@ from psycopg.postgres import types as pg_types
 from psycopg.rows import tuple_row
 
 from ..boundaries import check_handoff_rule, handoff_prefix
+from .catalog import export_checkpoint, onnx_export_of
 from .payload import InvalidPayload, require
 
 # ---------------------------------------------------------------- GENERATE_STUDY_TRACES
@@ -66,13 +70,23 @@ def generate_study_traces_job(ctx) -> dict:
     study_id = require(ctx.job.payload, "studyId", str)
     study = _study(ctx.conn, study_id)
     items = ctx.conn.execute(
-        """SELECT i.id, i.problem_id, i.trace_id, c.id AS condition_id, c.name AS condition_name, c.checkpoint_id
+        """SELECT i.id, i.problem_id, i.trace_id, c.id AS condition_id, c.name AS condition_name, c.checkpoint_id,
+                  c.live
            FROM study_items i JOIN study_conditions c ON c.id = i.condition_id
            WHERE i.study_id = %s ORDER BY c.name, c.id, i.problem_id""",
         (study_id,),
     ).fetchall()
     if not items:
         raise InvalidPayload(f"study {study_id} has no items (launching a study makes one per condition and problem)")
+
+    live = {i["checkpoint_id"]: i["condition_name"] for i in items if i["live"]}
+    for checkpoint_id, name in live.items():
+        if onnx_export_of(ctx.conn, checkpoint_id) is None:
+            ctx.progress(0.0, f"condition {name} is live: exporting its checkpoint to ONNX")
+            with ctx.conn.transaction():
+                export_checkpoint(ctx.conn, checkpoint_id, ctx.runs_dir, log=ctx.log)
+    total = len(items)
+    items = [i for i in items if not i["live"]]
 
     todo: dict[str, list[dict]] = {}  # condition id -> its items without a trace
     for item in items:
@@ -95,7 +109,8 @@ def generate_study_traces_job(ctx) -> dict:
     with ctx.conn.transaction():
         traces = ctx.conn.execute(
             """SELECT i.id, t.text FROM study_items i JOIN traces t ON t.id = i.trace_id
-               WHERE i.study_id = %s ORDER BY i.id FOR UPDATE OF i""",
+               JOIN study_conditions c ON c.id = i.condition_id
+               WHERE i.study_id = %s AND NOT c.live ORDER BY i.id FOR UPDATE OF i""",
             (study_id,),
         ).fetchall()
         if len(traces) != len(items):
@@ -108,7 +123,8 @@ def generate_study_traces_job(ctx) -> dict:
                WHERE id = %s AND status = 'GENERATING'""",
             (study_id,),
         )
-    return {"traces": generated, "items": len(items)}
+    result = {"traces": generated, "items": total}
+    return result | {"liveConditions": len(live)} if live else result
 
 
 # ---------------------------------------------------------------- EXPORT_STUDY
