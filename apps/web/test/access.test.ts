@@ -75,6 +75,8 @@ const ACCESS: Record<string, Level> = {
   'participant.saveDraft': 'public',
   'participant.submit': 'public',
   'participant.answerAttention': 'public',
+  'participant.liveTakeOver': 'public',
+  'participant.liveHandBack': 'public',
 }
 
 const db = testDb()
@@ -189,6 +191,8 @@ beforeAll(async () => {
     'participant.saveDraft': () => ({ token: working.token, assignmentId: working.assignmentId, continuation: 'x', answer: '' }),
     'participant.submit': () => ({ token: working.token, assignmentId: working.assignmentId, continuation: '', answer: '1', easeRating: 1, confidence: 1 }),
     'participant.answerAttention': () => ({ token: atCheck.token, checkId: 'a1', answer: 'blue' }),
+    'participant.liveTakeOver': () => ({ token: working.token, assignmentId: working.assignmentId }),
+    'participant.liveHandBack': () => ({ token: working.token, assignmentId: working.assignmentId, text: 'x' }),
   }
 })
 
@@ -210,6 +214,9 @@ const ALLOWED_OUTCOME: Record<string, string> = {
   'studies.close': 'NOT_FOUND',
   'models.revalidate': 'NOT_FOUND',
   'users.acceptInvite': 'NOT_FOUND',
+  // the working participant's task is not live (live tasks: live-session.test.ts)
+  'participant.liveTakeOver': 'BAD_REQUEST',
+  'participant.liveHandBack': 'BAD_REQUEST',
 }
 const allowed = (path: string) => ALLOWED_OUTCOME[path] ?? 'OK'
 

@@ -10,6 +10,7 @@ import { Prisma } from '../../generated/prisma/client'
 import type { AttentionCheck, PracticeTask } from '../api/routers/studies.schema'
 import type { Db } from '../db'
 import { enqueueJob } from '../jobs'
+import { finishLiveTask, liveTask, liveView, spansOf, type LiveView } from './live-session'
 
 /** Requests reach the server a little after the page's clock runs out; within this the answer still counts. */
 export const TIMEOUT_GRACE_MS = 15_000
@@ -129,15 +130,16 @@ export function isLate(startedAt: Date, timeLimitSeconds: number, at: Date): boo
  */
 export async function storeResponse(
   tx: Prisma.TransactionClient,
-  args: { assignmentId: string; startedAt: Date; timeLimitSeconds: number; answer: TaskDraft; timedOut: boolean; now: Date },
+  args: { assignmentId: string; startedAt: Date; timeLimitSeconds: number; answer: TaskDraft; timedOut: boolean; now: Date; traceId?: string | null },
 ): Promise<{ responseId: string; duplicate: boolean }> {
   const elapsedMs = Math.max(0, args.now.getTime() - args.startedAt.getTime())
   const timedOut = args.timedOut || isLate(args.startedAt, args.timeLimitSeconds, args.now)
   const id = 'r' + randomBytes(12).toString('hex')
   const inserted = await tx.$queryRaw<{ id: string }[]>`
-    INSERT INTO responses (id, assignment_id, continuation, answer, ease_rating, confidence, elapsed_ms, timed_out, submitted_at)
+    INSERT INTO responses (id, assignment_id, continuation, answer, ease_rating, confidence, elapsed_ms, timed_out, submitted_at, trace_id)
     VALUES (${id}, ${args.assignmentId}, ${args.answer.continuation}, ${args.answer.answer.trim()},
-            ${args.answer.easeRating ?? null}, ${args.answer.confidence ?? null}, ${elapsedMs}, ${timedOut}, ${args.now})
+            ${args.answer.easeRating ?? null}, ${args.answer.confidence ?? null}, ${elapsedMs}, ${timedOut}, ${args.now},
+            ${args.traceId ?? null})
     ON CONFLICT (assignment_id) DO NOTHING
     RETURNING id`
   if (inserted.length === 0) {
@@ -182,14 +184,17 @@ interface TaskRow {
   answered: boolean
   prefixText: string | null
   problem: string
+  live: boolean
+  maxNewTokens: number
 }
 
 /** The participant's tasks in order, with whether each has a response (one query). */
 async function tasksOf(db: Db, participantId: string): Promise<TaskRow[]> {
   return db.$queryRaw<TaskRow[]>`
     SELECT a.id, a.position, a.draft, a.draft_saved_at AS "draftSavedAt", a.started_at AS "startedAt", (r.id IS NOT NULL) AS answered,
-           i.prefix_text AS "prefixText", pr.problem
+           i.prefix_text AS "prefixText", pr.problem, c.live, s.max_new_tokens AS "maxNewTokens"
     FROM assignments a JOIN study_items i ON i.id = a.item_id JOIN problems pr ON pr.id = i.problem_id
+    JOIN study_conditions c ON c.id = i.condition_id JOIN studies s ON s.id = i.study_id
     LEFT JOIN responses r ON r.assignment_id = a.id
     WHERE a.participant_id = ${participantId}
     ORDER BY a.position`
@@ -204,15 +209,18 @@ async function expireOverdueTasks(db: Db, participant: ParticipantRow, tasks: Ta
   const overdue = tasks.filter((t) => !t.answered && t.startedAt && isLate(t.startedAt, limit, now))
   for (const task of overdue) {
     const draft = (task.draft ?? {}) as Partial<TaskDraft>
+    // the response counts as given when the time ran out, not when the participant came back
+    const at = deadlineOf(task.startedAt!, limit)
     await db.$transaction(async (tx) => {
+      const finished = task.live ? await finishLiveTask(tx, await liveTask(tx, null, task.id), draft.continuation ?? '', at) : null
       await storeResponse(tx, {
         assignmentId: task.id,
         startedAt: task.startedAt!,
         timeLimitSeconds: limit,
-        answer: { continuation: draft.continuation ?? '', answer: draft.answer ?? '', easeRating: draft.easeRating, confidence: draft.confidence },
+        answer: { continuation: finished?.text ?? draft.continuation ?? '', answer: draft.answer ?? '', easeRating: draft.easeRating, confidence: draft.confidence },
         timedOut: true,
-        // the response counts as given when the time ran out, not when the participant came back
-        now: deadlineOf(task.startedAt!, limit),
+        now: at,
+        traceId: finished?.traceId ?? null,
       })
       await completeIfDone(tx, participant.id, studyAttentionChecks(participant.study))
     })
@@ -236,6 +244,8 @@ export interface SessionView {
     draftSavedAt: string | null
     startedAt: string | null
     deadline: string | null
+    /** a live task's shared text and who has control (null: the senior's reasoning is pre-generated) */
+    live: LiveView | null
   } | null
   attention: { checkId: string; prompt: string; options: string[] } | null
   completion: { code: string; redirectUrl: string | null } | null
@@ -292,6 +302,7 @@ export async function sessionView(db: Db, token: string, now = new Date()): Prom
       draftSavedAt: current.draftSavedAt?.toISOString() ?? null,
       startedAt: current.startedAt?.toISOString() ?? null,
       deadline: current.startedAt ? deadlineOf(current.startedAt, study.timeLimitSeconds).toISOString() : null,
+      live: current.live ? liveView(await spansOf(db, current.id), current.maxNewTokens) : null,
     },
   }
 }

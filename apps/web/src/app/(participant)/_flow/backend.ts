@@ -8,6 +8,14 @@ export type Stage = SessionView['stage']
 export type TaskView = NonNullable<SessionView['task']>
 export type AttentionView = NonNullable<SessionView['attention']>
 export type CompletionView = NonNullable<SessionView['completion']>
+/** A live task's shared text and who has control. */
+export type LiveView = NonNullable<TaskView['live']>
+
+/** What the senior's stream sends (src/server/studies/live-session.ts StreamEvent). */
+export type LiveStreamEvent =
+  | { event: 'spans' | 'done'; data: LiveView }
+  | { event: 'token'; data: { seq: number; text: string } }
+  | { event: 'unavailable' | 'failed'; data: { message: string } }
 
 /** What the study link's first page needs. */
 export interface StudyInfo {
@@ -61,6 +69,10 @@ export interface ParticipantBackend {
   saveDraftOnExit(input: TaskRef & DraftValues): void
   submit(input: SubmitInput): Promise<{ responseId: string; duplicate: boolean; complete: boolean }>
   answerAttention(input: { token: string; checkId: string; answer: string }): Promise<{ complete: boolean }>
+  /** Live tasks: the senior's stream (ends with done, unavailable or failed; aborting stops the senior). */
+  liveStream(input: TaskRef, signal: AbortSignal): AsyncGenerator<LiveStreamEvent>
+  liveTakeOver(input: TaskRef): Promise<LiveView>
+  liveHandBack(input: TaskRef & { text: string }): Promise<LiveView>
 }
 
 /**

@@ -42,6 +42,7 @@ export function ContinuationFields({
   answerValue,
   errors,
   readOnly,
+  live,
 }: {
   idPrefix: string
   continuation: UseFormRegisterReturn
@@ -51,16 +52,23 @@ export function ContinuationFields({
   errors: { continuation?: string; answer?: string }
   /** while the answer is being sent or after the time ran out (readOnly, so the form keeps the values) */
   readOnly?: boolean
+  /** a live task: the field is the participant's writing while they have control, hidden while the AI writes */
+  live?: { writing: boolean }
 }) {
   const continuationId = `${idPrefix}-continuation`
   const answerId = `${idPrefix}-answer`
   return (
     <div className="space-y-4">
+      <div hidden={live ? !live.writing : false}>
       <Field
         id={continuationId}
-        label="Continue the reasoning"
+        label={live ? 'Your writing' : 'Continue the reasoning'}
         error={errors.continuation}
-        hint="Pick up where the AI stopped and write the rest of the solution. Math can be written as $…$."
+        hint={
+          live
+            ? 'You have control: continue the shared reasoning. Hand it back to the AI when you like, or finish it yourself.'
+            : 'Pick up where the AI stopped and write the rest of the solution. Math can be written as $…$.'
+        }
       >
         <textarea
           {...fieldAria(continuationId, errors.continuation, true)}
@@ -72,6 +80,7 @@ export function ContinuationFields({
           readOnly={readOnly}
         />
       </Field>
+      </div>
       <Field id={answerId} label="Final answer" error={errors.answer} hint="As short as possible, e.g. 42 or \frac{1}{2} (TeX works).">
         <input
           {...fieldAria(answerId, errors.answer, true)}

@@ -141,6 +141,8 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
         draftSavedAt: null,
         startedAt: task.startedAt === null ? null : new Date(task.startedAt).toISOString(),
         deadline: task.startedAt === null ? null : new Date(task.startedAt + limitMs).toISOString(),
+        // the preview shows every task with pre-generated reasoning; a live senior needs the live service
+        live: null,
       },
     }
   }
@@ -220,5 +222,12 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
       }
       return { complete: completeIfDone(s) }
     },
+    // never reached: preview tasks are not live
+    // eslint-disable-next-line require-yield
+    async *liveStream() {
+      throw new FlowError('Live tasks cannot be previewed.', 'BAD_REQUEST', false)
+    },
+    liveTakeOver: () => Promise.reject(new FlowError('Live tasks cannot be previewed.', 'BAD_REQUEST', false)),
+    liveHandBack: () => Promise.reject(new FlowError('Live tasks cannot be previewed.', 'BAD_REQUEST', false)),
   }
 }

@@ -16,6 +16,7 @@ import { asFlowError, type DraftValues, type FlowError, type ParticipantBackend,
 import { ContinuationFields } from './continuation-fields'
 import { clearBackup, initialDraft, markBackupSynced, writeBackup } from './draft-backup'
 import { HandoffTask } from './handoff-task'
+import { LiveTask } from './live-task'
 import { TaskProgress } from './progress'
 import { RatingGroup } from './rating-group'
 import { failureMessage, withRetry } from './retry'
@@ -154,6 +155,8 @@ function TaskForm({
   })
   const { register, control, formState, getValues, setError } = form
   const answerValue = useWatch({ control, name: 'answer' }) ?? ''
+  // a live task: who writes now (the participant's field shows only while they have control)
+  const [liveControl, setLiveControl] = useState(task.live?.control ?? 'human')
 
   const autosave = useAutosave({
     save: async (draft) => {
@@ -247,7 +250,21 @@ function TaskForm({
         {announcement}
       </p>
 
-      <HandoffTask problem={task.problem} reasoning={task.prefixText} />
+      {task.live ? (
+        <LiveTask
+          backend={backend}
+          token={token}
+          assignmentId={assignmentId}
+          problem={task.problem}
+          initial={task.live}
+          readOnly={readOnly}
+          writing={() => getValues('continuation') ?? ''}
+          onControl={setLiveControl}
+          onHandedBack={() => form.setValue('continuation', '')}
+        />
+      ) : (
+        <HandoffTask problem={task.problem} reasoning={task.prefixText} />
+      )}
 
       <form
         noValidate
@@ -268,6 +285,7 @@ function TaskForm({
           answerValue={answerValue}
           errors={{ continuation: message('continuation'), answer: message('answer') }}
           readOnly={readOnly}
+          live={task.live ? { writing: liveControl === 'human' } : undefined}
         />
         {RATINGS.map(({ name, id, legend }) => (
           <Controller

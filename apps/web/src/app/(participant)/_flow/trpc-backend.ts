@@ -7,7 +7,9 @@ import superjson from 'superjson'
 
 import { useTRPCClient } from '@/trpc/react'
 
-import { FlowError, type KeyValueStore, type ParticipantBackend } from './backend'
+import { readServerSentEvents } from '@/components/server-sent-events'
+
+import { FlowError, type KeyValueStore, type LiveStreamEvent, type ParticipantBackend } from './backend'
 
 type Client = ReturnType<typeof useTRPCClient>
 
@@ -96,6 +98,35 @@ export function createTrpcBackend(client: Client): ParticipantBackend {
     },
     submit: (input) => call(() => p.submit.mutate(input)),
     answerAttention: (input) => call(() => p.answerAttention.mutate(input)),
+    liveStream: streamSenior,
+    liveTakeOver: (input) => call(() => p.liveTakeOver.mutate(input)),
+    liveHandBack: (input) => call(() => p.liveHandBack.mutate(input)),
+  }
+}
+
+/** POST /api/participant/live as server-sent events; a broken connection is reported as `unavailable`. */
+async function* streamSenior(input: { token: string; assignmentId: string }, signal: AbortSignal): AsyncGenerator<LiveStreamEvent> {
+  let response: Response
+  try {
+    response = await fetch('/api/participant/live', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(input),
+      signal,
+    })
+  } catch {
+    if (!signal.aborted) yield { event: 'unavailable', data: { message: 'The server could not be reached.' } }
+    return
+  }
+  if (!response.ok || !response.body) {
+    const body = (await response.json().catch(() => null)) as { error?: string } | null
+    yield { event: response.status >= 500 ? 'unavailable' : 'failed', data: { message: body?.error ?? `The server answered ${response.status}.` } }
+    return
+  }
+  try {
+    for await (const message of readServerSentEvents(response.body)) yield { event: message.event, data: JSON.parse(message.data) } as LiveStreamEvent
+  } catch {
+    if (!signal.aborted) yield { event: 'unavailable', data: { message: 'The connection to the server broke off.' } }
   }
 }
 

@@ -54,8 +54,8 @@ export function defaultDesign(datasets: DatasetOption[], completionCode: string)
   return {
     name: '',
     conditions: [
-      { name: 'TRL', checkpointId: '' },
-      { name: 'GRPO', checkpointId: '' },
+      { name: 'TRL', checkpointId: '', live: false },
+      { name: 'GRPO', checkpointId: '', live: false },
     ],
     datasetId: dataset?.id ?? '',
     problemCount: Math.min(20, dataset?.rowCount || 20),

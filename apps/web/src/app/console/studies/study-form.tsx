@@ -38,7 +38,7 @@ export function designFromStudy(study: Study): FormInput {
   const rule = study.handoffRule as unknown as HandoffRule
   return {
     name: study.name,
-    conditions: study.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId })),
+    conditions: study.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId, live: c.live })),
     datasetId: study.datasetId,
     problemCount: study.problemCount,
     seed: study.seed,
@@ -211,7 +211,9 @@ export function StudyForm({
           </h2>
           <p className="mt-1 text-sm text-slate-600">
             Each condition is a senior checkpoint whose reasoning participants continue ({conditions.fields.length} of at most{' '}
-            {MAX_CONDITIONS}). Assignment balances conditions and problems across participants.
+            {MAX_CONDITIONS}). Assignment balances conditions and problems across participants. A live condition's senior
+            writes while the participant watches (it needs the live model service; its checkpoint is exported to ONNX at
+            launch): the participant takes over at any moment, or at the handoff point below, and may hand back.
           </p>
         </div>
         <CheckpointChooser
@@ -263,7 +265,11 @@ export function StudyForm({
                           )}
                         />
                       </Field>
-                      <div className="sm:pt-6">
+                      <div className="flex flex-wrap items-center gap-3 sm:pt-6">
+                        <label className="flex items-center gap-2 text-sm" title="The AI writes while the participant watches; they take over and may hand back">
+                          <input type="checkbox" className="h-4 w-4" {...register(`conditions.${i}.live`)} data-testid={`condition-${i}-live`} />
+                          Live
+                        </label>
                         <button
                           type="button"
                           className="btn-secondary"
@@ -287,7 +293,7 @@ export function StudyForm({
                 type="button"
                 className="btn-secondary"
                 disabled={conditions.fields.length >= MAX_CONDITIONS}
-                onClick={() => conditions.append({ name: `Condition ${conditions.fields.length + 1}`, checkpointId: '' })}
+                onClick={() => conditions.append({ name: `Condition ${conditions.fields.length + 1}`, checkpointId: '', live: false })}
               >
                 Add condition
               </button>

@@ -76,3 +76,9 @@ export const attentionSchema = z.object({
   checkId: z.string().min(1).max(100),
   answer: z.string().min(1, 'Choose an answer').max(MAX_ANSWER),
 })
+
+/** A live task's actions: take over from the senior, or hand back with what the participant wrote. */
+export const liveTaskSchema = z.object({ token: tokenSchema, assignmentId: z.string().min(1).max(100) })
+export const handBackSchema = liveTaskSchema.extend({
+  text: z.string().max(MAX_CONTINUATION, `At most ${MAX_CONTINUATION} characters`),
+})

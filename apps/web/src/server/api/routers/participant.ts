@@ -19,9 +19,20 @@ import {
   updateOwnOpenTask,
   type ParticipantRow,
 } from '../../studies/participant-session'
+import { finishLiveTask, handBack, liveTask, takeOver } from '../../studies/live-session'
 import { createTRPCRouter, publicProcedure } from '../trpc'
 import type { PracticeTask } from './studies.schema'
-import { attentionSchema, draftSchema, joinSchema, practiceSchema, sessionSchema, studyInfoSchema, submitSchema } from './participant.schema'
+import {
+  attentionSchema,
+  draftSchema,
+  handBackSchema,
+  joinSchema,
+  liveTaskSchema,
+  practiceSchema,
+  sessionSchema,
+  studyInfoSchema,
+  submitSchema,
+} from './participant.schema'
 
 const NOT_OPEN: Record<string, string> = {
   DRAFT: 'This study has not started yet.',
@@ -181,17 +192,31 @@ export const participantRouter = createTRPCRouter({
     return ctx.db.$transaction(async (tx) => {
       const task = await ownTask(tx, participant.id, input.assignmentId)
       if (!task.response && !task.startedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task has not been started.' })
+      // a live task's continuation is the whole shared text (senior and participant spans), stored as its trace
+      const live = task.response ? null : await liveTask(tx, hashToken(input.token), task.id)
+      const finished = live?.live ? await finishLiveTask(tx, live, input.continuation, now) : null
       const result = await storeResponse(tx, {
         assignmentId: task.id,
         startedAt: task.startedAt ?? now,
         timeLimitSeconds: participant.study.timeLimitSeconds,
-        answer: { continuation: input.continuation, answer: input.answer, easeRating: input.easeRating, confidence: input.confidence },
+        answer: { continuation: finished?.text ?? input.continuation, answer: input.answer, easeRating: input.easeRating, confidence: input.confidence },
         timedOut: input.timedOut === true,
         now,
+        traceId: finished?.traceId ?? null,
       })
       const complete = await completeIfDone(tx, participant.id, studyAttentionChecks(participant.study))
       return { ...result, complete }
     })
+  }),
+
+  /** A live task: the participant takes control from the senior (its open span ends where it is). */
+  liveTakeOver: publicProcedure.input(liveTaskSchema).mutation(async ({ ctx, input }) => {
+    return takeOver(ctx.db, await liveTask(ctx.db, hashToken(input.token), input.assignmentId))
+  }),
+
+  /** A live task: the participant hands control back; what they wrote becomes a span and the senior continues. */
+  liveHandBack: publicProcedure.input(handBackSchema).mutation(async ({ ctx, input }) => {
+    return handBack(ctx.db, await liveTask(ctx.db, hashToken(input.token), input.assignmentId), input.text)
   }),
 
   /** An attention check's answer, once per check (a repeat changes nothing). */

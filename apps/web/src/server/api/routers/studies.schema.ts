@@ -44,6 +44,8 @@ export type AttentionCheck = z.infer<typeof attentionCheckSchema>
 const conditionSchema = z.object({
   name: text('A condition name', 40),
   checkpointId: z.string({ error: 'Choose a checkpoint' }).min(1, 'Choose a checkpoint'),
+  /** live: the senior writes while the participant watches, takes over and hands back (workers/live) */
+  live: z.boolean().default(false),
 })
 
 const urlParamName = z

@@ -181,7 +181,7 @@ export const studiesRouter = createTRPCRouter({
           ...designData(input),
           ownerId: ctx.user.id,
           hashSalt: randomBytes(16).toString('hex'),
-          conditions: { create: input.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId })) },
+          conditions: { create: input.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId, live: c.live })) },
         },
         select: { id: true },
       })
@@ -199,7 +199,7 @@ export const studiesRouter = createTRPCRouter({
       await tx.studyCondition.deleteMany({ where: { studyId: study.id } })
       await tx.study.update({
         where: { id: study.id },
-        data: { ...designData(input.design), conditions: { create: input.design.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId })) } },
+        data: { ...designData(input.design), conditions: { create: input.design.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId, live: c.live })) } },
       })
       await audit(tx, { actorId: ctx.user.id, action: 'study.update', entity: 'studies', entityId: study.id })
       return { id: study.id }

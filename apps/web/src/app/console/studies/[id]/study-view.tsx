@@ -215,6 +215,11 @@ function DesignSummary({ study: s }: { study: Study }) {
             {s.conditions.map((c) => (
               <li key={c.id} className="flex flex-wrap gap-x-2">
                 <span className="font-medium">{c.name}</span>
+                {c.live ? (
+                  <span className="rounded bg-emerald-100 px-1.5 text-xs font-medium text-emerald-900" title="The AI streams; the participant takes over and may hand back">
+                    live
+                  </span>
+                ) : null}
                 <span className="text-slate-600">—</span>
                 {c.checkpoint.run ? (
                   <Link href={`/console/runs/${c.checkpoint.run.id}`} className="text-indigo-700 hover:underline">

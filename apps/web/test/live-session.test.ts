@@ -1,0 +1,284 @@
+// Live tasks against a real Postgres and a stand-in live model service (a real HTTP server speaking workers/live's
+// protocol, scripted per request): the senior's stream is stored token by token, a take-over is exact, hand-back
+// continues from the shared text, a broken stream resumes from what was stored, and submit stores the whole
+// shared text as a trace with its author spans. workers/live itself is tested in workers/live/test; the two
+// together in the Playwright e2e (e2e/live-session.spec.ts).
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+
+import { hashToken } from '@/server/studies/participant-session'
+import { authorSpans, linesIn, liveTask, streamLimits, streamSenior, type LiveSpanRow, type StreamEvent } from '@/server/studies/live-session'
+
+import { outcome, testDb } from './support/helpers'
+import { anonymous, makeOpenStudy, type OpenStudy } from './support/studies'
+
+const db = testDb()
+
+// ---------------------------------------------------------------- the stand-in service
+
+interface Script {
+  tokens: string[]
+  /** how the stream ends: done with a reason, or the connection drops (the service died) */
+  end: { reason: 'eos' | 'length' | 'lines' } | 'crash'
+  delayMs?: number
+}
+
+const scripts: Script[] = []
+const requests: Record<string, unknown>[] = []
+let server: Server
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk) => (body += chunk))
+    req.on('end', async () => {
+      const request = JSON.parse(body) as Record<string, unknown>
+      requests.push(request)
+      if (String(request.model).includes('missing')) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `No ONNX export at ${String(request.model)}` }))
+        return
+      }
+      const script = scripts.shift() ?? { tokens: ['x'], end: { reason: 'eos' } }
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(`event: start\ndata: ${JSON.stringify({ promptTokens: 10 })}\n\n`)
+      let n = 0
+      for (const text of script.tokens) {
+        if (res.destroyed) return
+        res.write(`event: token\ndata: ${JSON.stringify({ text, id: 1, n: ++n })}\n\n`)
+        await new Promise((r) => setTimeout(r, script.delayMs ?? 1))
+      }
+      if (script.end === 'crash') return res.destroy()
+      res.end(`event: done\ndata: ${JSON.stringify({ reason: script.end.reason, tokens: n, ttftMs: 1, totalMs: 2 })}\n\n`)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  process.env.LIVE_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+beforeEach(() => {
+  scripts.length = 0
+  requests.length = 0
+})
+
+// ---------------------------------------------------------------- a live study and a participant at a live task
+
+async function makeLiveStudy(handoffRule: { kind: 'step'; k: number } | { kind: 'fraction'; f: number } = { kind: 'step', k: 1 }): Promise<OpenStudy> {
+  const study = await makeOpenStudy(db, { handoffRule, temperature: 0.5, maxNewTokens: 12 })
+  await db.studyCondition.updateMany({ where: { studyId: study.studyId }, data: { live: true } })
+  await db.$executeRaw`UPDATE study_items SET prefix_text = NULL, handoff_step = NULL WHERE study_id = ${study.studyId}`
+  // the GRPO checkpoint has an export (support/helpers.ts makeCheckpoints); the TRL one gets one here
+  await db.checkpoint.create({
+    data: { runId: study.checkpoints.trlRun.id, step: 2, format: 'onnx', path: `/runs/onnx/${study.checkpoints.trl.id}`, sha256: 'b'.repeat(64), sizeBytes: BigInt(1) },
+  })
+  return study
+}
+
+async function atLiveTask(study: OpenStudy) {
+  const api = await anonymous(db)
+  const { token } = await api.participant.join({ studyId: study.studyId, consent: true, params: {} })
+  await api.participant.finishInstructions({ token })
+  await api.participant.submitPractice({ token, continuation: '', answer: '2' })
+  const session = await api.participant.session({ token })
+  const assignmentId = session.task!.assignmentId
+  await api.participant.startTask({ token, assignmentId })
+  return { api, token, assignmentId, session }
+}
+
+async function collect(events: AsyncGenerator<StreamEvent>, onToken?: (n: number) => Promise<void>): Promise<StreamEvent[]> {
+  const out: StreamEvent[] = []
+  for await (const e of events) {
+    out.push(e)
+    if (e.event === 'token' && onToken) await onToken(out.filter((x) => x.event === 'token').length)
+  }
+  return out
+}
+
+async function stream(token: string, assignmentId: string, onToken?: (n: number) => Promise<void>, signal = new AbortController().signal) {
+  return collect(streamSenior(db, await liveTask(db, hashToken(token), assignmentId), signal), onToken)
+}
+
+const spans = (assignmentId: string) => db.liveSpan.findMany({ where: { assignmentId }, orderBy: { seq: 'asc' } })
+
+// ---------------------------------------------------------------- the rules, as pure functions
+
+describe('live rules', () => {
+  test('a reasoning step is a line: runs of line breaks count once', () => {
+    expect(linesIn('')).toBe(0)
+    expect(linesIn('a\nb')).toBe(1)
+    expect(linesIn('a\n\nb\n')).toBe(2)
+  })
+
+  test('author spans tile the shared text and skip empty spans', () => {
+    const rows = [{ author: 'senior', text: 'Add 2.\n' }, { author: 'human', text: '' }, { author: 'human', text: 'So 5.' }] as const
+    expect(authorSpans([...rows])).toEqual([
+      { author: 'senior', text: 'Add 2.\n', start: 0, end: 7 },
+      { author: 'human', text: 'So 5.', start: 7, end: 12 },
+    ])
+  })
+
+  test('the scheduled handover applies to the first span only: step k by lines, fraction f of the budget', () => {
+    const span = (seq: number, text: string, tokens: number) => ({ seq, text, tokens }) as LiveSpanRow
+    const first = span(0, 'one\n', 3)
+    expect(streamLimits({ maxNewTokens: 20, handoffRule: { kind: 'step', k: 2 } }, [first], first)).toEqual({ maxNewTokens: 17, stopAfterLines: 1, scheduled: true })
+    expect(streamLimits({ maxNewTokens: 20, handoffRule: { kind: 'fraction', f: 0.5 } }, [first], first)).toEqual({ maxNewTokens: 7, stopAfterLines: undefined, scheduled: true })
+    const later = span(2, '', 0)
+    expect(streamLimits({ maxNewTokens: 20, handoffRule: { kind: 'step', k: 2 } }, [first, span(1, 'me', 0), later], later)).toEqual({
+      maxNewTokens: 17, stopAfterLines: undefined, scheduled: false,
+    })
+  })
+})
+
+// ---------------------------------------------------------------- the stream, take-over, hand-back, submit
+
+describe('a live task', () => {
+  test('the senior streams to the scheduled handover; the participant writes and hands back; the senior continues from the shared text', async () => {
+    const study = await makeLiveStudy({ kind: 'step', k: 1 })
+    const { api, token, assignmentId, session } = await atLiveTask(study)
+    expect(session.task!.live).toEqual({ control: 'senior', spans: [], canHandBack: false, seniorStopped: null })
+
+    scripts.push({ tokens: ['Add', ' 2', ' and 3.\n'], end: { reason: 'lines' } })
+    const events = await stream(token, assignmentId)
+    expect(events.map((e) => e.event)).toEqual(['spans', 'token', 'token', 'token', 'done'])
+    const first = requests[0]!
+    expect(first).toMatchObject({ text: '', maxNewTokens: 12, temperature: 0.5, topP: 1, stopAfterLines: 1 })
+    expect(String(first.model)).toMatch(/^\/runs\//)
+    expect(typeof first.problem).toBe('string')
+    let stored = await spans(assignmentId)
+    expect(stored).toMatchObject([{ seq: 0, author: 'senior', text: 'Add 2 and 3.\n', tokens: 3, endReason: 'handover' }])
+    expect(stored[0]!.firstTokenAt).not.toBeNull()
+
+    const view = (await api.participant.session({ token })).task!.live!
+    expect(view).toMatchObject({ control: 'human', canHandBack: true, seniorStopped: 'handover' })
+
+    await api.participant.saveDraft({ token, assignmentId, continuation: 'That is 5.\n', answer: '' })
+    const back = await api.participant.liveHandBack({ token, assignmentId, text: 'That is 5.\n' })
+    expect(back.control).toBe('senior')
+    expect((await db.assignment.findUniqueOrThrow({ where: { id: assignmentId } })).draft).toMatchObject({ continuation: '' })
+
+    scripts.push({ tokens: ['So', ' 5.'], end: { reason: 'eos' } })
+    await stream(token, assignmentId)
+    // the senior continued from everything written so far, with no scheduled stop now
+    expect(requests[1]).toMatchObject({ text: 'Add 2 and 3.\nThat is 5.\n', maxNewTokens: 9 })
+    expect(requests[1]!.stopAfterLines).toBeUndefined()
+    stored = await spans(assignmentId)
+    expect(stored.map((s) => [s.author, s.text, s.endReason])).toEqual([
+      ['senior', 'Add 2 and 3.\n', 'handover'],
+      ['human', 'That is 5.\n', 'hand_back'],
+      ['senior', 'So 5.', 'eos'],
+    ])
+    expect(stored[1]!.startedAt.getTime()).toBe(stored[0]!.endedAt!.getTime())
+
+    // submit: the whole shared text is the continuation and a trace with author spans; verification is queued
+    const result = await api.participant.submit({ token, assignmentId, continuation: ' Answer 5', answer: '5', easeRating: 4, confidence: 4 })
+    const response = await db.response.findUniqueOrThrow({ where: { id: result.responseId }, include: { trace: true } })
+    expect(response.continuation).toBe('Add 2 and 3.\nThat is 5.\nSo 5. Answer 5')
+    expect(response.trace!.text).toBe(response.continuation)
+    expect(response.trace!.authorSpans).toEqual([
+      { author: 'senior', text: 'Add 2 and 3.\n', start: 0, end: 13 },
+      { author: 'human', text: 'That is 5.\n', start: 13, end: 24 },
+      { author: 'senior', text: 'So 5.', start: 24, end: 29 },
+      { author: 'human', text: ' Answer 5', start: 29, end: 38 },
+    ])
+    expect(response.trace!.settings).toMatchObject({ source: 'live-study', assignmentId, temperature: 0.5, max_new_tokens: 12 })
+    const jobs = await db.job.findMany({ where: { kind: 'VERIFY_RESPONSES' } })
+    expect(jobs.some((j) => (j.payload as { responseIds: string[] }).responseIds.includes(result.responseId))).toBe(true)
+
+    // a second submit is the same response and makes no second trace
+    const again = await api.participant.submit({ token, assignmentId, continuation: 'other', answer: '6', easeRating: 1, confidence: 1 })
+    expect(again).toMatchObject({ responseId: result.responseId, duplicate: true })
+    expect(await db.trace.count({ where: { problemId: response.trace!.problemId, settings: { path: ['assignmentId'], equals: assignmentId } } })).toBe(1)
+    // and the task takes no more actions
+    expect(await outcome(api.participant.liveTakeOver({ token, assignmentId }))).toBe('PRECONDITION_FAILED')
+  })
+
+  test('a take-over stops the senior exactly where the participant saw it', async () => {
+    const study = await makeLiveStudy({ kind: 'step', k: 5 })
+    const { api, token, assignmentId } = await atLiveTask(study)
+    scripts.push({ tokens: ['One', ' two', ' three', ' four', ' five', ' six'], end: { reason: 'length' }, delayMs: 30 })
+    const events = await stream(token, assignmentId, async (n) => {
+      if (n === 2) await api.participant.liveTakeOver({ token, assignmentId })
+    })
+    const shown = events.flatMap((e) => (e.event === 'token' ? [e.data.text] : [])).join('')
+    expect(shown).toBe('One two')
+    expect(events.at(-1)!.event).toBe('token') // no done: the stream stopped
+    const stored = await spans(assignmentId)
+    expect(stored).toMatchObject([{ author: 'senior', text: 'One two', tokens: 2, endReason: 'take_over' }])
+    expect((await api.participant.session({ token })).task!.live!.control).toBe('human')
+    // a stream opened now (another tab) writes nothing: the participant has control
+    expect((await stream(token, assignmentId)).map((e) => e.event)).toEqual(['spans'])
+    expect(requests).toHaveLength(1)
+  })
+
+  test('taking over before the senior started records the moment; handing back twice is one hand-back', async () => {
+    const study = await makeLiveStudy()
+    const { api, token, assignmentId } = await atLiveTask(study)
+    const view = await api.participant.liveTakeOver({ token, assignmentId })
+    expect(view).toMatchObject({ control: 'human', spans: [{ seq: 0, author: 'senior', text: '', endReason: 'take_over' }] })
+    await api.participant.liveHandBack({ token, assignmentId, text: 'I start.\n' })
+    await api.participant.liveHandBack({ token, assignmentId, text: 'I start.\n' })
+    expect((await spans(assignmentId)).map((s) => [s.author, s.text, s.endedAt === null])).toEqual([
+      ['senior', '', false],
+      ['human', 'I start.\n', false],
+      ['senior', '', true],
+    ])
+  })
+
+  test('a stream that breaks (the service restarted) resumes from the stored text', async () => {
+    const study = await makeLiveStudy({ kind: 'step', k: 3 })
+    const { token, assignmentId } = await atLiveTask(study)
+    scripts.push({ tokens: ['First', ' line\n', 'Sec'], end: 'crash' })
+    const broken = await stream(token, assignmentId)
+    expect(broken.at(-1)).toMatchObject({ event: 'unavailable' })
+    expect(await spans(assignmentId)).toMatchObject([{ text: 'First line\nSec', tokens: 3, endedAt: null }])
+
+    scripts.push({ tokens: ['ond line\n'], end: { reason: 'lines' } })
+    const resumed = await stream(token, assignmentId)
+    expect(resumed.at(-1)!.event).toBe('done')
+    // the same span goes on: the service got the stored text and the steps still to go before the handover
+    expect(requests[1]).toMatchObject({ text: 'First line\nSec', stopAfterLines: 2, maxNewTokens: 9 })
+    expect(requests[1]!.seed).not.toBe(requests[0]!.seed)
+    expect(await spans(assignmentId)).toMatchObject([{ seq: 0, text: 'First line\nSecond line\n', tokens: 4, endReason: 'handover' }])
+  })
+
+  test('a service that is down, or a checkpoint without an export, is a clear message and changes nothing', async () => {
+    const study = await makeLiveStudy()
+    const { token, assignmentId } = await atLiveTask(study)
+    const url = process.env.LIVE_URL
+    process.env.LIVE_URL = 'http://127.0.0.1:9' // nothing listens there
+    try {
+      const down = await stream(token, assignmentId)
+      expect(down.at(-1)).toMatchObject({ event: 'unavailable' })
+      expect((down.at(-1)!.data as { message: string }).message).toMatch(/live model service at http:\/\/127\.0\.0\.1:9 is not reachable/)
+    } finally {
+      process.env.LIVE_URL = url
+    }
+    expect(await spans(assignmentId)).toMatchObject([{ text: '', tokens: 0, endedAt: null }])
+
+    await db.checkpoint.updateMany({ where: { format: 'onnx', runId: { in: [study.checkpoints.trlRun.id, study.checkpoints.grpoRun.id] } }, data: { path: '/runs/missing' } })
+    const refused = await stream(token, assignmentId)
+    expect(refused.at(-1)).toMatchObject({ event: 'failed' })
+    expect((refused.at(-1)!.data as { message: string }).message).toMatch(/No ONNX export at \/runs\/missing/)
+
+    await db.checkpoint.deleteMany({ where: { format: 'onnx', runId: { in: [study.checkpoints.trlRun.id, study.checkpoints.grpoRun.id] } } })
+    const none = await stream(token, assignmentId)
+    expect(none).toMatchObject([{ event: 'failed' }])
+    expect((none[0]!.data as { message: string }).message).toMatch(/has no ONNX export/)
+    expect(await spans(assignmentId)).toMatchObject([{ text: '', tokens: 0, endedAt: null }])
+  })
+
+  test("a token opens only its own live task; a task that is not live takes no live actions", async () => {
+    const study = await makeLiveStudy()
+    const mine = await atLiveTask(study)
+    const other = await atLiveTask(study)
+    expect(await outcome(mine.api.participant.liveTakeOver({ token: mine.token, assignmentId: other.assignmentId }))).toBe('NOT_FOUND')
+    expect(await outcome(mine.api.participant.liveHandBack({ token: mine.token, assignmentId: other.assignmentId, text: 'x' }))).toBe('NOT_FOUND')
+    const plain = await makeOpenStudy(db)
+    const notLive = await atLiveTask(plain)
+    expect(notLive.session.task!.live).toBeNull()
+    expect(await outcome(notLive.api.participant.liveTakeOver({ token: notLive.token, assignmentId: notLive.assignmentId }))).toBe('BAD_REQUEST')
+  })
+})
