@@ -184,6 +184,10 @@ describe('a live task', () => {
       { author: 'human', text: ' Answer 5', start: 29, end: 38 },
     ])
     expect(response.trace!.settings).toMatchObject({ source: 'live-study', assignmentId, temperature: 0.5, max_new_tokens: 12 })
+    // the export's row links the live trace and says the condition was live
+    const [row] = await db.$queryRaw<{ trace_id: string; live: boolean; continuation: string }[]>`
+      SELECT trace_id, live, continuation FROM study_response_rows WHERE response_id = ${result.responseId}`
+    expect(row).toEqual({ trace_id: response.traceId, live: true, continuation: response.continuation })
     const jobs = await db.job.findMany({ where: { kind: 'VERIFY_RESPONSES' } })
     expect(jobs.some((j) => (j.payload as { responseIds: string[] }).responseIds.includes(result.responseId))).toBe(true)
 

@@ -36,7 +36,7 @@ export const EXPORT_COLUMNS: CodebookColumn[] = [
   { name: 'problem_id', type: 'text', description: 'The problem (Tandem Lab’s id).' },
   { name: 'problem_external_id', type: 'text', description: 'The problem’s id in its dataset.' },
   { name: 'expected_answer', type: 'text', description: 'The dataset’s answer to the problem.' },
-  { name: 'trace_id', type: 'text', description: 'The senior’s stored solo trace that was cut at the handoff point.' },
+  { name: 'trace_id', type: 'text', description: 'The senior’s stored solo trace that was cut at the handoff point; for a live task, the whole shared text with its author spans (senior and participant).' },
   { name: 'trace_seed', type: 'integer', description: 'The seed the trace was generated with.' },
   { name: 'handoff_step', type: 'integer', description: 'How many reasoning steps of the senior’s trace the participant saw.' },
   { name: 'response_id', type: 'text', description: 'The participant’s response.' },
@@ -54,6 +54,7 @@ export const EXPORT_COLUMNS: CodebookColumn[] = [
   { name: 'extracted_answer', type: 'text', description: 'The answer as the verifier read it.' },
   { name: 'verdict', type: 'text', description: 'CORRECT, INCORRECT or UNPARSEABLE.' },
   { name: 'correct', type: 'boolean', description: 'verdict = CORRECT (empty: not verified yet).' },
+  { name: 'live', type: 'boolean', description: 'The condition was live: the senior streamed while the participant watched, took over and could hand back (continuation is then the whole shared text).' },
 ]
 
 /** The view column that the export drops: its value goes into participant_external_id when ids=hashed. */
