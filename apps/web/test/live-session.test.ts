@@ -67,7 +67,7 @@ beforeEach(() => {
 // ---------------------------------------------------------------- a live study and a participant at a live task
 
 async function makeLiveStudy(handoffRule: { kind: 'step'; k: number } | { kind: 'fraction'; f: number } = { kind: 'step', k: 1 }): Promise<OpenStudy> {
-  const study = await makeOpenStudy(db, { handoffRule, temperature: 0.5, maxNewTokens: 12 })
+  const study = await makeOpenStudy(db, { handoffRule, temperature: 0.5, maxNewTokens: 12, liveTokensPerSecond: 0 })
   await db.studyCondition.updateMany({ where: { studyId: study.studyId }, data: { live: true } })
   await db.$executeRaw`UPDATE study_items SET prefix_text = NULL, handoff_step = NULL WHERE study_id = ${study.studyId}`
   // the GRPO checkpoint has an export (support/helpers.ts makeCheckpoints); the TRL one gets one here
@@ -272,6 +272,19 @@ describe('a live task', () => {
     expect(none).toMatchObject([{ event: 'failed' }])
     expect((none[0]!.data as { message: string }).message).toMatch(/has no ONNX export/)
     expect(await spans(assignmentId)).toMatchObject([{ text: '', tokens: 0, endedAt: null }])
+  })
+
+  test('the reading pace spaces the tokens the participant sees, however fast the model is', async () => {
+    const study = await makeLiveStudy({ kind: 'step', k: 5 })
+    await db.study.update({ where: { id: study.studyId }, data: { liveTokensPerSecond: 40 } })
+    const { token, assignmentId } = await atLiveTask(study)
+    scripts.push({ tokens: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'], end: { reason: 'eos' } })
+    const times: number[] = []
+    await stream(token, assignmentId, async () => void times.push(Date.now()))
+    expect(times).toHaveLength(9)
+    // 9 tokens at 40/s: at least 8 gaps of 25 ms (less a little timer slack)
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(8 * 25 - 10)
+    expect(Math.min(...times.slice(1).map((t, i) => t - times[i]!))).toBeGreaterThanOrEqual(20)
   })
 
   test("a token opens only its own live task; a task that is not live takes no live actions", async () => {

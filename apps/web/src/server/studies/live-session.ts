@@ -51,6 +51,8 @@ export interface LiveTask {
   seed: number
   temperature: number
   maxNewTokens: number
+  /** the reading pace: at most this many tokens per second reach the participant (0 = as generated) */
+  liveTokensPerSecond: number
   handoffRule: { kind: 'step'; k: number } | { kind: 'fraction'; f: number }
   problem: string
   problemId: string
@@ -125,7 +127,7 @@ export async function liveTask(db: Db | Prisma.TransactionClient, tokenHash: str
   const rows = await db.$queryRaw<LiveTask[]>`
     SELECT a.id AS "assignmentId", (r.id IS NOT NULL) AS answered, a.started_at AS "startedAt", c.live,
            s.id AS "studyId", s.status::text AS "studyStatus", s.seed, s.temperature, s.max_new_tokens AS "maxNewTokens",
-           s.handoff_rule AS "handoffRule", pr.problem, pr.id AS "problemId", c.checkpoint_id AS "checkpointId",
+           s.live_tokens_per_second AS "liveTokensPerSecond", s.handoff_rule AS "handoffRule", pr.problem, pr.id AS "problemId", c.checkpoint_id AS "checkpointId",
            (SELECT o.path FROM checkpoints o JOIN checkpoints src ON src.id = c.checkpoint_id
             WHERE o.format = 'onnx' AND o.step = src.step AND o.run_id IS NOT DISTINCT FROM src.run_id
               AND o.base_model_id IS NOT DISTINCT FROM src.base_model_id LIMIT 1) AS "exportPath"
@@ -273,6 +275,19 @@ async function openSeniorSpan(db: Db, task: LiveTask): Promise<{ spans: LiveSpan
   })
 }
 
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+  })
+}
+
 async function endSpan(db: Db, span: LiveSpanRow, reason: EndReason) {
   await db.$executeRaw`UPDATE live_spans SET ended_at = now(), end_reason = ${reason} WHERE id = ${span.id} AND ended_at IS NULL`
 }
@@ -320,9 +335,17 @@ export async function* streamSenior(db: Db, task: LiveTask, signal: AbortSignal)
     ...(limits.stopAfterLines !== undefined ? { stopAfterLines: limits.stopAfterLines } : {}),
   }
   let tokens = open.tokens
+  // the reading pace: a token is stored and sent no sooner than this after the one before
+  const gapMs = task.liveTokensPerSecond > 0 ? 1000 / task.liveTokensPerSecond : 0
+  let nextAt = 0
   try {
     for await (const event of generate(request, upstream.signal)) {
       if (event.type === 'token') {
+        if (gapMs > 0) {
+          await pause(nextAt - Date.now(), upstream.signal)
+          if (upstream.signal.aborted) return
+          nextAt = Date.now() + gapMs
+        }
         // stored only while the span is open and this stream is its only writer (tokens as expected)
         const stored = await db.$executeRaw`
           UPDATE live_spans SET text = text || ${event.text}, tokens = tokens + 1, first_token_at = COALESCE(first_token_at, now())

@@ -63,6 +63,7 @@ export function defaultDesign(datasets: DatasetOption[], completionCode: string)
     handoffRule: { kind: 'step', k: 2, f: 0.5 } as HandoffRule,
     temperature: 1,
     maxNewTokens: 96,
+    liveTokensPerSecond: 12,
     tasksPerParticipant: 4,
     timeLimitSeconds: 300,
     minSecondsPerTask: 10,

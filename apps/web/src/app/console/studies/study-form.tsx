@@ -46,6 +46,7 @@ export function designFromStudy(study: Study): FormInput {
     handoffRule: { kind: rule.kind, k: rule.kind === 'step' ? rule.k : 2, f: rule.kind === 'fraction' ? rule.f : 0.5 } as HandoffRule,
     temperature: study.temperature,
     maxNewTokens: study.maxNewTokens,
+    liveTokensPerSecond: study.liveTokensPerSecond,
     tasksPerParticipant: study.tasksPerParticipant,
     timeLimitSeconds: study.timeLimitSeconds,
     minSecondsPerTask: study.minSecondsPerTask,
@@ -400,6 +401,7 @@ export function StudyForm({
           </h2>
           <p className="mt-1 text-sm text-slate-600">
             At launch the worker samples one solo trace per condition and problem with these settings and stores it with its seed.
+            A live condition&apos;s senior samples with the same temperature while the participant watches, within the same token budget.
           </p>
         </div>
         <div className="grid gap-4 sm:grid-cols-2">
@@ -421,6 +423,21 @@ export function StudyForm({
               inputMode="numeric"
               step={1}
               {...register('maxNewTokens', { setValueAs: blankToUndefined })}
+            />
+          </Field>
+          <Field
+            id="liveTokensPerSecond"
+            label="Live reading pace (tokens/s)"
+            error={message('liveTokensPerSecond')}
+            hint="Live conditions only: the senior's words reach the participant at most this fast, so they can read along (0 = as generated)."
+          >
+            <input
+              {...fieldAria('liveTokensPerSecond', message('liveTokensPerSecond'), true)}
+              className="input"
+              type="number"
+              inputMode="decimal"
+              step="any"
+              {...register('liveTokensPerSecond', { setValueAs: blankToUndefined })}
             />
           </Field>
         </div>

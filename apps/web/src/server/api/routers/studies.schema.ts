@@ -62,6 +62,8 @@ export const studyDesignObject = z.object({
   handoffRule: handoffRuleSchema,
   temperature: requiredNumber('Temperature').min(0, 'Temperature must be between 0 and 2').max(2, 'Temperature must be between 0 and 2').default(1),
   maxNewTokens: wholeNumber('Max new tokens', 8, 1_024).default(96),
+  /** live conditions: how fast the senior's tokens reach the participant (0 = as fast as generated) */
+  liveTokensPerSecond: requiredNumber('Live reading pace').min(0, 'Live reading pace must be between 0 and 200 tokens/s').max(200, 'Live reading pace must be between 0 and 200 tokens/s').default(12),
   tasksPerParticipant: wholeNumber('Tasks per participant', 1, 100),
   timeLimitSeconds: wholeNumber('Time limit per task (s)', 30, 3_600),
   consentText: text('Consent text', 10_000),
