@@ -3,7 +3,7 @@
 //      migrations applied (@tandem/db, the same code as `npm run db:migrate`);
 //   2. a researcher account and a disabled one (`npm run seed:user`);
 //   3. the fixture base model and the arithmetic datasets (`tandem seed --fixture`, workers/trainer);
-//   4. a `tandem worker` serving that database's job queue;
+//   4. a `tandem worker` serving that database's job queue, and the live model service (workers/live);
 //   5. the web app: `next build` (skipped with E2E_SKIP_BUILD=1 when .next exists), then `next start` on a
 //      free port.
 // Teardown stops the worker and the server (their whole process groups) and drops the database.
@@ -119,10 +119,21 @@ export default async function globalSetup() {
   let databaseUrl: string | undefined
   let runsDir: string | undefined
   let worker: ChildProcess | undefined
+  let live: ChildProcess | undefined
   let web: ChildProcess | undefined
   const teardown = async () => {
     await stop(web, 'web server')
     await stop(worker, 'worker')
+    await stop(live, 'live model service')
+    // a live service that a test restarted (e2e/live-session.spec.ts) is its own process group
+    const restarted = Number(process.env.E2E_LIVE_RESTARTED_PGID)
+    if (restarted) {
+      try {
+        process.kill(-restarted, 'SIGTERM')
+      } catch {
+        /* already gone */
+      }
+    }
     if (process.env.E2E_KEEP) {
       log(`kept database ${databaseUrl && redact(databaseUrl)} and runs dir ${runsDir}`)
       return
@@ -159,6 +170,14 @@ export default async function globalSetup() {
     worker = workerProc.child
     log(`worker started (pid ${worker.pid}, log ${workerProc.logFile})`)
 
+    const livePort = await freePort()
+    const liveEnv = { ...process.env, LIVE_HOST: '127.0.0.1', LIVE_PORT: String(livePort) }
+    const liveProc = startDaemon('live', 'npm', ['run', '-s', 'start', '-w', 'workers/live'], { cwd: repoRoot, env: liveEnv })
+    live = liveProc.child
+    const liveUrl = `http://127.0.0.1:${livePort}`
+    await waitForHttp(`${liveUrl}/health`, live, liveProc.logFile, 60_000)
+    log(`live model service at ${liveUrl} (pid ${live.pid}, log ${liveProc.logFile})`)
+
     if (process.env.E2E_SKIP_BUILD && existsSync(path.join(webDir, '.next', 'BUILD_ID'))) {
       log('E2E_SKIP_BUILD: using the existing .next build')
     } else {
@@ -169,7 +188,7 @@ export default async function globalSetup() {
     const nextBin = createRequire(path.join(webDir, 'package.json')).resolve('next/dist/bin/next')
     const webProc = startDaemon('web', process.execPath, [nextBin, 'start', '--port', String(port), '--hostname', '127.0.0.1'], {
       cwd: webDir,
-      env: { ...env, AUTH_SECRET: randomBytes(32).toString('base64'), TANDEM_RUNS_DIR: runsDir, NODE_ENV: 'production' },
+      env: { ...env, AUTH_SECRET: randomBytes(32).toString('base64'), TANDEM_RUNS_DIR: runsDir, NODE_ENV: 'production', LIVE_URL: liveUrl },
     })
     web = webProc.child
     const baseURL = `http://127.0.0.1:${port}`
@@ -184,6 +203,11 @@ export default async function globalSetup() {
     process.env.E2E_ADMIN_EMAIL = E2E_ADMIN_EMAIL
     process.env.E2E_PASSWORD = password
     process.env.E2E_DATABASE_URL = databaseUrl
+    // the live service, for the spec that restarts it mid-session
+    process.env.E2E_LIVE_URL = liveUrl
+    process.env.E2E_LIVE_PORT = String(livePort)
+    process.env.E2E_LIVE_PGID = String(live.pid)
+    process.env.E2E_REPO_ROOT = repoRoot
   } catch (error) {
     await teardown()
     throw error

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { hashToken } from '@/server/studies/participant-session'
 import { authorSpans, linesIn, liveTask, streamLimits, streamSenior, type LiveSpanRow, type StreamEvent } from '@/server/studies/live-session'
 
-import { outcome, testDb } from './support/helpers'
+import { callerFor, outcome, testDb } from './support/helpers'
 import { anonymous, makeOpenStudy, type OpenStudy } from './support/studies'
 
 const db = testDb()
@@ -190,6 +190,17 @@ describe('a live task', () => {
     expect(row).toEqual({ trace_id: response.traceId, live: true, continuation: response.continuation })
     const jobs = await db.job.findMany({ where: { kind: 'VERIFY_RESPONSES' } })
     expect(jobs.some((j) => (j.payload as { responseIds: string[] }).responseIds.includes(result.responseId))).toBe(true)
+
+    // the trace viewer: the spans with author and timing, and the verdict through the response
+    await db.verifierResult.create({ data: { verifier: 'math-verify', version: '0', verdict: 'CORRECT', details: '', extractedAnswer: '5', responseId: result.responseId } })
+    const viewed = await (await callerFor(db, study.owner)).traces.get({ id: response.traceId! })
+    expect(viewed.schedule).toBe('live study')
+    expect(viewed.settings).not.toHaveProperty('spans')
+    expect(viewed.verifierResult).toMatchObject({ verdict: 'CORRECT' })
+    expect(viewed.liveSession!.studyId).toBe(study.studyId)
+    expect(viewed.liveSession!.spans.map((x) => [x.author, x.chars, x.endReason])).toEqual([
+      ['senior', 13, 'handover'], ['human', 11, 'hand_back'], ['senior', 5, 'eos'], ['human', 9, 'submit'],
+    ])
 
     // a second submit is the same response and makes no second trace
     const again = await api.participant.submit({ token, assignmentId, continuation: 'other', answer: '6', easeRating: 1, confidence: 1 })

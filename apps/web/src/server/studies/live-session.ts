@@ -232,6 +232,7 @@ export async function finishLiveTask(tx: Prisma.TransactionClient, task: Pick<Li
       authorSpans: authorSpans(spans),
       seed: task.seed,
       settings: {
+        schedule: 'live study',
         source: 'live-study',
         studyId: task.studyId,
         assignmentId: task.assignmentId,

@@ -19,6 +19,22 @@ const authorSpanSchema = z.object({
 })
 const wordSurprisalSchema = z.object({ start: z.number().int().min(0), end: z.number().int().min(0), nats: z.number().finite() })
 
+// a live study's spans as finishLiveTask (src/server/studies/live-session.ts) writes them into the trace's settings
+const liveSpansSchema = z
+  .array(
+    z.object({
+      seq: z.number().int(),
+      author: z.enum(['senior', 'human']),
+      chars: z.number().int(),
+      tokens: z.number().int(),
+      startedAt: z.string(),
+      firstTokenAt: z.string().nullable(),
+      endedAt: z.string().nullable(),
+      endReason: z.string().nullable(),
+    }),
+  )
+  .catch([])
+
 export type AuthorSpan = z.infer<typeof authorSpanSchema>
 export type WordSurprisal = z.infer<typeof wordSurprisalSchema>
 
@@ -97,22 +113,36 @@ export const tracesRouter = createTRPCRouter({
         problem: { select: { id: true, externalId: true, problem: true, answer: true, dataset: { select: { id: true, name: true } } } },
         checkpoint: { select: checkpointSelect },
         verifierResults: latestVerdict,
+        // a live study's trace is judged through the participant's response
+        liveResponse: {
+          select: {
+            id: true,
+            verifierResult: { select: { id: true, verdict: true, extractedAnswer: true, verifier: true, version: true, details: true, createdAt: true } },
+            assignment: { select: { participant: { select: { studyId: true } } } },
+          },
+        },
       },
     })
     if (!t) throw new TRPCError({ code: 'NOT_FOUND', message: `No trace ${input.id}` })
+    const settings = record(t.settings)
+    const { spans: liveSpans, ...shownSettings } = settings
     return {
       id: t.id,
       text: t.text,
       seed: t.seed,
       createdAt: t.createdAt,
       evaluationRunId: t.evaluationRunId,
-      settings: record(t.settings),
+      settings: shownSettings,
       schedule: scheduleOf(t.settings),
       authorSpans: validEntries(t.authorSpans, authorSpanSchema),
       wordSurprisal: t.wordSurprisal == null ? null : validEntries(t.wordSurprisal, wordSurprisalSchema),
       problem: t.problem,
       checkpoint: describeCheckpoint(t.checkpoint),
-      verifierResult: t.verifierResults[0] ?? null,
+      verifierResult: t.verifierResults[0] ?? t.liveResponse?.verifierResult ?? null,
+      // who wrote what when, in a live study task (the spans as stored in live_spans)
+      liveSession: t.liveResponse
+        ? { studyId: t.liveResponse.assignment.participant.studyId, responseId: t.liveResponse.id, spans: liveSpansSchema.parse(liveSpans ?? []) }
+        : null,
     }
   }),
 

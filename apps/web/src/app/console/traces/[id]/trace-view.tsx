@@ -136,6 +136,8 @@ export function TraceView({ id }: { id: string }) {
             )}
           </section>
 
+          {t.liveSession ? <LiveSessionCard session={t.liveSession} /> : null}
+
           <section className="card space-y-3 text-sm" aria-labelledby="settings-heading">
             <h2 id="settings-heading" className="font-semibold">
               Generation
@@ -178,6 +180,61 @@ export function TraceView({ id }: { id: string }) {
         </div>
       </div>
     </div>
+  )
+}
+
+const END_REASON: Record<string, string> = {
+  eos: 'finished',
+  length: 'token budget spent',
+  handover: 'scheduled handover',
+  take_over: 'participant took over',
+  hand_back: 'handed back',
+  submit: 'submitted',
+}
+
+/** A live study task's spans in order: who wrote, how much, when, and why the span ended. */
+function LiveSessionCard({ session }: { session: NonNullable<Trace['liveSession']> }) {
+  const start = session.spans[0] ? Date.parse(session.spans[0].startedAt) : 0
+  const seconds = (iso: string | null) => (iso ? `${((Date.parse(iso) - start) / 1000).toFixed(1)} s` : '—')
+  return (
+    <section className="card space-y-3 text-sm" aria-labelledby="live-heading" data-testid="live-session">
+      <h2 id="live-heading" className="font-semibold">
+        Live session
+      </h2>
+      <p className="text-slate-600">
+        Written live in a{' '}
+        <Link href={`/console/studies/${session.studyId}`} className="text-indigo-700 hover:underline">
+          study
+        </Link>{' '}
+        task: the senior streamed, the participant took over and handed back. Times from the first span&apos;s start.
+      </p>
+      <table className="w-full text-left text-xs">
+        <thead className="text-slate-600">
+          <tr>
+            <th scope="col" className="py-1 pr-2 font-medium">Author</th>
+            <th scope="col" className="py-1 pr-2 text-right font-medium">Chars</th>
+            <th scope="col" className="py-1 pr-2 text-right font-medium">Tokens</th>
+            <th scope="col" className="py-1 pr-2 text-right font-medium">From</th>
+            <th scope="col" className="py-1 pr-2 text-right font-medium">To</th>
+            <th scope="col" className="py-1 font-medium">Ended</th>
+          </tr>
+        </thead>
+        <tbody>
+          {session.spans.map((s) => (
+            <tr key={s.seq} className="border-t border-slate-100" data-author={s.author}>
+              <td className="py-1 pr-2">
+                <span className={`rounded px-1 ${AUTHOR_STYLE[s.author].className}`}>{AUTHOR_STYLE[s.author].label}</span>
+              </td>
+              <td className="py-1 pr-2 text-right tabular-nums">{s.chars}</td>
+              <td className="py-1 pr-2 text-right tabular-nums">{s.author === 'senior' ? s.tokens : '—'}</td>
+              <td className="py-1 pr-2 text-right tabular-nums">{seconds(s.startedAt)}</td>
+              <td className="py-1 pr-2 text-right tabular-nums">{seconds(s.endedAt)}</td>
+              <td className="py-1">{s.endReason ? (END_REASON[s.endReason] ?? s.endReason) : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   )
 }
 
