@@ -94,7 +94,7 @@ async function stop(child: ChildProcess | undefined, name: string) {
 async function waitForHttp(url: string, child: ChildProcess, logFile: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the web server exited (code ${child.exitCode}):\n${logTail(logFile)}`)
+    if (child.exitCode !== null) throw new Error(`the server for ${url} exited (code ${child.exitCode}):\n${logTail(logFile)}`)
     try {
       const response = await fetch(url, { redirect: 'manual' })
       if (response.status < 500) return
@@ -103,7 +103,7 @@ async function waitForHttp(url: string, child: ChildProcess, logFile: string, ti
     }
     await new Promise((r) => setTimeout(r, 500))
   }
-  throw new Error(`the web server did not answer ${url} within ${timeoutMs / 1000} s:\n${logTail(logFile)}`)
+  throw new Error(`the server did not answer ${url} within ${timeoutMs / 1000} s:\n${logTail(logFile)}`)
 }
 
 export default async function globalSetup() {
@@ -125,15 +125,6 @@ export default async function globalSetup() {
     await stop(web, 'web server')
     await stop(worker, 'worker')
     await stop(live, 'live model service')
-    // a live service that a test restarted (e2e/live-session.spec.ts) is its own process group
-    const restarted = Number(process.env.E2E_LIVE_RESTARTED_PGID)
-    if (restarted) {
-      try {
-        process.kill(-restarted, 'SIGTERM')
-      } catch {
-        /* already gone */
-      }
-    }
     if (process.env.E2E_KEEP) {
       log(`kept database ${databaseUrl && redact(databaseUrl)} and runs dir ${runsDir}`)
       return
