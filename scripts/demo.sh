@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo on a fresh machine: install what is missing, use or start Postgres, migrate, seed (a researcher
-# login, the tiny base model, the arithmetic datasets), start the web app and a worker, print the URL.
+# login, the tiny base model, the arithmetic datasets), start the web app, a worker and the live model service
+# (workers/live, for live study conditions), print the URL.
 # Ctrl-C stops everything it started.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,6 +39,10 @@ if [ ! -f apps/web/.next/BUILD_ID ] || [ -n "$(find apps/web/src -newer apps/web
 fi
 workers/trainer/.venv/bin/tandem worker --database-url "$DATABASE_URL" --runs-dir "$TANDEM_RUNS_DIR" &
 pids+=($!)
+export LIVE_PORT="${LIVE_PORT:-8790}" LIVE_URL="http://127.0.0.1:${LIVE_PORT:-8790}"
+# node itself (not npm run), so that Ctrl-C's kill reaches the server
+(cd workers/live && exec node --import tsx src/server.ts) &
+pids+=($!)
 npm run -s start -w apps/web -- -p "$port" &
 pids+=($!)
 node scripts/wait-http.mjs "http://127.0.0.1:$port/login" 120
@@ -46,6 +51,7 @@ cat <<MSG
   Tandem Lab is running:  http://127.0.0.1:$port
   sign in as              $email / $password
   Postgres                ${DATABASE_URL%%@*}@...  (a worker is serving jobs)
+  live model service      $LIVE_URL  (live study conditions stream from here)
   Ctrl-C stops everything.
 
 MSG

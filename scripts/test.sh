@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# All tests: database drift tests and web tests (vitest, real Postgres), the trainer's pytest suite
+# All tests: database drift tests and web tests (vitest, real Postgres), the live model service's tests, the trainer's pytest suite
 # (fast and slow), deployment config checks, the Playwright e2e in Debian Chromium, and the participant load check.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,6 +23,7 @@ run() {
 }
 run "database: migrations vs schema.prisma" npm run -s test:db
 run "web: vitest" npm run -s test -w apps/web
+run "live: vitest (onnxruntime-node on an exported fixture model)" npm run -s test -w workers/live
 run "trainer: pytest (fast and slow)" bash -c "cd workers/trainer && TANDEM_CACHE=\${TANDEM_CACHE:-\$(mktemp -d)} .venv/bin/python -m pytest -q -m 'slow or not slow' -p no:cacheprovider"
 run "deploy: compose and manifests" infra/check.sh
 run "e2e: Playwright in Chromium" npm run -s test:e2e -w apps/web

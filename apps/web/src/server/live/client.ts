@@ -17,6 +17,8 @@ export interface GenerateRequest {
   temperature: number
   topP: number
   seed: number
+  /** the reading pace: token events leave the service at most this fast (0 = as generated) */
+  tokensPerSecond: number
   /** hand over right after this many more lines (the study's scheduled point) */
   stopAfterLines?: number
 }

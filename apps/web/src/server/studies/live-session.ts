@@ -276,19 +276,6 @@ async function openSeniorSpan(db: Db, task: LiveTask): Promise<{ spans: LiveSpan
   })
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve()
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
-}
-
 async function endSpan(db: Db, span: LiveSpanRow, reason: EndReason) {
   await db.$executeRaw`UPDATE live_spans SET ended_at = now(), end_reason = ${reason} WHERE id = ${span.id} AND ended_at IS NULL`
 }
@@ -331,22 +318,16 @@ export async function* streamSenior(db: Db, task: LiveTask, signal: AbortSignal)
     maxNewTokens: limits.maxNewTokens,
     temperature: task.temperature,
     topP: 1.0,
+    // the service holds tokens to the reading pace, so a take-over or a restart loses only tokens nobody saw
+    tokensPerSecond: task.liveTokensPerSecond,
     // a resumed stream samples afresh: the seed moves on with the tokens already written
     seed: task.seed * 1_000_003 + open.seq * 10_007 + open.tokens,
     ...(limits.stopAfterLines !== undefined ? { stopAfterLines: limits.stopAfterLines } : {}),
   }
   let tokens = open.tokens
-  // the reading pace: a token is stored and sent no sooner than this after the one before
-  const gapMs = task.liveTokensPerSecond > 0 ? 1000 / task.liveTokensPerSecond : 0
-  let nextAt = 0
   try {
     for await (const event of generate(request, upstream.signal)) {
       if (event.type === 'token') {
-        if (gapMs > 0) {
-          await pause(nextAt - Date.now(), upstream.signal)
-          if (upstream.signal.aborted) return
-          nextAt = Date.now() + gapMs
-        }
         // stored only while the span is open and this stream is its only writer (tokens as expected)
         const stored = await db.$executeRaw`
           UPDATE live_spans SET text = text || ${event.text}, tokens = tokens + 1, first_token_at = COALESCE(first_token_at, now())
