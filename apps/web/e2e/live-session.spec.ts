@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 
 import { expect, test, type Page } from '@playwright/test'
 
-import { email, signIn, withDb } from './support'
+import { email, expectAccessible, signIn, withDb } from './support'
 
 test.use({ baseURL: process.env.E2E_BASE_URL })
 
@@ -97,6 +97,10 @@ test('a live task: the senior streams, survives a service restart, the participa
   await expect.poll(async () => withDb(async (db) => (await db.query('SELECT status FROM studies WHERE id = $1', [studyId])).rows[0].status), { timeout: 120_000, intervals: [1000] }).toBe('OPEN')
   await page.goto(`/console/studies/${studyId}`)
   await expect(page.getByTestId('design-conditions')).toContainText('live')
+  await expect(page.getByTestId('design-summary')).toContainText('streamed at 4 tokens/s')
+  // the run page lists the export beside its source checkpoint
+  await page.goto(`/console/runs/${stem}-TRL`)
+  await expect(page.getByTestId('onnx-state')).toHaveText('ONNX exported')
 
   const context = await browser.newContext()
   const participant = await context.newPage()
@@ -129,11 +133,14 @@ test('a live task: the senior streams, survives a service restart, the participa
   expect(spans).toHaveLength(1)
   expect(spans[0]).toMatchObject({ seq: 0, author: 'senior', end_reason: 'take_over', text: seniorFirst })
 
+  await expectAccessible(participant, 'a live task with the participant in control')
   // write, then hand back: the writing joins the shared text as the participant's span and the senior continues
   await participant.getByLabel('Your writing').fill(' Let me add: 12 + 30 = 42.\n')
+  if (process.env.E2E_SCREENSHOTS) await participant.screenshot({ path: test.info().outputPath('live-human.png'), fullPage: true })
   await participant.getByRole('button', { name: 'Hand back to the AI' }).click()
   await expect(participant.getByTestId('live-text').locator('[data-author="human"]')).toHaveText(' Let me add: 12 + 30 = 42.\n')
   await expect(participant.getByLabel('Your writing')).toBeHidden()
+  if (process.env.E2E_SCREENSHOTS) await participant.screenshot({ path: test.info().outputPath('live-senior.png'), fullPage: true })
   // the senior writes until it finishes or its budget is spent; then the participant has control again
   await expect(participant.getByTestId('live-text')).toHaveAttribute('data-control', 'human', { timeout: 60_000 })
   spans = await spansOf(studyId)
@@ -168,4 +175,5 @@ test('a live task: the senior streams, survives a service restart, the participa
   await expect(page.getByTestId('live-session').locator('tbody tr')).toHaveCount(3)
   await expect(page.getByTestId('live-session')).toContainText('participant took over')
   await expect(page.getByTestId('live-session')).toContainText('handed back')
+  if (process.env.E2E_SCREENSHOTS) await page.screenshot({ path: test.info().outputPath('live-trace.png'), fullPage: true })
 })

@@ -66,6 +66,7 @@ const ACCESS: Record<string, Level> = {
   'studies.requestExport': 'researcher',
   'studies.exports': 'researcher',
   // participants have no account: the session token is the credential (its own tests: participant.test.ts)
+  'runs.exportOnnx': 'researcher',
   'participant.studyInfo': 'public',
   'participant.join': 'public',
   'participant.session': 'public',
@@ -182,6 +183,7 @@ beforeAll(async () => {
     'studies.preview': () => ({ id: open.studyId }),
     'studies.requestExport': () => ({ id: open.studyId, idMode: 'hashed' }),
     'studies.exports': () => ({ id: open.studyId }),
+    'runs.exportOnnx': () => ({ checkpointId: checkpoints.trl.id }),
     'participant.studyInfo': () => ({ studyId: open.studyId }),
     'participant.join': () => ({ studyId: open.studyId, consent: true, params: {} }),
     'participant.session': () => ({ token: working.token }),

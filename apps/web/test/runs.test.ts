@@ -8,7 +8,7 @@ import fieldsJson from '@tandem/config/fields.json'
 import { fieldErrorsOf } from '@/server/api/errors'
 import { MAX_CHART_POINTS } from '@/server/api/routers/runs'
 
-import { callerFor, makeCatalog, makeUser, testDb, uniq, validLaunch, writeCounts, type TestUser } from './support/helpers'
+import { callerFor, makeCatalog, makeCheckpoints, makeUser, testDb, uniq, validLaunch, writeCounts, type TestUser } from './support/helpers'
 
 const db = testDb()
 let researcher: TestUser
@@ -170,6 +170,41 @@ describe('launch pair', () => {
     const unvalidated = await rejection(api.runs.launchPair({ ...rest, name: 'p', baseModelId: pending.id }))
     expect(fieldErrorsOf(unvalidated)).toEqual({ baseModelId: ['This model is still being validated'] })
     expect(await writeCounts(db)).toEqual(before)
+  })
+})
+
+describe('ONNX export', () => {
+  test('queues one EXPORT_ONNX job per checkpoint however often it is asked; the run page shows where it stands', async () => {
+    const api = await callerFor(db, researcher)
+    const checkpoints = await makeCheckpoints(db, catalog, researcher)
+    const source = checkpoints.trl
+    const first = await api.runs.exportOnnx({ checkpointId: source.id })
+    const second = await api.runs.exportOnnx({ checkpointId: source.id })
+    expect(first.queued).toBe(true)
+    expect(second).toEqual({ jobId: first.jobId, queued: false })
+    expect(await db.job.findUniqueOrThrow({ where: { id: first.jobId } })).toMatchObject({ kind: 'EXPORT_ONNX', status: 'QUEUED', payload: { checkpointId: source.id } })
+    expect(await db.auditLog.count({ where: { entityId: source.id, action: 'checkpoint.export_onnx' } })).toBe(1)
+
+    const shown = async () => (await api.runs.get({ id: checkpoints.trlRun.id })).checkpoints.find((c) => c.id === source.id)!.onnx
+    expect(await shown()).toEqual({ status: 'QUEUED', jobId: first.jobId, error: null })
+    await db.job.update({ where: { id: first.jobId }, data: { status: 'FAILED', error: 'the ONNX export does not match PyTorch' } })
+    expect(await shown()).toMatchObject({ status: 'FAILED', error: 'the ONNX export does not match PyTorch' })
+    // after a failure a new export may be queued; once the 'onnx' checkpoint exists, the page says exported
+    const retry = await api.runs.exportOnnx({ checkpointId: source.id })
+    expect(retry.queued).toBe(true)
+    const onnx = await db.checkpoint.create({
+      data: { runId: checkpoints.trlRun.id, step: source.step, format: 'onnx', path: '/runs/onnx/x', sha256: 'c'.repeat(64), sizeBytes: BigInt(1) },
+    })
+    expect(await shown()).toEqual({ status: 'exported', checkpointId: onnx.id })
+  })
+
+  test('an ONNX checkpoint or an unknown one is refused and queues nothing', async () => {
+    const api = await callerFor(db, researcher)
+    const checkpoints = await makeCheckpoints(db, catalog, researcher)
+    const before = await db.job.count({ where: { kind: 'EXPORT_ONNX' } })
+    expect((await rejection(api.runs.exportOnnx({ checkpointId: checkpoints.onnx.id }))).message).toMatch(/only hf-safetensors/)
+    expect((await rejection(api.runs.exportOnnx({ checkpointId: 'no-such-checkpoint' }))).code).toBe('NOT_FOUND')
+    expect(await db.job.count({ where: { kind: 'EXPORT_ONNX' } })).toBe(before)
   })
 })
 

@@ -148,6 +148,9 @@ export const listRunsSchema = pageSchema
 
 export const runIdSchema = z.object({ id: z.string().min(1) })
 
+/** A checkpoint to export to ONNX (for live study conditions and workers/live). */
+export const exportOnnxSchema = z.object({ checkpointId: z.string().min(1).max(100) })
+
 export const runMetricsSchema = z.object({
   id: z.string().min(1),
   /** Only rows after this step: the run page polls for what is new. */

@@ -1,4 +1,5 @@
-// Training runs: list, inspect (run, metrics, log tail), launch one run or a TRL/GRPO pair, cancel, resume.
+// Training runs: list, inspect (run, metrics, log tail), launch one run or a TRL/GRPO pair, cancel, resume, and
+// export a checkpoint to ONNX (EXPORT_ONNX) for live sessions.
 // Each mutation writes its rows, its job and its audit entry in one transaction.
 import { randomUUID } from 'node:crypto'
 
@@ -11,6 +12,7 @@ import { fieldError, type FieldErrors } from '../errors'
 import { paged, skipTake } from '../pagination'
 import { createTRPCRouter, researcherProcedure, type Context } from '../trpc'
 import {
+  exportOnnxSchema,
   launchPairSchema,
   launchRunSchema,
   listRunsSchema,
@@ -28,6 +30,34 @@ export const MAX_CHART_POINTS = 2000
 
 type Db = Context['db']
 type User = { id: string; role: 'ADMIN' | 'RESEARCHER' }
+
+export type OnnxExportState =
+  | { status: 'exported'; checkpointId: string }
+  | { status: 'QUEUED' | 'RUNNING' | 'FAILED'; jobId: string; error: string | null }
+
+/**
+ * Per hf-safetensors checkpoint: its ONNX export (an 'onnx' row of the same run and step), else the state of its
+ * newest EXPORT_ONNX job, if any.
+ */
+async function onnxExports(db: Db, checkpoints: { id: string; runId: string | null; step: number; format: string }[]): Promise<Map<string, OnnxExportState>> {
+  const sources = checkpoints.filter((c) => c.format === 'hf-safetensors')
+  const out = new Map<string, OnnxExportState>()
+  if (sources.length === 0) return out
+  for (const c of sources) {
+    const exported = checkpoints.find((o) => o.format === 'onnx' && o.step === c.step && o.runId === c.runId)
+    if (exported) out.set(c.id, { status: 'exported', checkpointId: exported.id })
+  }
+  const jobs = await db.$queryRaw<{ id: string; status: string; error: string | null; checkpointId: string }[]>`
+    SELECT DISTINCT ON (payload ->> 'checkpointId') id, status::text AS status, error, payload ->> 'checkpointId' AS "checkpointId"
+    FROM jobs WHERE kind = 'EXPORT_ONNX' AND payload ->> 'checkpointId' = ANY(${sources.map((c) => c.id)})
+    ORDER BY payload ->> 'checkpointId', created_at DESC`
+  for (const job of jobs) {
+    if (out.has(job.checkpointId)) continue
+    const status = job.status === 'RUNNING' || job.status === 'CANCEL_REQUESTED' ? 'RUNNING' : job.status === 'QUEUED' ? 'QUEUED' : job.status === 'FAILED' ? 'FAILED' : null
+    if (status) out.set(job.checkpointId, { status, jobId: job.id, error: job.error })
+  }
+  return out
+}
 
 /** Base model, junior and dataset must exist and be usable; field errors otherwise. */
 async function checkLaunchTargets(db: Db, input: { baseModelId: string; juniorModelId?: string; datasetId: string }) {
@@ -147,6 +177,7 @@ export const runsRouter = createTRPCRouter({
       : []
     const { jobs, checkpoints, ...rest } = run
     const job = jobs[0] ?? null
+    const exports = await onnxExports(ctx.db, checkpoints)
     const mayControl = ctx.user.role === 'ADMIN' || run.ownerId === ctx.user.id
     const jobActive = job != null && (ACTIVE_JOB as readonly string[]).includes(job.status)
     return {
@@ -154,7 +185,7 @@ export const runsRouter = createTRPCRouter({
       job,
       pair,
       // sizes fit a double (< 2^53 bytes); plain numbers are easier on the client than bigint
-      checkpoints: checkpoints.map((c) => ({ ...c, sizeBytes: Number(c.sizeBytes) })),
+      checkpoints: checkpoints.map((c) => ({ ...c, sizeBytes: Number(c.sizeBytes), onnx: exports.get(c.id) ?? null })),
       canCancel: mayControl && job != null && (job.status === 'QUEUED' || job.status === 'RUNNING'),
       canResume: mayControl && !jobActive && (run.status === 'CANCELLED' || run.status === 'FAILED'),
     }
@@ -259,6 +290,27 @@ export const runsRouter = createTRPCRouter({
         details: { jobId: job.id, jobStatus },
       })
       return { jobId: job.id, jobStatus, runStatus }
+    })
+  }),
+
+  /** Queues an ONNX export of a checkpoint (once: while one is queued or running, that job is returned). */
+  exportOnnx: researcherProcedure.input(exportOnnxSchema).mutation(async ({ ctx, input }) => {
+    const checkpoint = await ctx.db.checkpoint.findUnique({ where: { id: input.checkpointId }, select: { id: true, format: true, runId: true } })
+    if (!checkpoint) throw new TRPCError({ code: 'NOT_FOUND', message: `No checkpoint ${input.checkpointId}` })
+    if (checkpoint.format !== 'hf-safetensors') {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `This checkpoint is ${checkpoint.format}; only hf-safetensors checkpoints export to ONNX` })
+    }
+    return ctx.db.$transaction(async (tx) => {
+      // serialise exports of one checkpoint, so two clicks queue one job
+      await tx.$queryRaw`SELECT id FROM checkpoints WHERE id = ${checkpoint.id} FOR UPDATE`
+      const pending = await tx.job.findFirst({
+        where: { kind: 'EXPORT_ONNX', status: { in: [...ACTIVE_JOB] }, payload: { path: ['checkpointId'], equals: checkpoint.id } },
+        select: { id: true },
+      })
+      if (pending) return { jobId: pending.id, queued: false }
+      const jobId = await enqueueJob(tx, { kind: 'EXPORT_ONNX', payload: { checkpointId: checkpoint.id }, createdById: ctx.user.id })
+      await audit(tx, { actorId: ctx.user.id, action: 'checkpoint.export_onnx', entity: 'checkpoints', entityId: checkpoint.id, details: { jobId } })
+      return { jobId, queued: true }
     })
   }),
 

@@ -22,6 +22,11 @@ const REFRESH_MS = 2000
 const MAX_LOG_LINES = 500
 
 /** Still changing: the worker may write progress, metrics or checkpoints. */
+/** An ONNX export of one of the run's checkpoints is queued or running (the page polls until it is done). */
+function exporting(run: Run | undefined): boolean {
+  return run?.checkpoints.some((c) => c.onnx?.status === 'QUEUED' || c.onnx?.status === 'RUNNING') ?? false
+}
+
 function isLive(run: Run | undefined): boolean {
   if (!run) return false
   return run.status === 'QUEUED' || run.status === 'RUNNING' || run.job?.status === 'CANCEL_REQUESTED'
@@ -132,7 +137,7 @@ export function RunView({ id }: { id: string }) {
   const runQuery = useQuery(
     trpc.runs.get.queryOptions(
       { id },
-      { refetchInterval: (query) => (isLive(query.state.data) ? REFRESH_MS : false), staleTime: 0, retry: 1 },
+      { refetchInterval: (query) => (isLive(query.state.data) || exporting(query.state.data) ? REFRESH_MS : false), staleTime: 0, retry: 1 },
     ),
   )
   const live = isLive(runQuery.data)
@@ -141,6 +146,8 @@ export function RunView({ id }: { id: string }) {
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) })
   const cancel = useMutation(trpc.runs.cancel.mutationOptions({ onSettled: refresh }))
   const resume = useMutation(trpc.runs.resume.mutationOptions({ onSettled: refresh }))
+  const exportOnnx = useMutation(trpc.runs.exportOnnx.mutationOptions({ onSettled: refresh }))
+  const exportMutate = exportOnnx.mutate
 
   const checkpointColumns = useMemo<ColumnDef<Checkpoint>[]>(
     () => [
@@ -158,14 +165,20 @@ export function RunView({ id }: { id: string }) {
       { header: 'Saved', cell: (c) => formatDate(c.row.original.createdAt) },
       {
         header: 'Actions',
-        cell: (c) => (
-          <Link className="text-indigo-700 hover:underline" href={`/console/evaluations/new?checkpoint=${c.row.original.id}`}>
-            Evaluate
-          </Link>
-        ),
+        cell: (c) =>
+          c.row.original.format === 'hf-safetensors' ? (
+            <span className="flex flex-wrap items-center gap-x-3 gap-y-1">
+              <Link className="text-indigo-700 hover:underline" href={`/console/evaluations/new?checkpoint=${c.row.original.id}`}>
+                Evaluate
+              </Link>
+              <OnnxExportAction checkpoint={c.row.original} onExport={() => exportMutate({ checkpointId: c.row.original.id })} />
+            </span>
+          ) : (
+            <span className="text-slate-600">for live sessions</span>
+          ),
       },
     ],
-    [],
+    [exportMutate],
   )
 
   if (runQuery.isPending) return <p className="text-sm text-slate-500">Loading run…</p>
@@ -339,6 +352,11 @@ export function RunView({ id }: { id: string }) {
           columns={checkpointColumns}
           empty="No checkpoints yet."
         />
+        {exportOnnx.error ? (
+          <p className="field-error" role="alert">
+            ONNX export not queued: {exportOnnx.error.message}
+          </p>
+        ) : null}
       </section>
 
       <details className="card text-sm" data-testid="run-config">
@@ -380,5 +398,30 @@ function LogTail({ lines }: { lines: LogLine[] }) {
     >
       {lines.map((l) => `${new Date(l.createdAt).toISOString().slice(11, 19)}  ${l.line}`).join('\n')}
     </pre>
+  )
+}
+
+/** Export to ONNX (for live study conditions), or where that export stands. */
+function OnnxExportAction({ checkpoint, onExport }: { checkpoint: Checkpoint; onExport: () => void }) {
+  const state = checkpoint.onnx
+  if (state?.status === 'exported') return <span className="text-emerald-800" data-testid="onnx-state">ONNX exported</span>
+  if (state?.status === 'QUEUED' || state?.status === 'RUNNING') {
+    return (
+      <span className="text-slate-600" data-testid="onnx-state">
+        {state.status === 'QUEUED' ? 'ONNX export queued…' : 'exporting to ONNX…'}
+      </span>
+    )
+  }
+  return (
+    <span className="flex flex-wrap items-center gap-x-2">
+      <button type="button" className="text-indigo-700 hover:underline" onClick={onExport} data-testid="onnx-export">
+        {state?.status === 'FAILED' ? 'Retry ONNX export' : 'Export to ONNX'}
+      </button>
+      {state?.status === 'FAILED' ? (
+        <span className="text-xs text-red-700" data-testid="onnx-state" title={state.error ?? undefined}>
+          failed{state.error ? `: ${state.error.slice(0, 120)}` : ''}
+        </span>
+      ) : null}
+    </span>
   )
 }

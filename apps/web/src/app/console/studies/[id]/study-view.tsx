@@ -250,6 +250,12 @@ function DesignSummary({ study: s }: { study: Study }) {
           <Item term="Senior traces">
             temperature {s.temperature}, at most {s.maxNewTokens} new tokens
           </Item>
+          {s.conditions.some((c) => c.live) ? (
+            <Item term="Live conditions">
+              {s.liveTokensPerSecond > 0 ? `streamed at ${s.liveTokensPerSecond} tokens/s` : 'streamed as generated'}; the scheduled handover is the handoff
+              rule on the senior&apos;s first span
+            </Item>
+          ) : null}
           <Item term="Tasks per participant">{s.tasksPerParticipant}</Item>
           <Item term="Time limit per task">{s.timeLimitSeconds} s</Item>
           <Item term="Implausibly fast">median under {s.minSecondsPerTask} s per task</Item>
