@@ -188,6 +188,15 @@ describe('a live task', () => {
     const [row] = await db.$queryRaw<{ trace_id: string; live: boolean; continuation: string }[]>`
       SELECT trace_id, live, continuation FROM study_response_rows WHERE response_id = ${result.responseId}`
     expect(row).toEqual({ trace_id: response.traceId, live: true, continuation: response.continuation })
+    const [numbers] = await db.$queryRaw<Record<string, unknown>[]>`
+      SELECT live_take_overs, live_hand_backs, live_scheduled_handover, live_senior_tokens, live_human_share
+      FROM study_response_rows WHERE response_id = ${result.responseId}`
+    expect(numbers).toEqual({ live_take_overs: 0, live_hand_backs: 1, live_scheduled_handover: true, live_senior_tokens: 5, live_human_share: 20 / 38 })
+    // the dashboard's live table: per task means over the condition's responses
+    const dashboard = await (await callerFor(db, study.owner)).studies.dashboard({ id: study.studyId, applyExclusions: false })
+    const condition = dashboard.conditions.find((c) => c.responses === 1)!
+    expect(condition.live).toMatchObject({ takeOvers: { value: 0, n: 1 }, handBacks: { value: 1, n: 1 }, scheduledHandovers: 1 })
+    expect(condition.live!.humanShare.value).toBeCloseTo(20 / 38)
     const jobs = await db.job.findMany({ where: { kind: 'VERIFY_RESPONSES' } })
     expect(jobs.some((j) => (j.payload as { responseIds: string[] }).responseIds.includes(result.responseId))).toBe(true)
 

@@ -55,6 +55,11 @@ export const EXPORT_COLUMNS: CodebookColumn[] = [
   { name: 'verdict', type: 'text', description: 'CORRECT, INCORRECT or UNPARSEABLE.' },
   { name: 'correct', type: 'boolean', description: 'verdict = CORRECT (empty: not verified yet).' },
   { name: 'live', type: 'boolean', description: 'The condition was live: the senior streamed while the participant watched, took over and could hand back (continuation is then the whole shared text).' },
+  { name: 'live_take_overs', type: 'integer', description: 'Live tasks: how often the participant took over from the senior (empty: not live).' },
+  { name: 'live_hand_backs', type: 'integer', description: 'Live tasks: how often the participant handed control back to the senior.' },
+  { name: 'live_scheduled_handover', type: 'boolean', description: 'Live tasks: the senior stopped at the study’s scheduled handover point (rather than being taken over first, or finishing).' },
+  { name: 'live_senior_tokens', type: 'integer', description: 'Live tasks: tokens the senior wrote in the task (all its spans).' },
+  { name: 'live_human_share', type: 'number', description: 'Live tasks: the participant’s share of the shared text, in characters (0–1).' },
 ]
 
 /** The view column that the export drops: its value goes into participant_external_id when ids=hashed. */

@@ -45,6 +45,8 @@ export interface StudyDashboard {
     ease: Interval
     confidence: Interval
     timedOut: number
+    /** live conditions: per task, mean take-overs, hand-backs and the participant's share of the text (t intervals) */
+    live: null | { takeOvers: Interval; handBacks: Interval; humanShare: Interval; scheduledHandovers: number }
   }[]
   /** accuracy per condition and handoff step (the steps of the condition's items), by name then step */
   byHandoffStep: { conditionId: string; name: string; handoffStep: number; accuracy: Interval }[]
@@ -78,6 +80,7 @@ interface ConditionRow {
   checkpoint_id: string
   run_id: string | null
   algorithm: string | null
+  live: boolean
 }
 
 interface ResponseRow {
@@ -89,6 +92,10 @@ interface ResponseRow {
   ease_rating: number | null
   confidence: number | null
   correct: boolean | null
+  live_take_overs: number | null
+  live_hand_backs: number | null
+  live_scheduled_handover: boolean | null
+  live_human_share: number | null
 }
 
 /** The two conditions compared: TRL vs GRPO when there is exactly one of each, else the only two, by name. */
@@ -134,7 +141,7 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
       FROM study_response_rows
       WHERE study_id = ${studyId}`),
     db.$queryRaw<ConditionRow[]>(Prisma.sql`
-      SELECT c.id, c.name, c.checkpoint_id, ck.run_id, run.algorithm::text AS algorithm
+      SELECT c.id, c.name, c.checkpoint_id, ck.run_id, run.algorithm::text AS algorithm, c.live
       FROM study_conditions c
       JOIN checkpoints ck ON ck.id = c.checkpoint_id
       LEFT JOIN training_runs run ON run.id = ck.run_id
@@ -145,7 +152,8 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
       FROM study_items i
       WHERE i.study_id = ${studyId} AND i.handoff_step IS NOT NULL`),
     db.$queryRaw<ResponseRow[]>(Prisma.sql`
-      SELECT participant_id, condition_id, handoff_step, elapsed_ms, timed_out, ease_rating, confidence, correct
+      SELECT participant_id, condition_id, handoff_step, elapsed_ms, timed_out, ease_rating, confidence, correct,
+             live_take_overs, live_hand_backs, live_scheduled_handover, live_human_share
       FROM study_response_rows
       WHERE study_id = ${studyId} ${opts.applyExclusions ? Prisma.sql`AND NOT excluded` : Prisma.empty}
       ORDER BY participant_id, response_id`),
@@ -174,6 +182,14 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
       ease: meanOf(list.map((r) => r.ease_rating)),
       confidence: meanOf(list.map((r) => r.confidence)),
       timedOut: list.filter((r) => r.timed_out).length,
+      live: c.live
+        ? {
+            takeOvers: meanOf(list.map((r) => r.live_take_overs)),
+            handBacks: meanOf(list.map((r) => r.live_hand_backs)),
+            humanShare: meanOf(list.map((r) => r.live_human_share)),
+            scheduledHandovers: list.filter((r) => r.live_scheduled_handover).length,
+          }
+        : null,
     }
   })
 

@@ -1,6 +1,7 @@
 'use client'
 // The study's dashboard (studies.dashboard): counts, accuracy by condition (bars with 95% intervals and the same
-// figures as a table), time and ratings by condition, accuracy by handoff step, and the two-condition difference.
+// figures as a table), time and ratings by condition, live conditions' take-overs and shares, accuracy by handoff
+// step, and the two-condition difference.
 // Exclusions are decided on the server (the SQL views); "Apply exclusions" only chooses whether the analyses drop them.
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
@@ -155,6 +156,25 @@ function DashboardBody({
           ]}
         />
       </div>
+
+      {conditions.some((c) => c.live) ? (
+        <div className="card p-0">
+          <h3 className="px-4 pt-3 text-sm font-medium">Live conditions: who wrote what</h3>
+          <DataTable<ConditionStats>
+            testId="live-stats"
+            caption="Per task, mean [95% interval] (n): take-overs, hand-backs and the participant's share of the shared text"
+            data={conditions.filter((c) => c.live)}
+            getRowId={(c) => c.conditionId}
+            columns={[
+              { header: 'Condition', cell: (c) => conditionLabel(c.row.original) },
+              { header: 'Take-overs', cell: (c) => <IntervalCell interval={c.row.original.live!.takeOvers} digits={2} /> },
+              { header: 'Hand-backs', cell: (c) => <IntervalCell interval={c.row.original.live!.handBacks} digits={2} /> },
+              { header: 'Participant’s share of the text', cell: (c) => <IntervalCell interval={c.row.original.live!.humanShare} digits={2} /> },
+              { header: 'Reached the scheduled handover', cell: (c) => <span className="tabular-nums">{c.row.original.live!.scheduledHandovers}</span> },
+            ]}
+          />
+        </div>
+      ) : null}
 
       <IntervalLineChart
         testId="handoff-step-chart"
