@@ -168,6 +168,11 @@ test('a live task: the senior streams, survives a service restart, the participa
   spans = await spansOf(studyId)
   expect(response.continuation).toBe(spans.map((s) => s.text).join(''))
 
+  // the study's dashboard counts the take-over and the hand-back
+  await page.goto(`/console/studies/${studyId}`)
+  await expect(page.getByTestId('live-stats')).toContainText('Live TRL senior')
+  await expect(page.getByTestId('count-verified').locator('dd')).toHaveText('1')
+
   // the trace viewer shows the participant's span and the session's timeline
   await page.goto(`/console/traces/${response.trace_id}`)
   await expect(page.getByTestId('trace-text').locator('[data-author="human"]')).toContainText('12 + 30 = 42')
