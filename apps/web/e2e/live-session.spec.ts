@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 
 import { expect, test, type Page } from '@playwright/test'
 
-import { email, expectAccessible, signIn, withDb } from './support'
+import { expectAccessible, insertFixtureRun, signIn, trpcCall, withDb } from './support'
 
 test.use({ baseURL: process.env.E2E_BASE_URL })
 
@@ -18,23 +18,7 @@ let restartedPgid: number | null = null
 
 test.beforeAll(async () => {
   // one finished "run" whose checkpoint is the fixture base model's weights
-  await withDb(async (db) => {
-    const base = (await db.query(
-      `SELECT c.path, c.sha256, c.size_bytes, c.base_model_id FROM checkpoints c JOIN base_models b ON b.id = c.base_model_id
-       WHERE b.name = 'fixture' AND c.run_id IS NULL`,
-    )).rows[0]
-    const owner = (await db.query('SELECT id FROM users WHERE email = $1', [email()])).rows[0].id
-    const dataset = (await db.query(`SELECT id FROM datasets WHERE name = 'arithmetic-eval'`)).rows[0].id
-    await db.query(
-      `INSERT INTO training_runs (id, name, algorithm, config, seed, status, current_step, max_steps, owner_id, base_model_id, dataset_id)
-       VALUES ($1, $1, 'TRL', '{"p_junior": 0.5}'::jsonb, 0, 'SUCCEEDED', 1, 1, $2, $3, $4)`,
-      [`${stem}-TRL`, owner, base.base_model_id, dataset],
-    )
-    await db.query(
-      `INSERT INTO checkpoints (id, run_id, step, path, format, sha256, size_bytes) VALUES ($1, $2, 1, $3, 'hf-safetensors', $4, $5)`,
-      [`${stem}-ck`, `${stem}-TRL`, base.path, base.sha256, base.size_bytes],
-    )
-  })
+  await insertFixtureRun(`${stem}-TRL`, 'TRL')
 })
 
 test.afterAll(() => {
@@ -46,13 +30,6 @@ test.afterAll(() => {
     }
   }
 })
-
-async function trpc<T>(page: Page, path: string, input: unknown): Promise<T> {
-  const response = await page.request.post(`/api/trpc/${path}`, { data: { json: input } })
-  const body = await response.json()
-  if (!response.ok()) throw new Error(`${path}: ${response.status()} ${JSON.stringify(body)}`)
-  return body.result.data.json as T
-}
 
 const spansOf = (studyId: string) =>
   withDb(async (db) => (await db.query(
@@ -82,9 +59,9 @@ async function restartLiveService(page: Page) {
 test('a live task: the senior streams, survives a service restart, the participant takes over and hands back; spans, verdict and trace are stored', async ({ page, browser }) => {
   test.setTimeout(300_000)
   await signIn(page)
-  const { id: studyId } = await trpc<{ id: string }>(page, 'studies.create', {
+  const { id: studyId } = await trpcCall<{ id: string }>(page, 'studies.create', {
     name: `${stem} study`,
-    conditions: [{ name: 'Live TRL senior', checkpointId: `${stem}-ck`, live: true }],
+    conditions: [{ name: 'Live TRL senior', checkpointId: `${stem}-TRL-ck`, live: true }],
     datasetId: await withDb(async (db) => (await db.query(`SELECT id FROM datasets WHERE name = 'arithmetic-eval'`)).rows[0].id),
     // no scheduled handover within the budget: the participant takes over
     problemCount: 1, seed: 3, handoffRule: { kind: 'step', k: 50 }, temperature: 1, maxNewTokens: 64, liveTokensPerSecond: 4,
@@ -92,7 +69,7 @@ test('a live task: the senior streams, survives a service restart, the participa
     practice: { problem: 'What is 2 + 2?', reasoning: 'Step 1: add.', answer: '4' },
     attentionChecks: [], minSecondsPerTask: 0, completionCode: CODE, redirectUrl: null, urlParams: ['PROLIFIC_PID'],
   })
-  await trpc(page, 'studies.launch', { id: studyId })
+  await trpcCall(page, 'studies.launch', { id: studyId })
   // the worker exports the live condition's checkpoint to ONNX (checked against PyTorch) and opens the study
   await expect.poll(async () => withDb(async (db) => (await db.query('SELECT status FROM studies WHERE id = $1', [studyId])).rows[0].status), { timeout: 120_000, intervals: [1000] }).toBe('OPEN')
   await page.goto(`/console/studies/${studyId}`)

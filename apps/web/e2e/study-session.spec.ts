@@ -5,7 +5,7 @@
 import { expect, test, type Browser, type Page } from '@playwright/test'
 import { parse } from 'csv-parse/sync'
 
-import { email, signIn, withDb } from './support'
+import { insertFixtureRun, signIn, trpcCall, withDb } from './support'
 
 test.use({ baseURL: process.env.E2E_BASE_URL })
 
@@ -13,34 +13,8 @@ const stem = `e2e-session-${Date.now().toString(36)}`
 const CODE = 'E2E-SESSION-OK'
 
 test.beforeAll(async () => {
-  // the e2e database has only the fixture base model's checkpoint: two finished "runs" point at its weights
-  await withDb(async (db) => {
-    const base = (await db.query(
-      `SELECT c.path, c.sha256, c.size_bytes, c.base_model_id FROM checkpoints c JOIN base_models b ON b.id = c.base_model_id
-       WHERE b.name = 'fixture' AND c.run_id IS NULL`,
-    )).rows[0]
-    const owner = (await db.query('SELECT id FROM users WHERE email = $1', [email()])).rows[0].id
-    const dataset = (await db.query(`SELECT id FROM datasets WHERE name = 'arithmetic-eval'`)).rows[0].id
-    for (const algorithm of ['TRL', 'GRPO']) {
-      await db.query(
-        `INSERT INTO training_runs (id, name, algorithm, config, seed, status, current_step, max_steps, owner_id, base_model_id, dataset_id)
-         VALUES ($1, $1, $2::"Algorithm", '{"p_junior": 0.5}'::jsonb, 0, 'SUCCEEDED', 1, 1, $3, $4, $5)`,
-        [`${stem}-${algorithm}`, algorithm, owner, base.base_model_id, dataset],
-      )
-      await db.query(
-        `INSERT INTO checkpoints (id, run_id, step, path, format, sha256, size_bytes) VALUES ($1, $2, 1, $3, 'hf-safetensors', $4, $5)`,
-        [`${stem}-${algorithm}-ck`, `${stem}-${algorithm}`, base.path, base.sha256, base.size_bytes],
-      )
-    }
-  })
+  for (const algorithm of ['TRL', 'GRPO'] as const) await insertFixtureRun(`${stem}-${algorithm}`, algorithm)
 })
-
-async function trpc<T>(page: Page, path: string, input: unknown): Promise<T> {
-  const response = await page.request.post(`/api/trpc/${path}`, { data: { json: input } })
-  const body = await response.json()
-  if (!response.ok()) throw new Error(`${path}: ${response.status()} ${JSON.stringify(body)}`)
-  return body.result.data.json as T
-}
 
 /** The expected answer of the task the participant `pid` sees at `position` (to answer right or wrong). */
 async function expectedAnswer(studyId: string, pid: string, position: number): Promise<string> {
@@ -94,7 +68,7 @@ async function takeStudy(browser: Browser, studyId: string, pid: string, opts: {
 test('two participants at once, one reloading mid-task; the researcher sees both verified on the dashboard and in the CSV', async ({ page, browser }) => {
   test.setTimeout(300_000)
   await signIn(page)
-  const { id: studyId } = await trpc<{ id: string }>(page, 'studies.create', {
+  const { id: studyId } = await trpcCall<{ id: string }>(page, 'studies.create', {
     name: `${stem} study`,
     conditions: [{ name: 'TRL senior', checkpointId: `${stem}-TRL-ck` }, { name: 'GRPO senior', checkpointId: `${stem}-GRPO-ck` }],
     datasetId: await withDb(async (db) => (await db.query(`SELECT id FROM datasets WHERE name = 'arithmetic-eval'`)).rows[0].id),
@@ -104,7 +78,7 @@ test('two participants at once, one reloading mid-task; the researcher sees both
     attentionChecks: [{ id: 'colour', afterTask: 1, prompt: 'Choose Blue.', options: ['Red', 'Blue'], correct: 'Blue' }],
     minSecondsPerTask: 0, completionCode: CODE, redirectUrl: null, urlParams: ['PROLIFIC_PID', 'STUDY_ID', 'SESSION_ID'],
   })
-  await trpc(page, 'studies.launch', { id: studyId })
+  await trpcCall(page, 'studies.launch', { id: studyId })
   // the worker generates both seniors' traces, cuts them and opens the study
   await expect.poll(async () => withDb(async (db) => (await db.query('SELECT status FROM studies WHERE id = $1', [studyId])).rows[0].status), { timeout: 120_000, intervals: [1000] }).toBe('OPEN')
   const items = await withDb(async (db) => (await db.query('SELECT trace_id, prefix_text FROM study_items WHERE study_id = $1', [studyId])).rows)

@@ -42,3 +42,35 @@ export async function withDb<T>(fn: (db: pg.Client) => Promise<T>): Promise<T> {
     await db.end()
   }
 }
+
+/**
+ * A finished training run `id` whose one checkpoint (`<id>-ck`, step 1) is the fixture base model's weights: the
+ * e2e database has only that model, and studies need run checkpoints as conditions.
+ */
+export async function insertFixtureRun(id: string, algorithm: 'TRL' | 'GRPO') {
+  await withDb(async (db) => {
+    const base = (await db.query(
+      `SELECT c.path, c.sha256, c.size_bytes, c.base_model_id FROM checkpoints c JOIN base_models b ON b.id = c.base_model_id
+       WHERE b.name = 'fixture' AND c.run_id IS NULL`,
+    )).rows[0]
+    const owner = (await db.query('SELECT id FROM users WHERE email = $1', [email()])).rows[0].id
+    const dataset = (await db.query(`SELECT id FROM datasets WHERE name = 'arithmetic-eval'`)).rows[0].id
+    await db.query(
+      `INSERT INTO training_runs (id, name, algorithm, config, seed, status, current_step, max_steps, owner_id, base_model_id, dataset_id)
+       VALUES ($1, $1, $2::"Algorithm", '{"p_junior": 0.5}'::jsonb, 0, 'SUCCEEDED', 1, 1, $3, $4, $5)`,
+      [id, algorithm, owner, base.base_model_id, dataset],
+    )
+    await db.query(
+      `INSERT INTO checkpoints (id, run_id, step, path, format, sha256, size_bytes) VALUES ($1, $2, 1, $3, 'hf-safetensors', $4, $5)`,
+      [`${id}-ck`, id, base.path, base.sha256, base.size_bytes],
+    )
+  })
+}
+
+/** A tRPC call as the signed-in page's user (superjson body shape, unbatched). */
+export async function trpcCall<T>(page: Page, path: string, input: unknown): Promise<T> {
+  const response = await page.request.post(`/api/trpc/${path}`, { data: { json: input } })
+  const body = await response.json()
+  if (!response.ok()) throw new Error(`${path}: ${response.status()} ${JSON.stringify(body)}`)
+  return body.result.data.json as T
+}

@@ -1,5 +1,7 @@
--- Live tasks in numbers, one row per response: take-overs, hand-backs, whether the scheduled handover was
--- reached, the senior's tokens and the participant's share of the shared text (new last columns).
+-- The export's rows and live tasks: a live task's response links its own trace (the shared text with author
+-- spans), a pre-generated task's the item's trace; new last columns: live (the condition was live) and the live
+-- task in numbers — take-overs, hand-backs, whether the scheduled handover was reached, the senior's tokens and
+-- the participant's share of the shared text.
 CREATE OR REPLACE VIEW "study_response_rows" AS
 SELECT
   s.id AS study_id,

@@ -2,17 +2,24 @@
 // Shared by the practice task and the real tasks, so the practice looks exactly like the study.
 import { MathText } from '@/components/math-text'
 
+/** The task's problem, typeset (also above a live task's shared reasoning). */
+export function ProblemSection({ problem }: { problem: string }) {
+  return (
+    <section aria-labelledby="problem-heading" className="space-y-2">
+      <h2 id="problem-heading" className="text-lg font-semibold">
+        Problem
+      </h2>
+      <div className="rounded-md border border-slate-200 bg-white p-3 leading-relaxed" data-testid="task-problem">
+        <MathText text={problem} />
+      </div>
+    </section>
+  )
+}
+
 export function HandoffTask({ problem, reasoning }: { problem: string; reasoning: string }) {
   return (
     <div className="space-y-4">
-      <section aria-labelledby="problem-heading" className="space-y-2">
-        <h2 id="problem-heading" className="text-lg font-semibold">
-          Problem
-        </h2>
-        <div className="rounded-md border border-slate-200 bg-white p-3 leading-relaxed" data-testid="task-problem">
-          <MathText text={problem} />
-        </div>
-      </section>
+      <ProblemSection problem={problem} />
       <section aria-labelledby="reasoning-heading" className="space-y-2">
         <h2 id="reasoning-heading" className="text-lg font-semibold">
           {"The AI's reasoning so far"}

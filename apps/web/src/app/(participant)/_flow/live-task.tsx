@@ -6,9 +6,8 @@
 // was stored (src/server/studies/live-session.ts).
 import { useEffect, useRef, useState } from 'react'
 
-import { MathText } from '@/components/math-text'
-
 import { asFlowError, type LiveView, type ParticipantBackend } from './backend'
+import { ProblemSection } from './handoff-task'
 import { failureMessage } from './retry'
 import { FOCUS_RING } from './ui'
 
@@ -145,14 +144,7 @@ export function LiveTask({
 
   return (
     <div className="space-y-4">
-      <section aria-labelledby="problem-heading" className="space-y-2">
-        <h2 id="problem-heading" className="text-lg font-semibold">
-          Problem
-        </h2>
-        <div className="rounded-md border border-slate-200 bg-white p-3 leading-relaxed" data-testid="task-problem">
-          <MathText text={problem} />
-        </div>
-      </section>
+      <ProblemSection problem={problem} />
       <section aria-labelledby="live-heading" className="space-y-2">
         <div className="flex flex-wrap items-baseline justify-between gap-2">
           <h2 id="live-heading" className="text-lg font-semibold">
