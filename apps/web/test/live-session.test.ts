@@ -303,6 +303,25 @@ describe('a live task', () => {
     expect(requests[0]).toMatchObject({ tokensPerSecond: 7.5 })
   })
 
+  test('a live task whose time ran out while the page was closed is stored from its spans and draft, with its trace', async () => {
+    const study = await makeLiveStudy({ kind: 'step', k: 5 })
+    const { api, token, assignmentId } = await atLiveTask(study)
+    scripts.push({ tokens: ['Half', ' way'], end: 'crash' })
+    await stream(token, assignmentId)
+    await api.participant.liveTakeOver({ token, assignmentId })
+    await api.participant.saveDraft({ token, assignmentId, continuation: ' and mine', answer: '7' })
+    await db.assignment.update({ where: { id: assignmentId }, data: { startedAt: new Date(Date.now() - 3_600_000) } })
+
+    await api.participant.session({ token })
+    const response = await db.response.findUniqueOrThrow({ where: { assignmentId }, include: { trace: true } })
+    expect(response).toMatchObject({ timedOut: true, continuation: 'Half way and mine', answer: '7' })
+    expect(response.trace!.authorSpans).toEqual([
+      { author: 'senior', text: 'Half way', start: 0, end: 8 },
+      { author: 'human', text: ' and mine', start: 8, end: 17 },
+    ])
+    expect((await spans(assignmentId)).map((x) => x.endReason)).toEqual(['take_over', 'submit'])
+  })
+
   test("a token opens only its own live task; a task that is not live takes no live actions", async () => {
     const study = await makeLiveStudy()
     const mine = await atLiveTask(study)

@@ -266,7 +266,7 @@ export const studiesRouter = createTRPCRouter({
       select: {
         id: true, name: true, status: true, consentText: true, instructions: true, practice: true, attentionChecks: true,
         timeLimitSeconds: true, completionCode: true, redirectUrl: true, tasksPerParticipant: true, problemCount: true, datasetId: true,
-        conditions: { orderBy: { name: 'asc' }, select: { id: true, name: true } },
+        conditions: { orderBy: { name: 'asc' }, select: { id: true, name: true, live: true } },
       },
     })
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${input.id}` })
@@ -288,7 +288,8 @@ export const studiesRouter = createTRPCRouter({
       tasks = sample.map((p, i) => ({ conditionName: study.conditions[i % study.conditions.length]?.name ?? '', problem: p.problem, prefixText: null }))
     }
     const { datasetId: _d, problemCount: _p, conditions: _c, ...design } = study
-    return { ...design, tasks }
+    // the preview records nothing, so a live condition's senior (which stores every span) is not run in it
+    return { ...design, tasks, liveConditions: study.conditions.filter((c) => c.live).map((c) => c.name) }
   }),
 
   /** Queues a Parquet export (worker job EXPORT_STUDY); CSV and JSONL stream from /api/studies/<id>/export. */

@@ -36,6 +36,12 @@ export function StudyPreview({ id }: { id: string }) {
           </button>
         ) : null}
       </div>
+      {preview.data && preview.data.liveConditions.length > 0 ? (
+        <p role="note" className="text-sm text-slate-700" data-testid="preview-live-note">
+          Live conditions ({preview.data.liveConditions.join(', ')}) are shown without the AI: in the study its reasoning streams
+          from the live model service, and the participant can take over and hand back.
+        </p>
+      ) : null}
       {preview.isPending ? <Loading /> : null}
       {preview.error ? <LoadError title="Preview" noun="study" error={preview.error} backHref="/console" backLabel="Back to the console" /> : null}
       {preview.data ? <PreviewRun key={run} data={preview.data} /> : null}
