@@ -105,6 +105,7 @@ test('a live task: the senior streams, survives a service restart, the participa
   // take over: the senior stops where the participant saw it
   await participant.getByRole('button', { name: 'Take over' }).click()
   await expect(participant.getByTestId('live-text')).toHaveAttribute('data-control', 'human')
+  await expect(participant.getByLabel('Your writing')).toBeFocused()
   const seniorFirst = await seniorShown(participant)
   let spans = await spansOf(studyId)
   expect(spans).toHaveLength(1)
@@ -117,6 +118,7 @@ test('a live task: the senior streams, survives a service restart, the participa
   await participant.getByRole('button', { name: 'Hand back to the AI' }).click()
   await expect(participant.getByTestId('live-text').locator('[data-author="human"]')).toHaveText(' Let me add: 12 + 30 = 42.\n')
   await expect(participant.getByLabel('Your writing')).toBeHidden()
+  await expect(participant.getByRole('button', { name: 'Take over' })).toBeFocused()
   if (process.env.E2E_SCREENSHOTS) await participant.screenshot({ path: test.info().outputPath('live-senior.png'), fullPage: true })
   // the senior writes until it finishes or its budget is spent; then the participant has control again
   await expect(participant.getByTestId('live-text')).toHaveAttribute('data-control', 'human', { timeout: 60_000 })

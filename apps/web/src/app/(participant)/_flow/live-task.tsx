@@ -68,6 +68,15 @@ export function LiveTask({
   const [busy, setBusy] = useState(false)
   const [actionError, setActionError] = useState<string | null>(null)
   const stream = useRef<AbortController | null>(null)
+  // after a hand-back the button the participant pressed is gone: keep the keyboard on the take-over button
+  const takeOverButton = useRef<HTMLButtonElement>(null)
+  const [focusTakeOver, setFocusTakeOver] = useState(false)
+  useEffect(() => {
+    if (focusTakeOver && view.control === 'senior') {
+      takeOverButton.current?.focus()
+      setFocusTakeOver(false)
+    }
+  }, [focusTakeOver, view.control])
   const seniorWrites = view.control === 'senior' && !readOnly
 
   useEffect(() => onControl(view.control), [view.control, onControl])
@@ -124,7 +133,14 @@ export function LiveTask({
     stream.current?.abort() // stop showing tokens at once; the server closes the span where it is
     void act(() => backend.liveTakeOver({ token, assignmentId }))
   }
-  const handBack = () => void act(() => backend.liveHandBack({ token, assignmentId, text: writing() }), onHandedBack)
+  const handBack = () =>
+    void act(
+      () => backend.liveHandBack({ token, assignmentId, text: writing() }),
+      () => {
+        onHandedBack()
+        setFocusTakeOver(true)
+      },
+    )
 
   const text = view.spans.map((s) => s.text).join('')
   const statusText =
@@ -182,7 +198,14 @@ export function LiveTask({
         ) : null}
         <div className="flex flex-wrap gap-3">
           {view.control === 'senior' ? (
-            <button type="button" className={`btn-primary ${FOCUS_RING}`} onClick={takeOver} disabled={busy || readOnly} data-testid="take-over">
+            <button
+              ref={takeOverButton}
+              type="button"
+              className={`btn-primary ${FOCUS_RING}`}
+              onClick={takeOver}
+              disabled={busy || readOnly}
+              data-testid="take-over"
+            >
               Take over
             </button>
           ) : (

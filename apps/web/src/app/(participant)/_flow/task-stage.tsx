@@ -157,6 +157,12 @@ function TaskForm({
   const answerValue = useWatch({ control, name: 'answer' }) ?? ''
   // a live task: who writes now (the participant's field shows only while they have control)
   const [liveControl, setLiveControl] = useState(task.live?.control ?? 'human')
+  const initialControl = useRef(liveControl)
+  useEffect(() => {
+    // control came to the participant (take-over or the scheduled handover): their field, ready to type
+    if (task.live && liveControl === 'human' && initialControl.current !== 'human') form.setFocus('continuation')
+    initialControl.current = liveControl
+  }, [liveControl, task.live, form])
 
   const autosave = useAutosave({
     save: async (draft) => {
