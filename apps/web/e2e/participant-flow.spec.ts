@@ -366,7 +366,9 @@ test('the preview runs the whole flow in the browser and records nothing', async
   const calls: string[] = []
   page.on('request', (request) => {
     const url = new URL(request.url())
-    if (url.pathname.startsWith('/api/trpc/')) calls.push(url.pathname.slice('/api/trpc/'.length))
+    // only the preview page's calls: the console page that sign-in landed on may still be loading its runs list
+    const from = request.headers().referer ?? ''
+    if (url.pathname.startsWith('/api/trpc/') && from.includes('/preview')) calls.push(url.pathname.slice('/api/trpc/'.length))
   })
   await page.goto(`/console/studies/${STUDY}/preview`)
   await expect(page.getByTestId('preview-banner')).toContainText('Preview — nothing is recorded')
