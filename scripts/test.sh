@@ -29,6 +29,9 @@ run "deploy: compose and manifests" infra/check.sh
 run "e2e: Playwright in Chromium" npm run -s test:e2e -w apps/web
 # the participant API under load with a Postgres restart mid-run: fails on any lost response (latency is reported,
 # not asserted: the full N = 50/200 figures come from running the bench alone)
+# the live service against the PyTorch worker, engine and HTTP, on the fixture model: fails on a wrong token count
+# (the figures in workers/live/README.md come from the full run: npm run bench -w workers/live)
+run "bench: live service vs PyTorch (smoke)" npm run -s bench -w workers/live -- --quick
 run "bench: participant load + Postgres restart, 0 lost" bash -c "cd apps/web && npx tsx bench/participant-load.ts --n 20 --think 200-500 --skip-build"
 
 echo

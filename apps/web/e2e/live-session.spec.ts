@@ -69,6 +69,10 @@ test('a live task: the senior streams, survives a service restart, the participa
     practice: { problem: 'What is 2 + 2?', reasoning: 'Step 1: add.', answer: '4' },
     attentionChecks: [], minSecondsPerTask: 0, completionCode: CODE, redirectUrl: null, urlParams: ['PROLIFIC_PID'],
   })
+  // the designer shows the condition as live (and keeps it so when the draft is edited)
+  await page.goto(`/console/studies/${studyId}/edit`)
+  await expect(page.getByTestId('condition-0-live')).toBeChecked()
+  await expect(page.getByLabel('Live reading pace (tokens/s)')).toHaveValue('4')
   await trpcCall(page, 'studies.launch', { id: studyId })
   // the worker exports the live condition's checkpoint to ONNX (checked against PyTorch) and opens the study
   await expect.poll(async () => withDb(async (db) => (await db.query('SELECT status FROM studies WHERE id = $1', [studyId])).rows[0].status), { timeout: 120_000, intervals: [1000] }).toBe('OPEN')
