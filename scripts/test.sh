@@ -27,11 +27,11 @@ run "live: vitest (onnxruntime-node on an exported fixture model)" npm run -s te
 run "trainer: pytest (fast and slow)" bash -c "cd workers/trainer && TANDEM_CACHE=\${TANDEM_CACHE:-\$(mktemp -d)} .venv/bin/python -m pytest -q -m 'slow or not slow' -p no:cacheprovider"
 run "deploy: compose and manifests" infra/check.sh
 run "e2e: Playwright in Chromium" npm run -s test:e2e -w apps/web
-# the participant API under load with a Postgres restart mid-run: fails on any lost response (latency is reported,
-# not asserted: the full N = 50/200 figures come from running the bench alone)
 # the live service against the PyTorch worker, engine and HTTP, on the fixture model: fails on a wrong token count
 # (the figures in workers/live/README.md come from the full run: npm run bench -w workers/live)
 run "bench: live service vs PyTorch (smoke)" npm run -s bench -w workers/live -- --quick
+# the participant API under load with a Postgres restart mid-run: fails on any lost response (latency is reported,
+# not asserted: the full N = 50/200 figures come from running the bench alone)
 run "bench: participant load + Postgres restart, 0 lost" bash -c "cd apps/web && npx tsx bench/participant-load.ts --n 20 --think 200-500 --skip-build"
 
 echo
