@@ -8,6 +8,12 @@ const postgresUrl = z
   .min(1, 'is empty')
   .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a PostgreSQL URL (postgresql://user@host:port/db)')
 
+/** Where the live model service (workers/live) listens; read on each use, so it can change without a restart. */
+export const liveUrlSchema = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL of the live model service, e.g. http://127.0.0.1:8790')
+  .optional()
+
 export const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   AUTH_SECRET: z
@@ -15,6 +21,7 @@ export const envSchema = z.object({
     .min(16, 'must be at least 16 characters (generate one with `openssl rand -base64 32`)'),
   // where the workers write run folders; shown next to checkpoint paths (optional)
   TANDEM_RUNS_DIR: z.string().min(1).optional(),
+  LIVE_URL: liveUrlSchema,
 })
 
 export type Env = z.infer<typeof envSchema>
@@ -29,6 +36,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     DATABASE_URL: source.DATABASE_URL,
     AUTH_SECRET: source.AUTH_SECRET,
     TANDEM_RUNS_DIR: source.TANDEM_RUNS_DIR || undefined,
+    LIVE_URL: source.LIVE_URL || undefined,
   })
   if (result.success) return result.data
   const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)

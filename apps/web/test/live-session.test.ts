@@ -20,8 +20,9 @@ const db = testDb()
 
 interface Script {
   tokens: string[]
-  /** how the stream ends: done with a reason, or the connection drops (the service died) */
-  end: { reason: 'eos' | 'length' | 'lines' } | 'crash'
+  /** how the stream ends: done with a reason, or cut off with no done (the service went away mid-stream; ended
+   * rather than reset, so that every token sent is read — the e2e kills the real service) */
+  end: { reason: 'eos' | 'length' | 'lines' } | 'cut'
   delayMs?: number
 }
 
@@ -49,7 +50,7 @@ beforeAll(async () => {
         res.write(`event: token\ndata: ${JSON.stringify({ text, id: 1, n: ++n })}\n\n`)
         await new Promise((r) => setTimeout(r, script.delayMs ?? 1))
       }
-      if (script.end === 'crash') return res.destroy()
+      if (script.end === 'cut') return res.end()
       res.end(`event: done\ndata: ${JSON.stringify({ reason: script.end.reason, tokens: n, ttftMs: 1, totalMs: 2 })}\n\n`)
     })
   })
@@ -254,7 +255,7 @@ describe('a live task', () => {
   test('a stream that breaks (the service restarted) resumes from the stored text', async () => {
     const study = await makeLiveStudy({ kind: 'step', k: 3 })
     const { token, assignmentId } = await atLiveTask(study)
-    scripts.push({ tokens: ['First', ' line\n', 'Sec'], end: 'crash' })
+    scripts.push({ tokens: ['First', ' line\n', 'Sec'], end: 'cut' })
     const broken = await stream(token, assignmentId)
     expect(broken.at(-1)).toMatchObject({ event: 'unavailable' })
     expect(await spans(assignmentId)).toMatchObject([{ text: 'First line\nSec', tokens: 3, endedAt: null }])
@@ -282,6 +283,14 @@ describe('a live task', () => {
     }
     expect(await spans(assignmentId)).toMatchObject([{ text: '', tokens: 0, endedAt: null }])
 
+    process.env.LIVE_URL = 'live-service:8790' // not a URL: the operator's mistake, said as such
+    try {
+      const misconfigured = await stream(token, assignmentId)
+      expect(misconfigured.at(-1)).toMatchObject({ event: 'failed', data: { message: expect.stringMatching(/^LIVE_URL must be an http\(s\) URL/) } })
+    } finally {
+      process.env.LIVE_URL = url
+    }
+
     await db.checkpoint.updateMany({ where: { format: 'onnx', runId: { in: [study.checkpoints.trlRun.id, study.checkpoints.grpoRun.id] } }, data: { path: '/runs/missing' } })
     const refused = await stream(token, assignmentId)
     expect(refused.at(-1)).toMatchObject({ event: 'failed' })
@@ -306,7 +315,7 @@ describe('a live task', () => {
   test('a live task whose time ran out while the page was closed is stored from its spans and draft, with its trace', async () => {
     const study = await makeLiveStudy({ kind: 'step', k: 5 })
     const { api, token, assignmentId } = await atLiveTask(study)
-    scripts.push({ tokens: ['Half', ' way'], end: 'crash' })
+    scripts.push({ tokens: ['Half', ' way'], end: 'cut' })
     await stream(token, assignmentId)
     await api.participant.liveTakeOver({ token, assignmentId })
     await api.participant.saveDraft({ token, assignmentId, continuation: ' and mine', answer: '7' })

@@ -1,10 +1,13 @@
 // The web app's side of the live model service (workers/live): one streamed generation request, its server-sent
 // events read with eventsource-parser. The service is stateless; the caller stores what streams (live-session.ts).
 import { readServerSentEvents } from '@/components/server-sent-events'
+import { liveUrlSchema } from '@/env'
 
-/** Where workers/live listens (LIVE_URL; its default port is 8790). */
+/** Where workers/live listens (LIVE_URL, checked as src/env.ts does; its default port is 8790). */
 export function liveServiceUrl(): string {
-  return (process.env.LIVE_URL ?? 'http://127.0.0.1:8790').replace(/\/+$/, '')
+  const url = liveUrlSchema.safeParse(process.env.LIVE_URL || undefined)
+  if (!url.success) throw new LiveRequestError(`LIVE_URL ${url.error.issues[0]!.message} (it is "${process.env.LIVE_URL}")`, 500)
+  return (url.data ?? 'http://127.0.0.1:8790').replace(/\/+$/, '')
 }
 
 export interface GenerateRequest {
@@ -56,7 +59,7 @@ function unreachable(url: string, cause: unknown): LiveUnavailableError {
 
 /** Streams one generation; ends after `done`. Aborting `signal` stops the senior at the service too. */
 export async function* generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent> {
-  const url = liveServiceUrl()
+  const url = liveServiceUrl() // a malformed LIVE_URL is the operator's to fix: reported, not retried
   let response: Response
   try {
     response = await fetch(`${url}/v1/generate`, {
