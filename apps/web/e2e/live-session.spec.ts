@@ -165,3 +165,48 @@ test('a live task: the senior streams, survives a service restart, the participa
   await expect(page.getByTestId('live-session')).toContainText('handed back')
   if (process.env.E2E_SCREENSHOTS) await page.screenshot({ path: test.info().outputPath('live-trace.png'), fullPage: true })
 })
+
+test('the scheduled handover: the senior stops at the study\'s point and the participant writes on', async ({ page, browser }) => {
+  test.setTimeout(180_000)
+  await signIn(page)
+  const { id: studyId } = await trpcCall<{ id: string }>(page, 'studies.create', {
+    name: `${stem} scheduled`,
+    conditions: [{ name: 'Live TRL senior', checkpointId: `${stem}-TRL-ck`, live: true }],
+    datasetId: await withDb(async (db) => (await db.query(`SELECT id FROM datasets WHERE name = 'arithmetic-eval'`)).rows[0].id),
+    // fraction 0.05 of 40 tokens: the senior hands over after its 2nd token
+    problemCount: 1, seed: 3, handoffRule: { kind: 'fraction', f: 0.05 }, temperature: 1, maxNewTokens: 40, liveTokensPerSecond: 8,
+    tasksPerParticipant: 1, timeLimitSeconds: 900, consentText: 'You agree to take part.', instructions: 'Work with the AI.',
+    practice: { problem: 'What is 2 + 2?', reasoning: 'Step 1: add.', answer: '4' },
+    attentionChecks: [], minSecondsPerTask: 0, completionCode: CODE, redirectUrl: null, urlParams: ['PROLIFIC_PID'],
+  })
+  await trpcCall(page, 'studies.launch', { id: studyId })
+  await expect.poll(async () => withDb(async (db) => (await db.query('SELECT status FROM studies WHERE id = $1', [studyId])).rows[0].status), { timeout: 120_000, intervals: [1000] }).toBe('OPEN')
+
+  const context = await browser.newContext()
+  const participant = await context.newPage()
+  await participant.goto(`/study/${studyId}?PROLIFIC_PID=${stem}-p2`)
+  await participant.getByRole('button', { name: 'I agree — start' }).click()
+  await participant.getByRole('button', { name: 'Continue' }).click()
+  await participant.getByLabel('Continue the reasoning').fill('2 + 2 = 4')
+  await participant.getByLabel('Final answer').fill('4')
+  await participant.getByRole('button', { name: 'Check my answer' }).click()
+  await participant.getByRole('button', { name: 'Start the study' }).click()
+
+  // no button pressed: control comes to the participant at the scheduled point, ready to type
+  await expect(participant.getByTestId('live-text')).toHaveAttribute('data-control', 'human', { timeout: 30_000 })
+  await expect(participant.getByTestId('live-status')).toHaveText('The AI has handed over to you. Continue the reasoning below.')
+  await expect(participant.getByLabel('Your writing')).toBeFocused()
+  const spans = await spansOf(studyId)
+  expect(spans).toHaveLength(1)
+  expect(spans[0]).toMatchObject({ author: 'senior', tokens: 2, end_reason: 'handover' })
+  await expect(participant.getByTestId('live-text').locator('[data-author="senior"]')).toHaveText(spans[0]!.text)
+
+  await participant.keyboard.type(' So 39 - 4 + 6 = 41.')
+  await participant.getByLabel('Final answer').fill('41')
+  await participant.getByTestId('task-ease').getByRole('radio', { name: '5' }).check()
+  await participant.getByTestId('task-confidence').getByRole('radio', { name: '5' }).check()
+  await participant.getByRole('button', { name: 'Submit' }).click()
+  await expect(participant.getByTestId('completion-code')).toHaveText(CODE)
+  await context.close()
+  expect((await spansOf(studyId)).map((s) => [s.author, s.end_reason])).toEqual([['senior', 'handover'], ['human', 'submit']])
+})
