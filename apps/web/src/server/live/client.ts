@@ -4,7 +4,7 @@ import { readServerSentEvents } from '@/components/server-sent-events'
 import { liveUrlSchema } from '@/env'
 
 /** Where workers/live listens (LIVE_URL, checked as src/env.ts does; its default port is 8790). */
-export function liveServiceUrl(): string {
+function liveServiceUrl(): string {
   const url = liveUrlSchema.safeParse(process.env.LIVE_URL || undefined)
   if (!url.success) throw new LiveRequestError(`LIVE_URL ${url.error.issues[0]!.message} (it is "${process.env.LIVE_URL}")`, 500)
   return (url.data ?? 'http://127.0.0.1:8790').replace(/\/+$/, '')
@@ -33,7 +33,6 @@ export type GenerateEvent =
 
 /** The service could not be reached, or broke off mid-stream: worth trying again later. */
 export class LiveUnavailableError extends Error {
-  readonly retryable = true
   constructor(message: string) {
     super(message)
     this.name = 'LiveUnavailableError'
@@ -42,7 +41,6 @@ export class LiveUnavailableError extends Error {
 
 /** The service refused the request (no export, bad settings): trying again will not help. */
 export class LiveRequestError extends Error {
-  readonly retryable = false
   constructor(
     message: string,
     readonly status: number,

@@ -174,12 +174,13 @@ export async function takeOver(db: Db, task: LiveTask): Promise<LiveView> {
   requireOpenLiveTask(task)
   const spans = await db.$transaction(async (tx) => {
     await lockAssignment(tx, task.assignmentId)
-    const closed = await tx.$executeRaw`
+    await tx.$executeRaw`
       UPDATE live_spans SET ended_at = now(), end_reason = 'take_over'
       WHERE assignment_id = ${task.assignmentId} AND author = 'senior' AND ended_at IS NULL`
     const spans = await spansOf(tx, task.assignmentId)
-    if (closed === 0 && spans.length === 0) await insertSpan(tx, task.assignmentId, 0, 'senior', { endedAt: new Date(), endReason: 'take_over' })
-    return closed === 0 && spans.length === 0 ? spansOf(tx, task.assignmentId) : spans
+    if (spans.length > 0) return spans
+    await insertSpan(tx, task.assignmentId, 0, 'senior', { endedAt: new Date(), endReason: 'take_over' })
+    return spansOf(tx, task.assignmentId)
   })
   running.get(task.assignmentId)?.abort()
   return liveView(spans, task.maxNewTokens)

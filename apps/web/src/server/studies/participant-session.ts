@@ -50,6 +50,8 @@ export interface ParticipantRow {
     practice: Prisma.JsonValue
     attentionChecks: Prisma.JsonValue
     timeLimitSeconds: number
+    /** live tasks: the senior's token budget */
+    maxNewTokens: number
     completionCode: string
     redirectUrl: string | null
   }
@@ -61,7 +63,7 @@ export async function participantByToken(db: Db | Prisma.TransactionClient, toke
     SELECT p.id, p.study_id AS "studyId", p.declined_at AS "declinedAt", p.instructions_done_at AS "instructionsDoneAt",
            p.practice_done_at AS "practiceDoneAt", p.attention, p.completed_at AS "completedAt",
            json_build_object('id', s.id, 'name', s.name, 'status', s.status, 'instructions', s.instructions,
-             'practice', s.practice, 'attentionChecks', s.attention_checks, 'timeLimitSeconds', s.time_limit_s,
+             'practice', s.practice, 'attentionChecks', s.attention_checks, 'timeLimitSeconds', s.time_limit_s, 'maxNewTokens', s.max_new_tokens,
              'completionCode', s.completion_code, 'redirectUrl', s.redirect_url) AS study
     FROM participants p JOIN studies s ON s.id = p.study_id
     WHERE p.token_hash = ${hashToken(token)}`
@@ -185,16 +187,15 @@ interface TaskRow {
   prefixText: string | null
   problem: string
   live: boolean
-  maxNewTokens: number
 }
 
 /** The participant's tasks in order, with whether each has a response (one query). */
 async function tasksOf(db: Db, participantId: string): Promise<TaskRow[]> {
   return db.$queryRaw<TaskRow[]>`
     SELECT a.id, a.position, a.draft, a.draft_saved_at AS "draftSavedAt", a.started_at AS "startedAt", (r.id IS NOT NULL) AS answered,
-           i.prefix_text AS "prefixText", pr.problem, c.live, s.max_new_tokens AS "maxNewTokens"
+           i.prefix_text AS "prefixText", pr.problem, c.live
     FROM assignments a JOIN study_items i ON i.id = a.item_id JOIN problems pr ON pr.id = i.problem_id
-    JOIN study_conditions c ON c.id = i.condition_id JOIN studies s ON s.id = i.study_id
+    JOIN study_conditions c ON c.id = i.condition_id
     LEFT JOIN responses r ON r.assignment_id = a.id
     WHERE a.participant_id = ${participantId}
     ORDER BY a.position`
@@ -302,7 +303,7 @@ export async function sessionView(db: Db, token: string, now = new Date()): Prom
       draftSavedAt: current.draftSavedAt?.toISOString() ?? null,
       startedAt: current.startedAt?.toISOString() ?? null,
       deadline: current.startedAt ? deadlineOf(current.startedAt, study.timeLimitSeconds).toISOString() : null,
-      live: current.live ? liveView(await spansOf(db, current.id), current.maxNewTokens) : null,
+      live: current.live ? liveView(await spansOf(db, current.id), study.maxNewTokens) : null,
     },
   }
 }

@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from 'react'
 
 import { asFlowError, type LiveView, type ParticipantBackend } from './backend'
 import { ProblemSection } from './handoff-task'
-import { failureMessage } from './retry'
+import { failureMessage, sleep } from './retry'
 import { FOCUS_RING } from './ui'
 
 const RETRY_MS = [1000, 2000, 4000, 8000]
@@ -22,16 +22,6 @@ type StreamStatus =
 
 function appendToken(view: LiveView, seq: number, text: string): LiveView {
   return { ...view, spans: view.spans.map((s) => (s.seq === seq ? { ...s, text: s.text + text } : s)) }
-}
-
-function sleep(ms: number, signal: AbortSignal) {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-  })
 }
 
 const AUTHOR_STYLE = {
@@ -109,7 +99,8 @@ export function LiveTask({
         if (abort.signal.aborted) return
         const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!
         setStatus({ kind: 'waiting', message: unavailable ?? 'The connection to the AI broke off.', seconds: wait / 1000 })
-        await sleep(wait, abort.signal)
+        // unlike withRetry, no last attempt: the senior's stream is tried again for as long as it has control
+        await sleep(wait, abort.signal).catch(() => undefined) // aborted: the loop ends
       }
     })()
     return () => abort.abort()

@@ -50,7 +50,7 @@ function requireActive(p: ParticipantRow) {
 async function ownTask(db: Prisma.TransactionClient, participantId: string, assignmentId: string) {
   const task = await db.assignment.findFirst({
     where: { id: assignmentId, participantId },
-    select: { id: true, startedAt: true, response: { select: { id: true } } },
+    select: { id: true, startedAt: true, response: { select: { id: true } }, item: { select: { condition: { select: { live: true } } } } },
   })
   if (!task) throw new TRPCError({ code: 'NOT_FOUND', message: 'This task is not part of your session.' })
   return task
@@ -193,8 +193,10 @@ export const participantRouter = createTRPCRouter({
       const task = await ownTask(tx, participant.id, input.assignmentId)
       if (!task.response && !task.startedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task has not been started.' })
       // a live task's continuation is the whole shared text (senior and participant spans), stored as its trace
-      const live = task.response ? null : await liveTask(tx, hashToken(input.token), task.id)
-      const finished = live?.live ? await finishLiveTask(tx, live, input.continuation, now) : null
+      const finished =
+        task.item.condition.live && !task.response
+          ? await finishLiveTask(tx, await liveTask(tx, hashToken(input.token), task.id), input.continuation, now)
+          : null
       const result = await storeResponse(tx, {
         assignmentId: task.id,
         startedAt: task.startedAt ?? now,

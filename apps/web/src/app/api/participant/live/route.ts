@@ -1,6 +1,7 @@
 // POST /api/participant/live {token, assignmentId} — the senior's reasoning for a live task as server-sent events
 // (spans, token…, done | unavailable | failed). The page opens it while the senior has control and opens it again
 // after a break: the stream resumes from the stored shared text (src/server/studies/live-session.ts).
+import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 
 import { getDb } from '@/server/db'
@@ -24,7 +25,8 @@ export async function POST(request: Request) {
   try {
     task = await liveTask(db, hashToken(parsed.data.token), parsed.data.assignmentId)
   } catch (error) {
-    return json(404, (error as Error).message)
+    if (error instanceof TRPCError && error.code === 'NOT_FOUND') return json(404, error.message)
+    throw error
   }
   const encoder = new TextEncoder()
   const events = streamSenior(db, task, request.signal)
