@@ -6,7 +6,7 @@
 // the participant's spans.
 import { spawn } from 'node:child_process'
 
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test, type Browser, type Page } from '@playwright/test'
 
 import { expectAccessible, insertFixtureRun, signIn, trpcCall, withDb } from './support'
 
@@ -56,36 +56,31 @@ async function restartLiveService(page: Page) {
   await expect.poll(async () => (await fetch(`${process.env.E2E_LIVE_URL}/health`).catch(() => null))?.status ?? 0, { timeout: 60_000 }).toBe(200)
 }
 
-test('a live task: the senior streams, survives a service restart, the participant takes over and hands back; spans, verdict and trace are stored', async ({ page, browser }) => {
-  test.setTimeout(300_000)
-  await signIn(page)
-  const { id: studyId } = await trpcCall<{ id: string }>(page, 'studies.create', {
-    name: `${stem} study`,
+/** A one-condition live study on the fixture run's checkpoint (seed 3, one problem), created but not launched. */
+async function createLiveStudy(page: Page, name: string, design: { handoffRule: unknown; maxNewTokens: number; liveTokensPerSecond: number }) {
+  const { id } = await trpcCall<{ id: string }>(page, 'studies.create', {
+    name: `${stem} ${name}`,
     conditions: [{ name: 'Live TRL senior', checkpointId: `${stem}-TRL-ck`, live: true }],
     datasetId: await withDb(async (db) => (await db.query(`SELECT id FROM datasets WHERE name = 'arithmetic-eval'`)).rows[0].id),
-    // no scheduled handover within the budget: the participant takes over
-    problemCount: 1, seed: 3, handoffRule: { kind: 'step', k: 50 }, temperature: 1, maxNewTokens: 64, liveTokensPerSecond: 4,
+    problemCount: 1, seed: 3, temperature: 1, ...design,
     tasksPerParticipant: 1, timeLimitSeconds: 900, consentText: 'You agree to take part.', instructions: 'Work with the AI.',
     practice: { problem: 'What is 2 + 2?', reasoning: 'Step 1: add.', answer: '4' },
     attentionChecks: [], minSecondsPerTask: 0, completionCode: CODE, redirectUrl: null, urlParams: ['PROLIFIC_PID'],
   })
-  // the designer shows the condition as live (and keeps it so when the draft is edited)
-  await page.goto(`/console/studies/${studyId}/edit`)
-  await expect(page.getByTestId('condition-0-live')).toBeChecked()
-  await expect(page.getByLabel('Live reading pace (tokens/s)')).toHaveValue('4')
-  await trpcCall(page, 'studies.launch', { id: studyId })
-  // the worker exports the live condition's checkpoint to ONNX (checked against PyTorch) and opens the study
-  await expect.poll(async () => withDb(async (db) => (await db.query('SELECT status FROM studies WHERE id = $1', [studyId])).rows[0].status), { timeout: 120_000, intervals: [1000] }).toBe('OPEN')
-  await page.goto(`/console/studies/${studyId}`)
-  await expect(page.getByTestId('design-conditions')).toContainText('live')
-  await expect(page.getByTestId('design-summary')).toContainText('streamed at 4 tokens/s')
-  // the run page lists the export beside its source checkpoint
-  await page.goto(`/console/runs/${stem}-TRL`)
-  await expect(page.getByTestId('onnx-state')).toHaveText('ONNX exported')
+  return id
+}
 
+/** Launches the study and waits until the worker has exported the live checkpoint (if needed) and opened it. */
+async function launchAndWaitOpen(page: Page, studyId: string) {
+  await trpcCall(page, 'studies.launch', { id: studyId })
+  await expect.poll(async () => withDb(async (db) => (await db.query('SELECT status FROM studies WHERE id = $1', [studyId])).rows[0].status), { timeout: 120_000, intervals: [1000] }).toBe('OPEN')
+}
+
+/** A participant in a browser of their own, through consent, instructions and practice to the (one) task. */
+async function startTask(browser: Browser, studyId: string, pid: string) {
   const context = await browser.newContext()
   const participant = await context.newPage()
-  await participant.goto(`/study/${studyId}?PROLIFIC_PID=${stem}-p1`)
+  await participant.goto(`/study/${studyId}?PROLIFIC_PID=${pid}`)
   await participant.getByRole('button', { name: 'I agree — start' }).click()
   await participant.getByRole('button', { name: 'Continue' }).click()
   await participant.getByLabel('Continue the reasoning').fill('2 + 2 = 4')
@@ -93,6 +88,28 @@ test('a live task: the senior streams, survives a service restart, the participa
   await participant.getByRole('button', { name: 'Check my answer' }).click()
   await participant.getByRole('button', { name: 'Start the study' }).click()
   await expect(participant.getByRole('heading', { level: 1, name: 'Task 1 of 1' })).toBeVisible()
+  return { context, participant }
+}
+
+test('a live task: the senior streams, survives a service restart, the participant takes over and hands back; spans, verdict and trace are stored', async ({ page, browser }) => {
+  test.setTimeout(300_000)
+  await signIn(page)
+  // no scheduled handover within the budget: the participant takes over
+  const studyId = await createLiveStudy(page, 'study', { handoffRule: { kind: 'step', k: 50 }, maxNewTokens: 64, liveTokensPerSecond: 4 })
+  // the designer shows the condition as live (and keeps it so when the draft is edited)
+  await page.goto(`/console/studies/${studyId}/edit`)
+  await expect(page.getByTestId('condition-0-live')).toBeChecked()
+  await expect(page.getByLabel('Live reading pace (tokens/s)')).toHaveValue('4')
+  // the worker exports the live condition's checkpoint to ONNX (checked against PyTorch) and opens the study
+  await launchAndWaitOpen(page, studyId)
+  await page.goto(`/console/studies/${studyId}`)
+  await expect(page.getByTestId('design-conditions')).toContainText('live')
+  await expect(page.getByTestId('design-summary')).toContainText('streamed at 4 tokens/s')
+  // the run page lists the export beside its source checkpoint
+  await page.goto(`/console/runs/${stem}-TRL`)
+  await expect(page.getByTestId('onnx-state')).toHaveText('ONNX exported')
+
+  const { context, participant } = await startTask(browser, studyId, `${stem}-p1`)
 
   // the senior streams at the study's reading pace; the participant's field is hidden while it writes
   await expect(participant.getByTestId('live-text')).toHaveAttribute('data-control', 'senior')
@@ -169,28 +186,10 @@ test('a live task: the senior streams, survives a service restart, the participa
 test('the scheduled handover: the senior stops at the study\'s point and the participant writes on', async ({ page, browser }) => {
   test.setTimeout(180_000)
   await signIn(page)
-  const { id: studyId } = await trpcCall<{ id: string }>(page, 'studies.create', {
-    name: `${stem} scheduled`,
-    conditions: [{ name: 'Live TRL senior', checkpointId: `${stem}-TRL-ck`, live: true }],
-    datasetId: await withDb(async (db) => (await db.query(`SELECT id FROM datasets WHERE name = 'arithmetic-eval'`)).rows[0].id),
-    // fraction 0.05 of 40 tokens: the senior hands over after its 2nd token
-    problemCount: 1, seed: 3, handoffRule: { kind: 'fraction', f: 0.05 }, temperature: 1, maxNewTokens: 40, liveTokensPerSecond: 8,
-    tasksPerParticipant: 1, timeLimitSeconds: 900, consentText: 'You agree to take part.', instructions: 'Work with the AI.',
-    practice: { problem: 'What is 2 + 2?', reasoning: 'Step 1: add.', answer: '4' },
-    attentionChecks: [], minSecondsPerTask: 0, completionCode: CODE, redirectUrl: null, urlParams: ['PROLIFIC_PID'],
-  })
-  await trpcCall(page, 'studies.launch', { id: studyId })
-  await expect.poll(async () => withDb(async (db) => (await db.query('SELECT status FROM studies WHERE id = $1', [studyId])).rows[0].status), { timeout: 120_000, intervals: [1000] }).toBe('OPEN')
-
-  const context = await browser.newContext()
-  const participant = await context.newPage()
-  await participant.goto(`/study/${studyId}?PROLIFIC_PID=${stem}-p2`)
-  await participant.getByRole('button', { name: 'I agree — start' }).click()
-  await participant.getByRole('button', { name: 'Continue' }).click()
-  await participant.getByLabel('Continue the reasoning').fill('2 + 2 = 4')
-  await participant.getByLabel('Final answer').fill('4')
-  await participant.getByRole('button', { name: 'Check my answer' }).click()
-  await participant.getByRole('button', { name: 'Start the study' }).click()
+  // fraction 0.05 of 40 tokens: the senior hands over after its 2nd token
+  const studyId = await createLiveStudy(page, 'scheduled', { handoffRule: { kind: 'fraction', f: 0.05 }, maxNewTokens: 40, liveTokensPerSecond: 8 })
+  await launchAndWaitOpen(page, studyId)
+  const { context, participant } = await startTask(browser, studyId, `${stem}-p2`)
 
   // no button pressed: control comes to the participant at the scheduled point, ready to type
   await expect(participant.getByTestId('live-text')).toHaveAttribute('data-control', 'human', { timeout: 30_000 })
