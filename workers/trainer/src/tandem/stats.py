@@ -17,6 +17,11 @@ resample whole problems, with replacement, n_boot times.
   Computed exactly with integers.
 - `histogram(values, bins)`: edges and counts for JSON reports.
 
+- `paired_bootstrap(a, b)`: the paired, multi-seed comparison of two arms (e.g. GRPO and Tandem RL, or the base
+  model and a trained checkpoint) on the same problems; see its docstring and docs/statistics.md. Its random
+  stream is `mulberry32_uniforms`, the generator of the console's statistics.ts, so the console's TypeScript port
+  reproduces these intervals to rounding (checked against a golden file written by this module).
+
 Intervals are widened, if needed, to contain the point estimate: with very few problems (or identical
 values, where floating-point sums of resamples differ from the mean in the last bit) a percentile can land a
 hair beyond it. So low <= value <= high always holds for a defined estimate. With one problem the interval is
@@ -140,3 +145,118 @@ def histogram(values: Sequence[float], bins: int | Sequence[float] = 20) -> dict
         "below": int((x < edges[0]).sum()),
         "above": int((x > edges[-1]).sum()),
     }
+
+
+# ---------------------------------------------------------------- paired, multi-seed comparison of two arms
+
+_MULBERRY_STEP = 0x6D2B79F5
+
+
+def mulberry32_uniforms(seed: int, count: int) -> np.ndarray:
+    """The first `count` floats in [0, 1) of mulberry32 seeded with `seed`: the console's generator
+    (apps/web/src/server/statistics.ts), so that both languages resample the same problems and seeds.
+
+    Its state after draw i is seed + i * 0x6D2B79F5 (mod 2^32) and each output is a fixed mix of that state
+    alone, so the whole stream is computed at once with uint32 arithmetic (which wraps like JavaScript's).
+    """
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    i = np.arange(1, count + 1, dtype=np.uint64)
+    state = (((seed & 0xFFFFFFFF) + i * _MULBERRY_STEP) & 0xFFFFFFFF).astype(np.uint32)
+    with np.errstate(over="ignore"):
+        t = (state ^ (state >> np.uint32(15))) * (state | np.uint32(1))
+        t = t ^ (t + (t ^ (t >> np.uint32(7))) * (t | np.uint32(61)))
+        out = t ^ (t >> np.uint32(14))
+    return out.astype(np.float64) / 4294967296.0
+
+
+@dataclass(frozen=True)
+class PairedEstimate:
+    """B − A with its 95% interval (low, high) and 90% interval (low90, high90, for equivalence tests) over
+    n problems, from seeds_a and seeds_b reports per arm."""
+
+    value: float
+    low: float
+    high: float
+    low90: float
+    high90: float
+    n: int
+    seeds_a: int
+    seeds_b: int
+
+    def to_dict(self) -> dict:
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+
+
+def _as_matrix(name: str, values, n: int | None) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must be a non-empty list of per-problem series (one per seed), got shape {x.shape}")
+    if n is not None and x.shape[1] != n:
+        raise ValueError(f"{name} has {x.shape[1]} problems per seed, expected {n}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} holds a value that is not a finite number")
+    return x
+
+
+def _percentile_interval(value: float, replicates: np.ndarray, confidence: float) -> tuple[float, float]:
+    replicates = replicates[np.isfinite(replicates)]
+    if replicates.size == 0 or not math.isfinite(value):
+        return value, value
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(replicates, [tail, 100 - tail])
+    return float(min(low, value)), float(max(high, value))
+
+
+def paired_bootstrap(
+    a, b, a_den=None, b_den=None, n_boot: int = 2000, seed: int = 0, chunk: int = 256,
+) -> PairedEstimate:
+    """B − A for two arms measured on the same n problems, with a hierarchical bootstrap over seeds and problems.
+
+    a[s][i] is seed s of arm A on problem i (S_a seeds; one "seed" for a base model), b likewise (S_b seeds);
+    column i is the same problem in every row of both arms. Each arm's figure is a ratio of sums,
+        R(x, d) = sum_s sum_i x[s][i] / sum_s sum_i d[s][i],
+    with d = 1 everywhere unless a denominator is given (`a_den`, `b_den`: e.g. displaced-token counts for a
+    shift-back share). With d = 1, R is the mean over problems of the mean over seeds, so
+        value = R(b, b_den) − R(a, a_den) = mean_i (mean_s b[s][i] − mean_s a[s][i]).
+    Resampling, n_boot times: S_a seeds of A drawn with replacement from A's seeds, S_b seeds of B from B's
+    (seeds within their arm), then n problem indices drawn with replacement and applied to both arms at once
+    (problems jointly: problem i of A stays paired with problem i of B, so their shared difficulty cancels).
+    Draws come from `mulberry32_uniforms(seed)`, S_a + S_b + n per replicate in that order, index = floor(u * m).
+    Intervals: percentiles 2.5/97.5 (95%) and 5/95 (90%) of the replicates, widened to contain the value;
+    replicates with a zero denominator are skipped.
+    """
+    a = _as_matrix("a", a, None)
+    n = a.shape[1]
+    b = _as_matrix("b", b, n)
+    a_den = np.ones_like(a) if a_den is None else _as_matrix("a_den", a_den, n)
+    b_den = np.ones_like(b) if b_den is None else _as_matrix("b_den", b_den, n)
+    if a_den.shape != a.shape or b_den.shape != b.shape:
+        raise ValueError("each denominator needs one series per seed of its arm")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+        raise ValueError(f"n_boot must be a whole number >= 1, got {n_boot!r}")
+    sa, sb = a.shape[0], b.shape[0]
+
+    def ratio(num: float, den: float) -> float:
+        return num / den if den != 0 else float("nan")
+
+    value = ratio(b.sum(), b_den.sum()) - ratio(a.sum(), a_den.sum())
+    width = sa + sb + n
+    uniforms = mulberry32_uniforms(seed, n_boot * width).reshape(n_boot, width)
+    replicates = np.empty(n_boot)
+    for start in range(0, n_boot, chunk):
+        u = uniforms[start : start + chunk]
+        seeds_a = np.floor(u[:, :sa] * sa).astype(np.int64)
+        seeds_b = np.floor(u[:, sa : sa + sb] * sb).astype(np.int64)
+        problems = np.floor(u[:, sa + sb :] * n).astype(np.int64)
+        sums = []
+        for x, seeds in ((a, seeds_a), (a_den, seeds_a), (b, seeds_b), (b_den, seeds_b)):
+            per_problem = x[seeds].sum(axis=1)  # [replicate, problem]: the drawn seeds' values added up
+            sums.append(np.take_along_axis(per_problem, problems, axis=1).sum(axis=1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ra = np.where(sums[1] != 0, sums[0] / np.where(sums[1] != 0, sums[1], 1), np.nan)
+            rb = np.where(sums[3] != 0, sums[2] / np.where(sums[3] != 0, sums[3], 1), np.nan)
+        replicates[start : start + len(u)] = rb - ra
+    low, high = _percentile_interval(value, replicates, 0.95)
+    low90, high90 = _percentile_interval(value, replicates, 0.90)
+    return PairedEstimate(float(value), low, high, low90, high90, n, sa, sb)
