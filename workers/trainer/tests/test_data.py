@@ -163,3 +163,63 @@ def test_unknown_format_is_a_whole_file_error():
     with pytest.raises(DatasetError) as e:
         parse_dataset(b"problem,answer\n", "xlsx")
     assert e.value.errors[0].line == 0 and "unsupported format 'xlsx'" in e.value.errors[0].reason
+
+
+# ---------------------------------------------------------------- digit chains and fixed splits
+
+from tandem.data import (  # noqa: E402
+    CHAIN_STYLES, PRETRAIN_SEED, PRETRAIN_SIZE, chain_solution, generate_chain_problems, task_split,
+)
+from tandem.verifier import verify_model_output  # noqa: E402
+
+
+def test_chain_solution_computes_left_to_right_mod_10_in_both_styles():
+    ops = [("+", 5), ("*", 3), ("-", 8), ("+", 6)]  # 7+5=12->2, 2*3=6, 6-8=-2->8, 8+6=14->4
+    legible, answer = chain_solution(7, ops, "legible")
+    compressed, same = chain_solution(7, ops, "compressed")
+    assert answer == same == 4
+    assert legible.splitlines() == ["7 + 5 = 2", "2 * 3 = 6", "6 - 8 = 8", "8 + 6 = 4", "The answer is \\boxed{4}."]
+    assert compressed.splitlines() == ["7 2 6 8 4", "The answer is \\boxed{4}."]
+    with pytest.raises(ValueError, match="style"):
+        chain_solution(7, ops, "terse")
+
+
+def test_generated_chains_are_verified_correct_and_cycle_difficulty():
+    problems = generate_chain_problems(40, seed=3, min_steps=3, max_steps=6, style="mixed")
+    assert [p["difficulty"] for p in problems[:8]] == [3, 4, 5, 6, 3, 4, 5, 6]
+    for p in problems:
+        assert verify_model_output(p["solution"], p["answer"]).verdict == "correct"
+        assert p["problem"].count(" ") >= 2 * p["difficulty"]  # "d op d op d ..." then the instruction
+
+
+def test_mixed_style_is_half_and_half_and_texts_do_not_depend_on_style():
+    mixed = generate_chain_problems(2000, seed=0, style="mixed")
+    legible = generate_chain_problems(2000, seed=0, style="legible")
+    assert [p["problem"] for p in mixed] == [p["problem"] for p in legible]
+    share = sum("=" in p["solution"].splitlines()[0] for p in mixed) / len(mixed)
+    assert 0.45 < share < 0.55, share
+    assert {("=" in p["solution"].splitlines()[0]) for p in mixed} == {True, False}
+    assert len(CHAIN_STYLES) == 2
+
+
+@pytest.mark.parametrize("task", ["digit_chains", "arithmetic"])
+def test_task_splits_are_fixed_and_disjoint_from_pretraining_and_training(task):
+    train = task_split(task, "train", 500)
+    validation = task_split(task, "validation", 200)
+    evaluation = task_split(task, "eval", 200)
+    assert train == task_split(task, "train", 500)  # no run seed: every seed of every arm sees the same problems
+    assert len(train) == 500 and len(validation) == 200 and len(evaluation) == 200
+    texts = lambda ps: {p["problem"] for p in ps}  # noqa: E731
+    generate = generate_chain_problems if task == "digit_chains" else generate_problems
+    pretraining = texts(generate(PRETRAIN_SIZE, PRETRAIN_SEED))
+    assert not texts(evaluation) & (texts(train) | pretraining | texts(validation))
+    assert not texts(validation) & (texts(train) | pretraining)
+    assert not texts(train) & pretraining
+    assert len({p["id"] for p in train + validation + evaluation}) == 900
+
+
+def test_task_split_rejects_unknown_names():
+    with pytest.raises(ValueError, match="split"):
+        task_split("digit_chains", "test", 5)
+    with pytest.raises(ValueError, match="unknown task"):
+        task_split("sudoku", "train", 5)

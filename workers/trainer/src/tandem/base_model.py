@@ -1,5 +1,10 @@
 """The tiny default base model: a locally trained byte-level BPE tokenizer and a Qwen3-architecture causal LM,
-pre-trained on CPU on generated arithmetic word problems and saved in Hugging Face format.
+pre-trained on CPU on a generated task (`data.TASKS`; the default is digit chains, written half in the legible
+style and half in the compressed one) and saved in Hugging Face format.
+
+A weaker junior comes with it: the same pre-training run's weights at `weak_junior_step` (same tokenizer, fewer
+steps), saved in `<base>/weak-junior`. The paper pairs "a trained, stronger senior" with "a frozen, weaker
+junior"; the self-paired junior (the base itself) is the default, the weak one is the alternative to study.
 
 Reproducible from a seed (fixed step count, seeded data and init, deterministic CPU kernels) and cached: a
 directory whose `build.json` records the same recipe is reused instead of rebuilt.
@@ -18,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from .data import arithmetic_splits, format_prompt
+from .data import TASKS, format_prompt
 
 EOS, PAD = "<|endoftext|>", "<|pad|>"
-RECIPE_VERSION = 1  # bump when the build code changes what it produces
+RECIPE_VERSION = 2  # bump when the build code changes what it produces
 
 
 @dataclass(frozen=True)
@@ -34,13 +39,26 @@ class BaseModelRecipe:
     num_attention_heads: int = 4
     num_key_value_heads: int = 2
     max_position_embeddings: int = 512
+    task: str = "digit_chains"  # a key of data.TASKS
+    style: str = "mixed"  # digit chains: legible, compressed, or mixed half and half
     n_train_problems: int = 20000
-    max_steps: int = 3  # problem difficulty range 1..max_steps
+    min_difficulty: int = 3  # operations per problem
+    max_difficulty: int = 6
     train_steps: int = 450
     batch_size: int = 64
     learning_rate: float = 2e-3
     warmup_steps: int = 30
+    weak_junior_step: int = 0  # also save the weights after this many steps as <base>/weak-junior; 0 = none
     version: int = RECIPE_VERSION
+
+    def splits(self, n_train: int, n_eval: int):
+        """The task's pre-training problems (seeded by the recipe) and held-out ones."""
+        if self.task not in TASKS:
+            raise ValueError(f"recipe task must be one of {sorted(TASKS)}, got {self.task!r}")
+        if self.task == "digit_chains":
+            return TASKS[self.task](n_train=n_train, n_eval=n_eval, seed=self.seed, min_steps=self.min_difficulty,
+                                    max_steps=self.max_difficulty, style=self.style)
+        return TASKS[self.task](n_train=n_train, n_eval=n_eval, seed=self.seed, max_steps=self.max_difficulty)
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
@@ -48,9 +66,12 @@ class BaseModelRecipe:
 
 # Seconds to build; for unit tests only (its accuracy is near zero, its shapes are real).
 FIXTURE_RECIPE = BaseModelRecipe(
-    vocab_size=384, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+    task="arithmetic", min_difficulty=1, max_difficulty=3, vocab_size=384, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
     num_key_value_heads=1, n_train_problems=600, train_steps=30, batch_size=16,
 )
+
+
+WEAK_JUNIOR_DIR = "weak-junior"
 
 
 def default_cache_dir() -> Path:
@@ -117,7 +138,7 @@ def _batch(examples, pad_id: int):
 def pretrain(recipe: BaseModelRecipe, out_dir: Path, log=print) -> dict:
     torch.manual_seed(recipe.seed)
     rng = random.Random(recipe.seed)
-    splits = arithmetic_splits(n_train=recipe.n_train_problems, n_eval=1, seed=recipe.seed, max_steps=recipe.max_steps)
+    splits = recipe.splits(recipe.n_train_problems, 1)
     texts = [format_prompt(p["problem"]) + p["solution"] for p in splits.train]
     tokenizer = train_tokenizer(texts, recipe.vocab_size)
     model = make_model(recipe, tokenizer)
@@ -147,6 +168,10 @@ def pretrain(recipe: BaseModelRecipe, out_dir: Path, log=print) -> dict:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
+        if recipe.weak_junior_step and step + 1 == recipe.weak_junior_step:
+            model.save_pretrained(out_dir / WEAK_JUNIOR_DIR)
+            tokenizer.save_pretrained(out_dir / WEAK_JUNIOR_DIR)
+            log(f"  saved the weak junior (step {step + 1}) to {out_dir / WEAK_JUNIOR_DIR}")
         if step % 50 == 0 or step == recipe.train_steps - 1:
             log(f"  step {step + 1:4d}/{recipe.train_steps}  loss {loss.item():.3f}  {time.time() - start:5.0f}s")
     model.eval()
@@ -171,19 +196,19 @@ def build_base(
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     info = pretrain(recipe, out_dir, log=log)
     if evaluate_problems:
-        info["solo_pass_at_1"] = solo_pass_rate(out_dir, evaluate_problems, seed=recipe.seed, max_steps=recipe.max_steps)
+        info["solo_pass_at_1"] = solo_pass_rate(out_dir, evaluate_problems, recipe)
         log(f"solo pass@1 on {evaluate_problems} eval problems: {info['solo_pass_at_1']:.3f}")
     marker.write_text(json.dumps({"recipe": asdict(recipe), **info}, indent=2))
     return out_dir
 
 
-def solo_pass_rate(model_dir: Path, n: int, seed: int = 0, max_steps: int = 3, temperature: float = 1.0) -> float:
-    """Share of eval problems solved by one sampled solo completion (the signal RL starts from)."""
+def solo_pass_rate(model_dir: Path, n: int, recipe: BaseModelRecipe = BaseModelRecipe(), temperature: float = 1.0) -> float:
+    """Share of held-out problems solved by one sampled solo completion (the signal RL starts from)."""
     from .evaluate import EvalSettings, evaluate_models
     from .models import load_model_and_tokenizer
 
     model, tokenizer = load_model_and_tokenizer(model_dir)
-    problems = arithmetic_splits(n_train=1, n_eval=n, seed=seed, max_steps=max_steps).eval
-    settings = EvalSettings(k=1, temperature=temperature, max_new_tokens=96, seed=seed)
+    problems = recipe.splits(1, n).eval
+    settings = EvalSettings(k=1, temperature=temperature, max_new_tokens=96, seed=recipe.seed)
     result = evaluate_models(model, None, tokenizer, problems, ["solo"], settings, log=lambda *_: None)
     return result["metrics"]["solo_mean_at_k"]["value"]

@@ -95,6 +95,115 @@ def arithmetic_splits(n_train: int = 2000, n_eval: int = 200, seed: int = 0, max
     return Splits(train, eval_)
 
 
+# ---------------------------------------------------------------- digit chains (the default RL testbed)
+#
+# Why this task: in the word problems every number is one token, so each sum is a separate fact that RL can
+# only memorise problem by problem (an update on "37 + 25" teaches nothing about "18 + 44"). Here every
+# number is one digit and every step is "previous digit OP operand, last digit only": 300 facts (+, -, * on
+# digits mod 10) and one procedure (find the next operation in the problem) shared by every problem, so what
+# RL fixes on one problem transfers to the next. Two solution styles carry the same computation:
+#   legible     one step per line, written out:     "7 + 5 = 2\n2 * 3 = 6\n..."
+#   compressed  the running digits on one line:     "7 2 6 ..."
+# The base model is pre-trained on both, half and half, chosen before any RL and favouring neither arm; which
+# style a senior drifts to under GRPO or Tandem RL is something to measure, not something built in.
+
+CHAIN_OPS = ("+", "-", "*")
+CHAIN_STYLES = ("legible", "compressed")
+_CHAIN_FN = {"+": lambda a, b: (a + b) % 10, "-": lambda a, b: (a - b) % 10, "*": lambda a, b: (a * b) % 10}
+
+
+def chain_solution(start: int, ops: list[tuple[str, int]], style: str) -> tuple[str, int]:
+    """The worked solution of a digit chain in one style, and its answer."""
+    if style not in CHAIN_STYLES:
+        raise ValueError(f"style must be one of {CHAIN_STYLES}, got {style!r}")
+    value, lines, digits = start, [], [str(start)]
+    for op, operand in ops:
+        new = _CHAIN_FN[op](value, operand)
+        lines.append(f"{value} {op} {operand} = {new}")
+        digits.append(str(new))
+        value = new
+    body = "\n".join(lines) if style == "legible" else " ".join(digits)
+    return f"{body}\nThe answer is \\boxed{{{value}}}.", value
+
+
+def generate_chain_problem(rng: random.Random, steps: int, problem_id: str, style: str = "legible") -> dict:
+    start = rng.randint(0, 9)
+    ops = [(rng.choice(CHAIN_OPS), rng.randint(0, 9)) for _ in range(steps)]
+    solution, answer = chain_solution(start, ops, style)
+    expression = " ".join([str(start)] + [f"{op} {d}" for op, d in ops])
+    return {
+        "id": problem_id,
+        "problem": f"{expression} (left to right, keep the last digit)",
+        "answer": str(answer),
+        "solution": solution,
+        "difficulty": steps,
+    }
+
+
+def generate_chain_problems(n: int, seed: int, min_steps: int = 3, max_steps: int = 6, prefix: str = "chain",
+                            style: str = "legible") -> list[dict]:
+    """`n` digit chains from one seed; difficulty (operations) cycles evenly through min_steps..max_steps. `style`
+    is the reference solution's style; "mixed" draws legible or compressed per problem (for pre-training)."""
+    if n < 0 or min_steps < 1 or max_steps < min_steps:
+        raise ValueError(f"bad generator arguments: n={n}, min_steps={min_steps}, max_steps={max_steps}")
+    if style not in CHAIN_STYLES + ("mixed",):
+        raise ValueError(f"style must be one of {CHAIN_STYLES + ('mixed',)}, got {style!r}")
+    rng, style_rng = random.Random(seed), random.Random(f"style-{seed}")  # the texts do not depend on the style
+    span = max_steps - min_steps + 1
+    out = []
+    for i in range(n):
+        s = style if style != "mixed" else CHAIN_STYLES[style_rng.random() < 0.5]
+        out.append(generate_chain_problem(rng, min_steps + i % span, f"{prefix}-{seed}-{i}", s))
+    return out
+
+
+def chain_splits(n_train: int = 4000, n_eval: int = 200, seed: int = 0, min_steps: int = 3, max_steps: int = 6,
+                 style: str = "legible") -> Splits:
+    """Train and eval digit chains from disjoint seeds; eval chains whose expression occurs in train are dropped."""
+    train = generate_chain_problems(n_train, seed, min_steps, max_steps, "train", style)
+    seen = {p["problem"] for p in train}
+    eval_ = [p for p in generate_chain_problems(n_eval, seed + 1_000_003, min_steps, max_steps, "eval", style)
+             if p["problem"] not in seen]
+    return Splits(train, eval_)
+
+
+# Generated tasks by name (a config's `dataset`).
+TASKS = {"digit_chains": chain_splits, "arithmetic": arithmetic_splits}
+
+# The data of every split comes from its own fixed seed, apart from any run's seed: a run's seed varies sampling
+# and data order only, so seeds of one arm train on the same problems and every checkpoint is evaluated on the
+# same held-out ones. Pre-training uses the base recipe's seed (0). Validation (choosing hyperparameters) and eval
+# (the reported figures) exclude every problem text of pre-training and of the training split.
+SPLIT_SEEDS = {"train": 1, "validation": 2, "eval": 3}
+PRETRAIN_SEED, PRETRAIN_SIZE, MAX_TRAIN_SIZE = 0, 20000, 20000
+
+
+def _generate(task: str, n: int, seed: int, prefix: str, style: str) -> list[dict]:
+    if task == "digit_chains":
+        return generate_chain_problems(n, seed, prefix=prefix, style=style)
+    if task == "arithmetic":
+        return generate_problems(n, seed, prefix=prefix)
+    raise ValueError(f"unknown task {task!r}: use one of {sorted(TASKS)}")
+
+
+def task_split(task: str, split: str, n: int, style: str = "legible") -> list[dict]:
+    """`n` problems of a generated task's split ("train", "validation" or "eval"); see SPLIT_SEEDS."""
+    if split not in SPLIT_SEEDS:
+        raise ValueError(f"split must be one of {sorted(SPLIT_SEEDS)}, got {split!r}")
+    if split == "train" and n > MAX_TRAIN_SIZE:
+        raise ValueError(f"at most {MAX_TRAIN_SIZE} training problems per generated task, got {n}")
+    exclude = {p["problem"] for p in _generate(task, PRETRAIN_SIZE, PRETRAIN_SEED, "pre", "legible")}
+    if split != "train":
+        exclude |= {p["problem"] for p in _generate(task, MAX_TRAIN_SIZE, SPLIT_SEEDS["train"], "train", "legible")}
+    out, batch = [], 0
+    while len(out) < n:  # top up past excluded problems, deterministically
+        more = _generate(task, 2 * (n - len(out)) + 8, SPLIT_SEEDS[split] + 7919 * batch, f"{split}{batch or ''}", style)
+        out += [p for p in more if p["problem"] not in exclude][: n - len(out)]
+        exclude |= {p["problem"] for p in out}
+        batch += 1
+    return out
+
+
 # ---------------------------------------------------------------- user datasets
 
 
