@@ -243,6 +243,15 @@ def test_legibility_of_an_identical_junior_is_the_seniors_own_perplexity(fixture
     mean_logprob = sum(per_problem) / 3
     assert out["metrics"]["legibility_perplexity"]["value"] == pytest.approx(math.exp(-mean_logprob), rel=1e-4)
     assert out["metrics"]["drift_kl"]["value"] == 0.0
+    # the paper's legibility: per sample the mean cross-entropy over its text tokens (eos left out), then per problem
+    # the mean over samples, then over problems
+    eos = tokenizer.eos_token_id
+    per_sample = []
+    for ids, lps in zip(samples.completion_ids, samples.senior_logprobs):
+        ce = [-lp for t, lp in zip(ids, lps) if t != eos]
+        per_sample.append(sum(ce) / len(ce))
+    expected = sum((per_sample[2 * i] + per_sample[2 * i + 1]) / 2 for i in range(3)) / 3
+    assert out["metrics"]["legibility_cross_entropy"]["value"] == pytest.approx(expected, rel=1e-4)
 
 
 def test_reports_are_deterministic(fixture_pair, perturbed):
@@ -283,11 +292,15 @@ def test_displacement(fixture_model_dir, perturbed_dir):
     assert m["displaced_share"]["value"] > 0
     assert m["displacement_shift_back"]["value"] == 0.0 and m["kl_reduction"]["value"] == 0.0
     assert m["kl_to_base_trl"] == m["kl_to_base_grpo"] and m["kl_to_base_grpo"]["value"] > 0
+    # own samples of an identical checkpoint are the same samples (same random stream): the same KL
+    assert m["kl_to_base_trl_own"] == m["kl_to_base_grpo"] and m["kl_reduction_own"]["value"] == 0.0
+    assert same["per_problem"]["kl_to_base_trl_own"] == same["per_problem"]["kl_to_base_grpo"]
     json.dumps(same, allow_nan=False)
     # One that stayed at the base: every displaced token shifts back, KL to base drops by 100%.
     back = displacement(fixture_model_dir, perturbed_dir, fixture_model_dir, PROBLEMS, settings, **quiet)
     assert back["metrics"]["displacement_shift_back"]["value"] == 1.0
     assert back["metrics"]["kl_reduction"]["value"] == 1.0 and back["metrics"]["kl_to_base_trl"]["value"] == 0.0
+    assert back["metrics"]["kl_to_base_trl_own"]["value"] == 0.0 and back["metrics"]["kl_reduction_own"]["value"] == 1.0
     assert "displacement_shift_back" in compare_table([same, back], ["same", "back"])
 
 
@@ -308,3 +321,73 @@ def test_bad_arguments(fixture_pair):
         EvalSettings(handoff_fractions=(1.5,)).validate()
     solo_only = evaluate_models(senior, None, tokenizer, PROBLEMS, ("solo",), SMALL, log=lambda *_: None)
     assert set(solo_only["metrics"]) == {"solo_mean_at_k", "solo_pass_at_k"}
+
+
+# ---------------------------------------------------------------- sampling presets and the handoff protocol
+
+
+def test_paper_preset_and_sampling_fields():
+    paper = EvalSettings.preset("paper")
+    assert (paper.temperature, paper.top_p, paper.top_k) == (0.7, 0.8, 20)
+    g = paper.generation()
+    assert (g.temperature, g.top_p, g.top_k) == (0.7, 0.8, 20)
+    assert EvalSettings.preset("paper", k=8, top_k=5).top_k == 5 and EvalSettings.preset("paper", k=8).k == 8
+    default = EvalSettings()
+    assert (default.temperature, default.top_p, default.top_k, default.step_separator) == (1.0, 1.0, 0, "\n")
+    assert EvalSettings.from_dict(paper.to_dict()) == paper
+    with pytest.raises(ValueError, match="unknown evaluation preset 'vibes'"):
+        EvalSettings.preset("vibes")
+    for bad, field in [({"top_p": 0.0}, "top_p"), ({"top_k": -1}, "top_k"), ({"step_separator": ""}, "step_separator")]:
+        with pytest.raises(ValueError, match=field):
+            EvalSettings(**bad).validate()
+
+
+def test_every_rollout_samples_with_the_settings_top_p_and_top_k(fixture_pair, perturbed, monkeypatch):
+    senior, _, tokenizer = fixture_pair
+    seen = []
+
+    def spy(fn):
+        def wrapped(*args, **kw):
+            seen.append(next(a for a in args if isinstance(a, GenerationSettings)))
+            return fn(*args, **kw)
+        return wrapped
+
+    monkeypatch.setattr(ev, "tandem_rollout", spy(ev.tandem_rollout))
+    monkeypatch.setattr(ev, "solo_rollout", spy(ev.solo_rollout))
+    settings = EvalSettings.preset("paper", k=1, max_new_tokens=6, n_problems=2, handoff_points=(1,),
+                                   handoff_fractions=(0.5,), n_boot=50)
+    evaluate_models(senior, perturbed, tokenizer, PROBLEMS, ("solo", "tandem", "handoff"), settings, log=lambda *_: None)
+    assert len(seen) >= 5  # solo, coin flip, alternate, senior-first, junior continuation
+    assert all((g.temperature, g.top_p, g.top_k) == (0.7, 0.8, 20) for g in seen)
+
+
+def test_separator_occurrences():
+    assert ev.separator_occurrences(["a", ".\n\n", "b", "\n", "\n", "c"], "\n\n") == (2, 1)  # one split
+    assert ev.separator_occurrences(["a\n", "b\n"], "\n") == (2, 2)
+    assert ev.separator_occurrences(["abc"], "\n\n") == (0, 0)
+
+
+def test_line_separator_flags_are_the_boundaries_flags(fixture_pair):
+    _, _, tokenizer = fixture_pair
+    from tandem.boundaries import token_flags
+
+    flags = token_flags(tokenizer)
+    assert ev.separator_flags(tokenizer, flags, "\n") is flags
+    para = ev.separator_flags(tokenizer, flags, "\n\n")
+    texts = tokenizer.batch_decode([[i] for i in range(para.ends_line.numel())], clean_up_tokenization_spaces=False)
+    assert para.ends_line.tolist() == ["\n\n" in t for t in texts]
+    assert bool((para.ends_line & ~flags.ends_line).any()) is False  # a paragraph break is also a line break
+
+
+def test_a_separator_that_never_occurs_warns_and_leaves_the_senior_alone(fixture_pair, perturbed):
+    senior, _, tokenizer = fixture_pair
+    settings = EvalSettings(k=2, max_new_tokens=12, n_problems=3, handoff_points=(0,), handoff_fractions=(),
+                            batch_size=2, n_boot=100, step_separator="@@never@@")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("tandem.verifier.verify_model_output", fake_verify)
+        out = evaluate_models(senior, perturbed, tokenizer, PROBLEMS, ("solo", "handoff"), settings, log=lambda *_: None)
+    assert out["handoff_protocol"]["separator_occurrences"] == 0 and out["handoff_protocol"]["solo_samples"] == 6
+    assert len(out["warnings"]) == 1 and "'@@never@@' occurs 0 times in the senior's 6 solo samples" in out["warnings"][0]
+    # no step ever ends: alternating steps is the senior alone, sample by sample (same random stream)
+    assert out["per_problem"]["handoff_alternating"] == out["per_problem"]["solo_mean_at_k"]
+    json.dumps(out, allow_nan=False)

@@ -59,7 +59,16 @@ def _cmd_eval(args) -> int:
     from .evaluate import EvalSettings, displacement, evaluate_checkpoint, write_report
     from .trainer import resolve_model_path
 
-    settings = EvalSettings(k=args.k, p_junior=args.p_junior, seed=args.seed, max_new_tokens=args.max_new_tokens)
+    given = {"k": args.k, "p_junior": args.p_junior, "seed": args.seed, "max_new_tokens": args.max_new_tokens}
+    for name in ("temperature", "top_p", "top_k"):  # only those given on the command line replace the preset's
+        if getattr(args, name) is not None:
+            given[name] = getattr(args, name)
+    if args.step_separator is not None:
+        given["step_separator"] = _unescape(args.step_separator, "--step-separator")
+    try:
+        settings = EvalSettings.preset(args.preset, **given) if args.preset else EvalSettings(**given).validate()
+    except ValueError as e:
+        raise SystemExit(f"tandem eval: {e}") from None
     problems = _problems(args.dataset, args.n_problems, args.seed)
     junior = resolve_model_path(args.junior)
     suites = [s.strip() for s in args.suite.split(",") if s.strip()]
@@ -75,6 +84,16 @@ def _cmd_eval(args) -> int:
     return 0
 
 
+def _unescape(text: str, flag: str) -> str:
+    """Backslash escapes as written on a command line: "\\n\\n" is a paragraph break."""
+    import codecs
+
+    try:
+        return codecs.decode(text, "unicode_escape")
+    except UnicodeDecodeError as e:
+        raise SystemExit(f"{flag} {text!r}: bad escape ({e})") from None
+
+
 def _cmd_export_onnx(args) -> int:
     from .onnx_export import export_onnx, parity
     from .runner.catalog import PARITY_PROMPTS, PARITY_TOLERANCE
@@ -85,12 +104,59 @@ def _cmd_export_onnx(args) -> int:
     return 0 if check["max_abs_logit_diff"] <= PARITY_TOLERANCE and check["greedy_equal"] else 1
 
 
+def _parse_arm(text: str) -> tuple[str, list[str]]:
+    name, sep, paths = text.partition("=")
+    files = [p for p in paths.split(",") if p.strip()]
+    if not sep or not name.strip() or not files:
+        raise SystemExit(f"--arm {text!r}: expected NAME=report.json[,report.json...]")
+    return name.strip(), [p.strip() for p in files]
+
+
 def _cmd_compare(args) -> int:
+    from .claims import Arm, claims_table, paper_claims, versus_base
     from .evaluate import compare_table, load_report
 
-    reports = [load_report(p) for p in args.reports]
-    names = args.names.split(",") if args.names else None
-    print(compare_table(reports, names))
+    claims_mode = bool(args.arm or args.base or args.displacement or args.null)
+    if not claims_mode:
+        if not args.reports:
+            raise SystemExit("tandem compare: give reports to print side by side, or --arm NAME=a.json,b.json twice")
+        reports = [load_report(p) for p in args.reports]
+        names = args.names.split(",") if args.names else None
+        print(compare_table(reports, names))
+        return 0
+    if args.reports:
+        raise SystemExit("tandem compare: positional reports and --arm/--base/--displacement/--null do not mix")
+    arms = [_parse_arm(a) for a in args.arm or []]
+    if len(arms) not in (0, 2) or (len(arms) == 2 and arms[0][0] == arms[1][0]):
+        raise SystemExit("tandem compare: give exactly two --arm NAME=... with different names "
+                         "(the second is read against the first, e.g. --arm grpo=... --arm trl=...)")
+
+    def arm(name: str, paths: list[str], trained: bool = True) -> Arm:
+        return Arm(name, [load_report(p) for p in paths], list(paths), trained)
+
+    a, b = (arm(*arms[0]), arm(*arms[1])) if arms else (None, None)
+    disp = arm("displacement", args.displacement) if args.displacement else None
+    null = arm("null", args.null) if args.null else None
+    try:
+        claims = paper_claims(a, b, disp, null, args.margin, args.n_boot, args.seed)
+        base_rows = []
+        if args.base:
+            base = arm("base", [args.base], trained=False)
+            for trained in (x for x in (a, b) if x is not None):
+                base_rows += versus_base(base, trained, args.n_boot, args.seed)
+    except ValueError as e:
+        print(f"tandem compare: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"margin": args.margin, "n_boot": args.n_boot, "seed": args.seed, "claims": claims,
+                          "versus_base": base_rows}, indent=2, allow_nan=False))
+        return 0
+    if a is not None:
+        print(f"Claims for {b.name} against {a.name} (estimates are {b.name} − {a.name}); margin for ≈: ±{args.margin:g}\n")
+    print(claims_table(claims), end="")
+    if base_rows:
+        print("\nAgainst the base model\n")
+        print(claims_table(base_rows), end="")
     return 0
 
 
@@ -121,8 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-problems", type=int)
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--p-junior", type=float, default=0.5)
-    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--max-new-tokens", type=int, default=96, help="one token budget per sample, shared by both authors")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", help="named sampling preset (paper: temperature 0.7, top-p 0.8, top-k 20); flags below override it")
+    p.add_argument("--temperature", type=float, help="sampling temperature of every rollout (default 1)")
+    p.add_argument("--top-p", type=float, help="nucleus sampling of every rollout (default 1 = off)")
+    p.add_argument("--top-k", type=int, help="top-k sampling of every rollout (default 0 = off)")
+    p.add_argument("--step-separator", help='ends a reasoning step in the handoff suite, escapes allowed: '
+                                            '"\\n" (default, one line) or "\\n\\n" (the paper)')
     p.add_argument("--device", default="cpu")
     p.add_argument("--out")
     p.set_defaults(func=_cmd_eval)
@@ -140,9 +212,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="directory for model.onnx, tokenizer files and onnx_manifest.json")
     p.set_defaults(func=_cmd_export_onnx)
 
-    p = sub.add_parser("compare", help="print reports side by side")
-    p.add_argument("reports", nargs="+")
-    p.add_argument("--names", help="comma-separated column names")
+    p = sub.add_parser("compare", help="print reports side by side, or the paper's claims for two arms of seeds",
+                       description="tandem compare r1.json r2.json [--names a,b] prints reports side by side. "
+                                   "tandem compare --arm grpo=g1.json,g2.json,g3.json --arm trl=t1.json,t2.json,t3.json "
+                                   "[--base base.json] [--displacement d1.json ... --null n1.json ...] [--margin 0.03] "
+                                   "[--json] prints the claims for the second arm against the first, each from a "
+                                   "paired bootstrap over problems and seeds (docs/statistics.md).")
+    p.add_argument("reports", nargs="*", help="reports to print side by side (the table form)")
+    p.add_argument("--names", help="comma-separated column names (table form)")
+    p.add_argument("--arm", action="append", metavar="NAME=R1.json,R2.json",
+                   help="an arm's reports, one per training seed, all on the same problems (give two arms)")
+    p.add_argument("--base", metavar="BASE.json", help="the base model's report: each arm is also read against it")
+    p.add_argument("--displacement", nargs="+", metavar="D.json",
+                   help="displacement reports (GRPO seed vs TRL seed, tandem eval --suite displacement)")
+    p.add_argument("--null", nargs="+", metavar="N.json",
+                   help="null displacement reports (GRPO seed a vs GRPO seed b in the trl slot)")
+    p.add_argument("--margin", type=float, default=0.03, help="equivalence margin for solo accuracy ≈ (default 0.03)")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap's random stream")
+    p.add_argument("--json", action="store_true", help="print the claims as JSON")
     p.set_defaults(func=_cmd_compare)
     return parser
 

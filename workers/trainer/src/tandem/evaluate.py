@@ -17,9 +17,19 @@ tandem      senior and junior co-write at word level: each word is the junior's 
             (`CoinFlip(p_junior)`, granularity "word"), k samples per problem.
   tandem_accuracy     mean_i c_i / k.
   tandem_senior_share senior-written tokens / all tokens, a ratio of sums over problems (`bootstrap_ratio`).
-handoff     authorship by reasoning step (granularity "step"), k samples per problem.
-  handoff_alternating mean_i c_i / k with steps alternating senior, junior, senior, ... (`Alternate()`).
-  curve handoff_senior_first_k, one point per k in `handoff_points`: the senior writes the first k steps, the
+handoff     authorship by reasoning step (granularity "step"), k samples per problem. A step ends after a token
+            whose text contains `step_separator` ("\n", one line, for our arithmetic data; "\n\n" in the paper).
+  handoff_alternating the paper's protocol: senior and junior alternate one reasoning step each, senior first
+                      (`Alternate()`), in ONE shared budget of max_new_tokens over the whole text, both reading
+                      the whole shared text; the chain ends at the budget or when either model ends it (eos).
+                      mean_i c_i / k. Differences from the paper's loop: the handoff is at token level (a step
+                      ends after the token that contains the separator, and a separator split across two tokens
+                      is not a handoff point; "handoff_protocol" in the report counts both), where the paper
+                      stops each turn at the separator string and re-encodes the text for the other model.
+                      If the separator never occurs in the senior's solo samples, the report's "warnings" say so
+                      with the count: the senior would then write everything and the figure is solo accuracy.
+  curve handoff_senior_first_k, one point per k in `handoff_points` (steps by `step_separator` too): the senior
+                      writes the first k steps, the
                       junior the rest (`SeniorFirst(k)`); mean_i c_i / k. k = 0 is the junior alone; where k
                       is at least a solo sample's number of steps, that sample is reproduced exactly (same
                       random stream, see "Random numbers" below), so a large k gives solo_mean_at_k.
@@ -27,7 +37,7 @@ handoff     authorship by reasoning step (granularity "step"), k samples per pro
   curve handoff_fraction, one point per f in `handoff_fractions`: take each solo sample of the senior, keep its
                       first m = floor(f * s + 1/2) steps (s = its number of steps, `split_steps`; the cut is
                       after the senior token that completes step m, and an unfinished last line counts as a
-                      step), and let the junior continue from prompt + those tokens for up to max_new_tokens
+                      step; always lines, the rule studies share, whatever step_separator), and let the junior continue from prompt + those tokens for up to max_new_tokens
                       tokens. The verdict is on prefix + continuation; mean_i c_i / k.
 drift       teacher-forced over the senior's solo samples.
   drift_kl            mean per-token KL(senior || junior): for each completion token t (eos included),
@@ -35,8 +45,13 @@ drift       teacher-forced over the senior's solo samples.
                       over the tokens of each problem's k samples, then over problems.
   histogram drift_kl  of the per-token KL values.
 legibility  the junior reading the senior's solo samples, teacher-forced.
-  legibility_logprob  mean junior log-prob per senior-written token (per problem over its samples' tokens,
-                      then over problems). Higher = more predictable to the junior.
+  legibility_cross_entropy  the paper's legibility: the junior's teacher-forced mean cross-entropy per token over
+                      the senior's solo chain of thought, -mean_t log p_junior(x_t | x_<t) over each sample's text
+                      tokens (eos left out), averaged over the problem's k samples, then over problems (each
+                      sample weighs the same, as the paper's per-CoT mean). Lower = more legible to the junior.
+  legibility_logprob  mean junior log-prob per senior-written token (per problem pooled over its samples' tokens,
+                      eos included, then over problems): a token-weighted variant, kept for older reports.
+                      Higher = more predictable to the junior.
   legibility_perplexity  exp(-legibility_logprob) (interval mapped through the same function).
   histogram legibility_token_surprisal  of per-token junior surprisal -log p_junior (nats).
   word_surprisal      of the solo examples (below): per word {start, end, nats}, words by `boundaries.word_starts`
@@ -53,19 +68,34 @@ answer, text, verdict, extracted, verifier, verifier_version, verdict_details an
 Displacement (`displacement()`, a separate pair analysis of a GRPO and a Tandem-RL checkpoint trained from
 the same base): on the GRPO checkpoint's solo samples (k per problem), per completion token,
 KL_grpo = KL(grpo || base) and KL_trl = KL(trl || base) at the same positions (full vocabulary, temperature 1).
+The shift-back statistic needs the same positions (a token-by-token comparison), so it reads TRL at GRPO's
+samples; KL to base as a drift measure is read on each senior's OWN samples (`kl_to_base_trl_own`).
+The null: the same analysis with a second GRPO seed in the "trl" slot (`--checkpoint grpo_b --grpo-checkpoint
+grpo_a`); picking one run's extreme positions alone makes > 50% "shift back" by regression to the mean, so TRL's
+figures are read as an excess over this null (`claims.py`).
   displaced_share         displaced tokens / all tokens, where displaced means KL_grpo > displacement_threshold
                           (default 0.5 nats, about the KL between a 95/5 and a 50/50 choice between two tokens:
                           a decision the base model left open that training has made nearly certain, or the
                           reverse; an unchanged next-token distribution has KL 0).
   displacement_shift_back among displaced tokens, the share with KL_trl < KL_grpo (ratio of sums over problems,
                           problems resampled as units since tokens cluster within problems).
-  kl_to_base_grpo, kl_to_base_trl  mean per-token KL_grpo and KL_trl (per problem, then over problems).
-  kl_reduction            1 - kl_to_base_trl / kl_to_base_grpo (bootstrapped as a ratio over problems).
+  kl_to_base_grpo         mean per-token KL_grpo on GRPO's own samples (per problem, then over problems).
+  kl_to_base_trl          mean per-token KL_trl at GRPO's sample positions (not TRL's own samples).
+  kl_reduction            1 - kl_to_base_trl / kl_to_base_grpo, both at GRPO's positions (a ratio over problems).
+  kl_to_base_trl_own      mean per-token KL(trl || base) on the TRL checkpoint's OWN solo samples (same seeds).
+  kl_reduction_own        1 - kl_to_base_trl_own / kl_to_base_grpo: each senior on its own samples (the drift
+                          comparison; the paper's "14% lower KL").
+
+Sampling. `EvalSettings.temperature`, `top_p` and `top_k` apply to every rollout of every suite; the named
+preset `paper` (`EvalSettings.preset("paper")`, `tandem eval --preset paper`) is the paper's evaluation sampling,
+temperature 0.7, top-p 0.8, top-k 20. The defaults (temperature 1, no top-p / top-k) stay for other callers.
 
 Report (`evaluate_checkpoint`, `displacement`; JSON via `write_report`): "metrics" {name: {value, low, high, n}},
 "curves" {name: {x_name, points: [{x, value, low, high, n}]}}, "histograms" {name: {edges, counts, n, below,
 above}}, "examples", "per_problem" (ids and each bootstrapped per-problem series, for paired comparisons
-between reports on the same problems), "settings", "versions" (verifier, torch, transformers), "created_at".
+between reports on the same problems; `claims.py` pairs them), "warnings" (list of sentences), "handoff_protocol"
+(separator, its occurrences in the senior's solo samples, how many of those lie inside one token), "settings",
+"versions" (verifier, torch, transformers), "created_at".
 An undefined estimate (e.g. a ratio with nothing in its denominator) is written as null.
 `compare_table(reports)` prints them side by side.
 
@@ -77,17 +107,18 @@ Reports are deterministic for a fixed seed, settings and problem list (on a give
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-from .boundaries import handoff_steps_kept, split_steps, token_flags, word_starts
+from .boundaries import TokenFlags, handoff_steps_kept, split_steps, token_flags, word_starts
 from .data import format_prompt
 from .models import check_same_tokenizer, load_model, load_tokenizer
 from .rollout import (
@@ -104,11 +135,20 @@ KL_EDGES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 SURPRISAL_EDGES = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 
 
+# Named sampling presets for `EvalSettings.preset` / `tandem eval --preset`.
+PRESETS: dict[str, dict] = {
+    "paper": {"temperature": 0.7, "top_p": 0.8, "top_k": 20},  # the paper's evaluation sampling
+}
+
+
 @dataclass
 class EvalSettings:
     k: int = 4  # samples per problem, every suite
     p_junior: float = 0.5  # tandem suite: chance the junior writes each word
     temperature: float = 1.0  # sampling temperature of every rollout (KL and log-probs are always at 1)
+    top_p: float = 1.0  # nucleus sampling of every rollout; 1 = off
+    top_k: int = 0  # top-k sampling of every rollout; 0 = off
+    step_separator: str = "\n"  # ends a reasoning step in the handoff suite ("\n\n" in the paper)
     max_new_tokens: int = 96
     seed: int = 0
     n_problems: int | None = None  # first n problems; None = all
@@ -143,6 +183,11 @@ class EvalSettings:
 
         for name in ("k", "max_new_tokens", "batch_size", "chunk_tokens", "n_boot"):
             whole(name, 1)
+        whole("top_k", 0)
+        if number("top_p") and not 0.0 < self.top_p <= 1.0:
+            problems.append(f"top_p must be in (0, 1], got {self.top_p}")
+        if not isinstance(self.step_separator, str) or not self.step_separator:
+            problems.append(f"step_separator must be a non-empty string, got {self.step_separator!r}")
         whole("seed", None)
         whole("n_examples", 0)
         whole("n_problems", 1, optional=True)
@@ -166,7 +211,16 @@ class EvalSettings:
         return self
 
     def generation(self) -> GenerationSettings:
-        return GenerationSettings(max_new_tokens=self.max_new_tokens, temperature=self.temperature, seed=self.seed)
+        """The sampling of every rollout (all suites and the displacement analysis)."""
+        return GenerationSettings(max_new_tokens=self.max_new_tokens, temperature=self.temperature,
+                                  top_p=self.top_p, top_k=self.top_k, seed=self.seed)
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "EvalSettings":
+        """Settings of a named preset (`PRESETS`); `overrides` set other fields or replace the preset's."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown evaluation preset {name!r}; choose from {sorted(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides}).validate()
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -350,6 +404,36 @@ def step_prefix_tokens(token_texts: list[str], fraction: float) -> int:
     return len(token_texts)
 
 
+def separator_flags(tokenizer, flags: TokenFlags, separator: str) -> TokenFlags:
+    """`flags` (from `boundaries.token_flags`) with the step boundary (`ends_line`) replaced by "the token's text
+    contains `separator`": for "\n" that is `ends_line` itself; for "\n\n" a step ends after a token holding the
+    whole paragraph break."""
+    if separator == "\n":
+        return flags
+    texts = tokenizer.batch_decode([[i] for i in range(flags.ends_line.numel())], clean_up_tokenization_spaces=False)
+    return replace(flags, ends_line=torch.tensor([separator in t for t in texts]))
+
+
+def separator_occurrences(token_texts: list[str], separator: str) -> tuple[int, int]:
+    """(occurrences of `separator` in the concatenated token texts, how many of them lie inside a single token).
+    Only the latter are handoff points of the token-level step schedules."""
+    text = "".join(token_texts)
+    ends, pos = [], 0
+    for t in token_texts:
+        pos += len(t)
+        ends.append(pos)
+    total = inside = 0
+    start = text.find(separator)
+    while start >= 0:
+        total += 1
+        end = start + len(separator)
+        j = bisect.bisect_left(ends, end)  # the token where the occurrence ends
+        if ends[j] - len(token_texts[j]) <= start:
+            inside += 1
+        start = text.find(separator, end)
+    return total, inside
+
+
 def word_spans(token_texts: list[str]) -> list[tuple[int, int]]:
     """[start, end) token ranges of the words of a token sequence, by `boundaries.word_starts`."""
     starts = [i for i, first in enumerate(word_starts(token_texts)) if first]
@@ -389,6 +473,9 @@ class _Evaluation:
         self.settings, self.log = settings, log
         self.device = next(senior.parameters()).device
         self.flags = token_flags(tokenizer, senior.config.vocab_size)
+        self.step_flags = separator_flags(tokenizer, self.flags, settings.step_separator)
+        self.warnings: list[str] = []
+        self.handoff_protocol: dict | None = None
         self.prompts = [format_prompt(p["problem"]) for p in problems]
         self.answers = [p["answer"] for p in problems]
         self.metrics: dict[str, Estimate] = {}
@@ -422,9 +509,10 @@ class _Evaluation:
 
     def _rollout(self, schedule, granularity: str) -> RolloutResult:
         s = self.settings
+        flags = self.step_flags if granularity == "step" else self.flags
         return batched_rollout(
             lambda prompts, g: tandem_rollout(self.senior, self.junior, self.tokenizer, prompts, s.k, s.generation(),
-                                              schedule, granularity, self.flags, g),
+                                              schedule, granularity, flags, g),
             self.prompts, s.k, s, self.device,
         )
 
@@ -471,8 +559,32 @@ class _Evaluation:
         self.metrics["tandem_senior_share"] = self._ratio(senior_tokens, tokens)
         self._add_examples("tandem", "coin_flip", result, verdicts, s.p_junior, "word")
 
+    def check_separator(self):
+        """Count the step separator in the senior's solo samples; warn when it never ends a step there."""
+        s = self.settings
+        solo, _ = self.solo()
+        eos = self.tokenizer.eos_token_id
+        total = inside = 0
+        for ids in solo.completion_ids:
+            t, i = separator_occurrences(self.token_texts([x for x in ids if x != eos]), s.step_separator)
+            total, inside = total + t, inside + i
+        self.handoff_protocol = {"schedule": "alternate, senior first, one shared token budget",
+                                 "step_separator": s.step_separator, "max_new_tokens": s.max_new_tokens,
+                                 "solo_samples": len(solo.completion_ids), "separator_occurrences": total,
+                                 "separator_inside_one_token": inside}
+        if inside == 0:
+            self.warnings.append(
+                f"step_separator {s.step_separator!r} occurs {total} times in the senior's {len(solo.completion_ids)} "
+                f"solo samples, {inside} of them inside one token: no reasoning step ends, so in the handoff suite "
+                f"the first author writes everything (handoff_alternating is then the senior alone)")
+        elif inside < total:
+            self.warnings.append(
+                f"step_separator {s.step_separator!r}: {total - inside} of its {total} occurrences in the senior's solo "
+                f"samples are split across two tokens and are not handoff points")
+
     def run_handoff(self):
         s = self.settings
+        self.check_separator()
         result = self._rollout(Alternate(), "step")
         self.metrics["handoff_alternating"], verdicts = self._accuracy("handoff_alternating", result.texts)
         self._add_examples("handoff", "alternate", result, verdicts, None, "step")
@@ -524,6 +636,17 @@ class _Evaluation:
         est = self._estimate("legibility_logprob", _pooled_means(junior_lp, self.settings.k))
         self.metrics["legibility_logprob"] = est
         self.metrics["legibility_perplexity"] = est.map(lambda x: math.exp(-x))
+        solo, _ = self.solo()
+        eos, k = self.tokenizer.eos_token_id, self.settings.k
+        per_sample = []
+        for ids, lps in zip(solo.completion_ids, junior_lp):
+            text = [-lp for t, lp in zip(ids, lps) if t != eos]  # the chain of thought's tokens, eos left out
+            per_sample.append(sum(text) / len(text) if text else float("nan"))
+        per_problem = []
+        for rows in _per_problem(per_sample, k):
+            finite = [x for x in rows if math.isfinite(x)]
+            per_problem.append(sum(finite) / len(finite) if finite else 0.0)
+        self.metrics["legibility_cross_entropy"] = self._estimate("legibility_cross_entropy", per_problem)
         self.histograms["legibility_token_surprisal"] = histogram([-x for row in junior_lp for x in row], SURPRISAL_EDGES)
 
     def solo_examples(self, with_surprisal: bool) -> list[dict]:
@@ -591,6 +714,8 @@ def evaluate_models(senior, junior, tokenizer, problems: list[dict], suites: Seq
         "histograms": run.histograms,
         "examples": examples,
         "per_problem": run.per_problem,
+        "warnings": run.warnings,
+        "handoff_protocol": run.handoff_protocol,
     }
 
 
@@ -669,6 +794,14 @@ def displacement_models(base, grpo, trl, tokenizer, problems: list[dict], settin
     stats = token_stats([grpo, trl, base], samples.prompt_ids, samples.completion_ids, [(0, 2), (1, 2)],
                         s.batch_size * s.k, s.chunk_tokens)
     kl_grpo, kl_trl = stats.kl[(0, 2)], stats.kl[(1, 2)]
+    # TRL on its own samples (same random stream): its drift from the base where it actually goes.
+    trl_flags = token_flags(tokenizer, trl.config.vocab_size)
+    own = batched_rollout(
+        lambda prompts, g: solo_rollout(trl, tokenizer, prompts, s.k, s.generation(), flags=trl_flags, generator=g),
+        [format_prompt(p["problem"]) for p in problems], s.k, s, device,
+    )
+    kl_trl_own = token_stats([trl, base], own.prompt_ids, own.completion_ids, [(0, 1)], s.batch_size * s.k,
+                             s.chunk_tokens).kl[(0, 1)]
     tokens, displaced, back = [], [], []
     for g_rows, t_rows in zip(_per_problem(kl_grpo, s.k), _per_problem(kl_trl, s.k)):
         pairs = [(g, t) for gr, tr in zip(g_rows, t_rows) for g, t in zip(gr, tr)]
@@ -676,6 +809,7 @@ def displacement_models(base, grpo, trl, tokenizer, problems: list[dict], settin
         displaced.append(sum(g > s.displacement_threshold for g, _ in pairs))
         back.append(sum(g > s.displacement_threshold and t < g for g, t in pairs))
     mean_grpo, mean_trl = _pooled_means(kl_grpo, s.k), _pooled_means(kl_trl, s.k)
+    mean_trl_own = _pooled_means(kl_trl_own, s.k)
     boot = dict(n_boot=s.n_boot, seed=s.seed)
     metrics = {
         "displaced_share": bootstrap_ratio(displaced, tokens, **boot),
@@ -683,6 +817,8 @@ def displacement_models(base, grpo, trl, tokenizer, problems: list[dict], settin
         "kl_to_base_grpo": bootstrap_mean(mean_grpo, **boot),
         "kl_to_base_trl": bootstrap_mean(mean_trl, **boot),
         "kl_reduction": bootstrap_ratio(mean_trl, mean_grpo, **boot).map(lambda r: 1 - r),
+        "kl_to_base_trl_own": bootstrap_mean(mean_trl_own, **boot),
+        "kl_reduction_own": bootstrap_ratio(mean_trl_own, mean_grpo, **boot).map(lambda r: 1 - r),
     }
     log(f"displacement: {len(samples.texts)} samples, {sum(tokens)} tokens, {sum(displaced)} displaced, "
         f"{time.perf_counter() - start:.1f}s")
@@ -691,10 +827,12 @@ def displacement_models(base, grpo, trl, tokenizer, problems: list[dict], settin
         "metrics": {name: e.to_dict() for name, e in metrics.items()},
         "curves": {},
         "histograms": {"kl_to_base_grpo": histogram([x for r in kl_grpo for x in r], KL_EDGES),
-                       "kl_to_base_trl": histogram([x for r in kl_trl for x in r], KL_EDGES)},
+                       "kl_to_base_trl": histogram([x for r in kl_trl for x in r], KL_EDGES),
+                       "kl_to_base_trl_own": histogram([x for r in kl_trl_own for x in r], KL_EDGES)},
         "examples": [],
         "per_problem": {"ids": [p.get("id") for p in problems], "tokens": tokens, "displaced": displaced,
-                        "shift_back": back, "kl_to_base_grpo": mean_grpo, "kl_to_base_trl": mean_trl},
+                        "shift_back": back, "kl_to_base_grpo": mean_grpo, "kl_to_base_trl": mean_trl,
+                        "kl_to_base_trl_own": mean_trl_own},
     }
 
 
