@@ -143,17 +143,25 @@ test('evaluate the fixture base checkpoint, read its report and an example trace
   await expect(page.getByTestId('compare-histogram-drift_kl')).toBeVisible()
 
   const claims = page.getByTestId('claims-panel')
-  await expect(claims.getByTestId('claims-roles-note')).toBeVisible() // two base-model evaluations: roles chosen by hand
+  await expect(claims.getByTestId('claims-roles-note')).toBeVisible() // two base-model evaluations: arms chosen by hand
   for (const claim of ['solo', 'handoff', 'drift', 'legibility']) {
-    await expect(claims.getByTestId(`claim-${claim}-status`)).toHaveText(/^.?(Supported|Not supported|Inconclusive)$/)
-    await expect(claims.getByTestId(`claim-${claim}-reason`)).toContainText('TRL')
+    await expect(claims.getByTestId(`claim-${claim}-status`)).toHaveText(/^.?(Supported|Refuted|Inconclusive|Not measured)$/)
+    await expect(claims.getByTestId(`claim-${claim}-reason`)).toContainText(/B − A|Not measured/)
   }
-  // the same checkpoint twice: solo accuracy intervals overlap
-  await expect(claims.getByTestId('claim-solo')).toHaveAttribute('data-status', 'supported')
-  // swapping the roles swaps the sides
-  await page.getByLabel('TRL side').selectOption({ index: 1 })
-  await page.getByLabel('GRPO side').selectOption({ index: 0 })
-  await expect(claims.getByTestId('claim-solo')).toHaveAttribute('data-status', 'supported')
+  // a handful of problems and one seed per arm: "≈" is never read off overlapping intervals, and the panel says why
+  await expect(claims.getByTestId('claim-solo')).not.toHaveAttribute('data-status', 'supported')
+  await expect(claims.getByTestId('claim-solo-warnings')).toContainText('fewer than 30')
+  await expect(claims.getByTestId('claim-displacement')).toHaveAttribute('data-status', 'not-measured')
+  // the margin is the researcher's: a bad one is refused with a reason
+  await claims.getByLabel('Margin for ≈ (± points of accuracy)').fill('0')
+  await expect(claims.getByText('The margin must be a number above 0 and at most 100.')).toBeVisible()
+  await expect(claims.getByTestId('claims-table')).toHaveCount(0)
+  await claims.getByLabel('Margin for ≈ (± points of accuracy)').fill('5')
+  await expect(claims.getByTestId('claim-solo')).toContainText('±0.05')
+  // swapping the arms keeps every claim computed
+  await claims.locator('#claims-role-0').selectOption('B')
+  await claims.locator('#claims-role-1').selectOption('A')
+  await expect(claims.getByTestId('claim-solo-status')).toHaveText(/^.?(Refuted|Inconclusive|Supported)$/)
   await accessibleAtBothWidths(page, 'the compare page')
 
   // comparing an unfinished or unknown evaluation is refused with a reason

@@ -1,9 +1,9 @@
-// Evaluations through the tRPC procedures against a real migrated database, and the report comparison and
-// claims logic the compare page uses.
+// Evaluations through the tRPC procedures against a real migrated database, and the report comparison the
+// compare page uses (its claims: claims.test.ts).
 import { beforeAll, describe, expect, test } from 'vitest'
 
 import { fieldErrorsOf } from '@/server/api/errors'
-import { evaluateClaims, pairedBootstrap, parseReport, type ParsedReport } from '@/server/evaluation-reports'
+import { pairedBootstrap, parseReport } from '@/server/evaluation-reports'
 
 import {
   callerFor, makeCatalog, makeCheckpoints, makeFinishedEvaluation, makeUser, rejectionOf, testDb, uniq, validEvaluationLaunch,
@@ -255,45 +255,7 @@ describe('compare', () => {
   })
 })
 
-describe('claims (TRL vs GRPO)', () => {
-  const report = (metrics: ParsedReport['metrics'], perProblem: ParsedReport['perProblem'] = null): ParsedReport => ({
-    metrics, curves: {}, histograms: {}, perProblem, settings: null, versions: null,
-  })
-  const status = (claims: ReturnType<typeof evaluateClaims>) => Object.fromEntries(claims.map((c) => [c.id, c.status]))
-
-  test('by the intervals: overlap for solo ≈, disjoint in the claimed direction for the rest', () => {
-    const trl = report({ solo_mean_at_k: est(0.5, 0.4, 0.6), handoff_mean: est(0.6, 0.55, 0.65), drift_kl: est(0.1, 0.08, 0.12), legibility_logprob: est(-1.0, -1.2, -0.8) })
-    const grpo = report({ solo_mean_at_k: est(0.52, 0.45, 0.6), handoff_mean: est(0.4, 0.35, 0.45), drift_kl: est(0.2, 0.18, 0.22), legibility_logprob: est(-1.1, -1.3, -0.9) })
-    const claims = evaluateClaims(trl, grpo)
-    expect(status(claims)).toEqual({ solo: 'supported', handoff: 'supported', drift: 'supported', legibility: 'inconclusive' })
-    expect(claims.find((c) => c.id === 'handoff')!.reason).toMatch(/TRL 0.600 \[0.550, 0.650\] vs GRPO 0.400 \[0.350, 0.450\]/)
-  })
-
-  test('refuted claims read "not supported"; missing suites read inconclusive', () => {
-    const trl = report({ solo_mean_at_k: est(0.2, 0.1, 0.3), handoff_alternating: est(0.1, 0.05, 0.15), drift_kl: est(0.5, 0.4, 0.6) })
-    const grpo = report({ solo_mean_at_k: est(0.6, 0.5, 0.7), handoff_alternating: est(0.3, 0.25, 0.35), drift_kl: est(0.1, 0.05, 0.15) })
-    const claims = evaluateClaims(trl, grpo)
-    expect(status(claims)).toEqual({ solo: 'not_supported', handoff: 'not_supported', drift: 'not_supported', legibility: 'inconclusive' })
-    // handoff falls back to the alternating schedule when the curve's mean is missing
-    expect(claims.find((c) => c.id === 'handoff')!.metric).toBe('handoff_alternating')
-    expect(claims.find((c) => c.id === 'legibility')!.reason).toMatch(/legibility suite/)
-  })
-
-  test('on the same problems the paired difference decides, even when the intervals overlap', () => {
-    const ids = Array.from({ length: 40 }, (_, i) => `p${i}`)
-    // GRPO's per-problem handoff accuracy varies a lot between problems; TRL is 0.1 higher on every one
-    const grpoSeries = ids.map((_, i) => (i % 4) / 4)
-    const trlSeries = grpoSeries.map((x) => x + 0.1)
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
-    const trl = report({ handoff_mean: est(mean(trlSeries), 0.3, 0.6, 40) }, { ids, series: { handoff_mean: trlSeries } })
-    const grpo = report({ handoff_mean: est(mean(grpoSeries), 0.2, 0.5, 40) }, { ids, series: { handoff_mean: grpoSeries } })
-    const handoff = evaluateClaims(trl, grpo).find((c) => c.id === 'handoff')!
-    expect(handoff.status).toBe('supported')
-    expect(handoff.difference).toMatchObject({ n: 40 })
-    expect(handoff.difference!.value).toBeCloseTo(0.1)
-    expect(handoff.reason).toMatch(/over 40 paired problems/)
-  })
-
+describe('paired differences and report parsing', () => {
   test('pairedBootstrap: a constant shift has a point interval; noise widens it; deterministic', () => {
     expect(pairedBootstrap([0, 1, 0, 1], [0.5, 1.5, 0.5, 1.5])).toEqual({ value: 0.5, low: 0.5, high: 0.5, n: 4 })
     const a = [0, 1, 1, 0, 1, 0, 0, 1]

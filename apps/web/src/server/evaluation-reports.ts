@@ -1,6 +1,6 @@
 // Evaluation reports as the worker writes them (tandem/evaluate.py: metrics {name: {value, low, high, n}}, curves,
-// histograms, per_problem), read defensively, compared side by side, and held against the paper's four claims.
-// Pure TypeScript, no server imports: the compare page runs the same code for the pair the researcher picks.
+// histograms, per_problem), read defensively and compared side by side; the paper's claims are read from their
+// per-problem series by claims.ts. Pure TypeScript, no server imports: the compare page runs the same code.
 import { z } from 'zod'
 import { mulberry32 } from './statistics'
 
@@ -121,7 +121,8 @@ export const METRIC_INFO: Record<string, MetricInfo> = {
   handoff_alternating: { label: 'Handoff: alternating steps', better: 'higher', help: 'Steps alternate senior, junior, senior, …' },
   handoff_mean: { label: 'Handoff robustness (mean over k)', better: 'higher', help: 'Mean of the senior-first-k curve.' },
   drift_kl: { label: 'Drift: KL(senior ‖ junior)', better: 'lower', unit: 'nats/token', help: 'Mean per-token KL on solo samples.' },
-  legibility_logprob: { label: 'Legibility: junior log-prob', better: 'higher', unit: 'nats/token', help: 'Junior’s mean log-prob of senior tokens.' },
+  legibility_cross_entropy: { label: 'Legibility: junior cross-entropy', better: 'lower', unit: 'nats/token', help: 'The junior’s teacher-forced mean cross-entropy per token over the senior’s solo chains of thought (per sample, then per problem).' },
+  legibility_logprob: { label: 'Legibility: junior log-prob', better: 'higher', unit: 'nats/token', help: 'Junior’s mean log-prob of senior tokens, pooled over a problem’s tokens.' },
   legibility_perplexity: { label: 'Legibility: junior perplexity', better: 'lower', help: 'exp(−junior log-prob).' },
 }
 
@@ -207,107 +208,4 @@ export function difference(name: string, a: ParsedReport, b: ParsedReport): Diff
     return pairedBootstrap(sa, sb)
   }
   return { value: eb.value - ea.value, low: null, high: null, n: 0 }
-}
-
-// ---------------------------------------------------------------- the paper's claims
-
-export type ClaimStatus = 'supported' | 'not_supported' | 'inconclusive'
-
-export interface ClaimResult {
-  id: 'solo' | 'handoff' | 'drift' | 'legibility'
-  title: string
-  /** what the paper says, TRL vs GRPO */
-  statement: string
-  metric: string | null
-  status: ClaimStatus
-  trl: Estimate | null
-  grpo: Estimate | null
-  /** TRL − GRPO */
-  difference: Difference | null
-  /** how the status was decided, in words, with the numbers */
-  reason: string
-}
-
-const fmt = (x: number | null | undefined, digits = 3) => (x == null ? '—' : x.toFixed(digits))
-const interval = (e: Estimate) => `${fmt(e.value)} [${fmt(e.low)}, ${fmt(e.high)}]`
-
-function overlap(a: Estimate, b: Estimate): boolean {
-  return a.low! <= b.high! && b.low! <= a.high!
-}
-
-function defined(e: Estimate | undefined): e is Estimate & { value: number; low: number; high: number } {
-  return e != null && e.value != null && e.low != null && e.high != null
-}
-
-interface ClaimSpec {
-  id: ClaimResult['id']
-  title: string
-  statement: string
-  /** the first of these metrics both reports have decides */
-  metrics: string[]
-  /** 'same': intervals overlap; 'higher' / 'lower': TRL's figure is above / below GRPO's */
-  expect: 'same' | 'higher' | 'lower'
-  suite: string
-}
-
-export const CLAIMS: ClaimSpec[] = [
-  { id: 'solo', title: 'Solo accuracy is kept', statement: 'TRL ≈ GRPO on solo accuracy', metrics: ['solo_mean_at_k'], expect: 'same', suite: 'solo' },
-  { id: 'handoff', title: 'Handoff robustness', statement: 'TRL > GRPO when the junior takes over', metrics: ['handoff_mean', 'handoff_alternating'], expect: 'higher', suite: 'handoff' },
-  { id: 'drift', title: 'Lower drift', statement: 'TRL < GRPO in KL to the junior', metrics: ['drift_kl'], expect: 'lower', suite: 'drift' },
-  { id: 'legibility', title: 'Higher legibility', statement: 'TRL > GRPO in the junior’s log-prob of senior tokens', metrics: ['legibility_logprob'], expect: 'higher', suite: 'legibility' },
-]
-
-/**
- * The paper's four claims for one TRL report and one GRPO report. Rules (95% intervals):
- * - "≈" is supported when the two intervals overlap, not supported when they are disjoint.
- * - "TRL higher/lower" is decided by the paired difference TRL − GRPO when both reports carry per-problem series on
- *   the same problems: supported when its interval excludes 0 in the claimed direction, not supported when it
- *   excludes 0 the other way, inconclusive when it contains 0. Without pairing, by the two intervals: supported /
- *   not supported when they are disjoint one way / the other, inconclusive when they overlap.
- * - A metric missing from either report makes the claim inconclusive (the suite was not run).
- */
-export function evaluateClaims(trl: ParsedReport, grpo: ParsedReport): ClaimResult[] {
-  return CLAIMS.map((spec) => {
-    const metric = spec.metrics.find((m) => defined(trl.metrics[m]) && defined(grpo.metrics[m])) ?? null
-    const base = { id: spec.id, title: spec.title, statement: spec.statement, metric }
-    if (!metric) {
-      return {
-        ...base, status: 'inconclusive' as const, trl: null, grpo: null, difference: null,
-        reason: `Not measured: evaluate both checkpoints with the ${spec.suite} suite.`,
-      }
-    }
-    const t = trl.metrics[metric]! as Estimate & { value: number; low: number; high: number }
-    const g = grpo.metrics[metric]! as Estimate & { value: number; low: number; high: number }
-    const diff = difference(metric, grpo, trl)
-    const numbers = `TRL ${interval(t)} vs GRPO ${interval(g)}`
-    if (spec.expect === 'same') {
-      const same = overlap(t, g)
-      return {
-        ...base, status: same ? ('supported' as const) : ('not_supported' as const), trl: t, grpo: g, difference: diff,
-        reason: `${numbers}: the intervals ${same ? 'overlap' : 'do not overlap'}.`,
-      }
-    }
-    const sign = spec.expect === 'higher' ? 1 : -1
-    const word = spec.expect === 'higher' ? 'above' : 'below'
-    let status: ClaimStatus
-    let reason: string
-    if (diff && diff.low != null && diff.high != null) {
-      const [lo, hi] = [diff.low * sign, diff.high * sign].sort((x, y) => x - y) as [number, number]
-      status = lo > 0 ? 'supported' : hi < 0 ? 'not_supported' : 'inconclusive'
-      const range = `TRL − GRPO = ${fmt(diff.value)} [${fmt(diff.low)}, ${fmt(diff.high)}] over ${diff.n} paired problems`
-      reason = `${numbers}; ${range}: ${
-        status === 'supported' ? `TRL is ${word} GRPO` : status === 'not_supported' ? `TRL is ${spec.expect === 'higher' ? 'below' : 'above'} GRPO` : 'the interval contains 0'
-      }.`
-    } else {
-      const above = t.low > g.high
-      const below = t.high < g.low
-      const claimed = spec.expect === 'higher' ? above : below
-      const opposite = spec.expect === 'higher' ? below : above
-      status = claimed ? 'supported' : opposite ? 'not_supported' : 'inconclusive'
-      reason = `${numbers}: ${
-        claimed ? `TRL's interval lies ${word} GRPO's` : opposite ? `TRL's interval lies ${spec.expect === 'higher' ? 'below' : 'above'} GRPO's` : 'the intervals overlap'
-      } (not paired: the reports cover different problems or lack per-problem data).`
-    }
-    return { ...base, status, trl: t, grpo: g, difference: diff, reason }
-  })
 }

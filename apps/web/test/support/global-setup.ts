@@ -12,7 +12,8 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const server = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
-  const url = await createTempDatabase(server, 'tandem_web_test')
+  // TEST_DATABASE_PREFIX names the throwaway database (e.g. to keep apart runs that share one Postgres)
+  const url = await createTempDatabase(server, process.env.TEST_DATABASE_PREFIX ?? 'tandem_web_test')
   try {
     await applyMigrations({ url })
   } catch (error) {

@@ -1,5 +1,5 @@
 'use client'
-// Two or more finished evaluations side by side: the paper's four claims for a TRL/GRPO pair at a glance, every
+// Two or more finished evaluations side by side: the paper's claims for two arms of seeds (claims.ts), every
 // metric with each checkpoint's interval (and the paired difference for two), handoff curves and drift and
 // surprisal histograms overlaid.
 import { useQuery } from '@tanstack/react-query'
@@ -10,9 +10,8 @@ import { HistogramChart } from '@/components/charts/histogram-chart'
 import { IntervalLineChart } from '@/components/charts/interval-line-chart'
 import { seriesColor } from '@/components/charts/palette'
 import { DataTable, type ColumnDef } from '@/components/data-table'
-import {
-  CURVE_AXES, difference, evaluateClaims, HISTOGRAM_AXES, METRIC_INFO, metricLabel, type ClaimResult, type ClaimStatus, type Estimate,
-} from '@/server/evaluation-reports'
+import { DEFAULT_MARGIN, fmtG, fmtSigned, paperClaims, type Arm, type Claim, type Verdict } from '@/server/claims'
+import { CURVE_AXES, difference, HISTOGRAM_AXES, METRIC_INFO, metricLabel } from '@/server/evaluation-reports'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { DifferenceCell, EstimateCell } from '../evaluations/estimate'
@@ -250,40 +249,71 @@ function OverlaidHistogram({ name, series, names }: { name: string; series: Comp
   )
 }
 
-const STATUS_STYLE: Record<ClaimStatus, { label: string; icon: string; className: string }> = {
+const VERDICT_STYLE: Record<Verdict, { label: string; icon: string; className: string }> = {
   supported: { label: 'Supported', icon: '✓', className: 'bg-emerald-50 text-emerald-800 ring-emerald-300' },
-  not_supported: { label: 'Not supported', icon: '✗', className: 'bg-red-50 text-red-800 ring-red-300' },
+  refuted: { label: 'Refuted', icon: '✗', className: 'bg-red-50 text-red-800 ring-red-300' },
   inconclusive: { label: 'Inconclusive', icon: '?', className: 'bg-slate-100 text-slate-800 ring-slate-300' },
+  'not measured': { label: 'Not measured', icon: '–', className: 'bg-white text-slate-600 ring-slate-300' },
 }
 
-/** Which evaluation plays TRL and which GRPO: by the checkpoints' run algorithms, else the first two. */
-function defaultRoles(evaluations: Evaluation[]): { trl: number; grpo: number; byAlgorithm: boolean } {
-  const trl = evaluations.findIndex((e) => e.checkpoint.algorithm === 'TRL')
-  const grpo = evaluations.findIndex((e) => e.checkpoint.algorithm === 'GRPO')
-  if (trl >= 0 && grpo >= 0) return { trl, grpo, byAlgorithm: true }
-  return { trl: 0, grpo: 1, byAlgorithm: false }
+type Role = 'A' | 'B' | 'none'
+
+/** Arm A (reference) = the GRPO evaluations, arm B = the TRL ones; without both, the first two by hand. */
+function defaultRoles(evaluations: Evaluation[]): { roles: Role[]; byAlgorithm: boolean } {
+  const algorithms = evaluations.map((e) => e.checkpoint.algorithm)
+  if (algorithms.includes('GRPO') && algorithms.includes('TRL')) {
+    return { roles: algorithms.map((a) => (a === 'GRPO' ? 'A' : a === 'TRL' ? 'B' : 'none')), byAlgorithm: true }
+  }
+  return { roles: evaluations.map((_, i) => (i === 0 ? 'A' : i === 1 ? 'B' : 'none')), byAlgorithm: false }
+}
+
+/** An arm is named by its checkpoints' algorithm when they share one ("base" for base models), else by its letter. */
+function armName(members: Evaluation[], letter: string): string {
+  const kinds = new Set(members.map((e) => e.checkpoint.algorithm ?? 'base'))
+  return kinds.size === 1 ? [...kinds][0]! : letter
 }
 
 function ClaimsPanel({ evaluations, names }: { evaluations: Evaluation[]; names: string[] }) {
   const initial = defaultRoles(evaluations)
-  const [trl, setTrl] = useState(initial.trl)
-  const [grpo, setGrpo] = useState(initial.grpo)
-  const same = trl === grpo
-  const claims = same ? [] : evaluateClaims(evaluations[trl]!.report, evaluations[grpo]!.report)
-  const roleSelect = (id: string, label: string, value: number, onChange: (v: number) => void) => (
-    <div>
-      <label htmlFor={id} className="label">
-        {label}
-      </label>
-      <select id={id} className="input" value={value} onChange={(e) => onChange(Number(e.target.value))}>
-        {evaluations.map((e, i) => (
-          <option key={e.id} value={i}>
-            {names[i]} ({e.checkpoint.algorithm ?? 'base'})
-          </option>
-        ))}
-      </select>
-    </div>
-  )
+  const [roles, setRoles] = useState<Role[]>(initial.roles)
+  const [marginText, setMarginText] = useState(String(DEFAULT_MARGIN * 100))
+  const marginPoints = Number(marginText)
+  const marginValid = marginText.trim() !== '' && Number.isFinite(marginPoints) && marginPoints > 0 && marginPoints <= 100
+
+  const members = (role: Role) => evaluations.map((e, i) => ({ e, i })).filter((x) => roles[x.i] === role)
+  const inA = members('A')
+  const inB = members('B')
+  let nameA = armName(inA.map((x) => x.e), 'A')
+  let nameB = armName(inB.map((x) => x.e), 'B')
+  if (nameA === nameB) [nameA, nameB] = ['A', 'B']
+  const toArm = (name: string, list: typeof inA): Arm => ({
+    name,
+    trained: list.some((x) => x.e.checkpoint.algorithm !== null),
+    reports: list.map((x) => ({ label: names[x.i]!, perProblem: x.e.report.perProblem })),
+  })
+
+  let claims: Claim[] = []
+  let error: string | null = null
+  if (inA.length && inB.length && marginValid) {
+    try {
+      claims = paperClaims(toArm(nameA, inA), toArm(nameB, inB), null, null, marginPoints / 100)
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e)
+    }
+  }
+  // two evaluations of one training run are not two seeds
+  const notes: string[] = []
+  for (const [name, list] of [[nameA, inA], [nameB, inB]] as const) {
+    const byRun = new Map<string, string[]>()
+    for (const x of list) {
+      const key = x.e.checkpoint.runId ?? `base:${x.e.checkpoint.id}`
+      byRun.set(key, [...(byRun.get(key) ?? []), names[x.i]!])
+    }
+    for (const same of byRun.values()) {
+      if (same.length > 1) notes.push(`${name}: ${same.join(' and ')} come from one training run (or one base model), so they count as ${same.length} seeds but are not independent ones.`)
+    }
+  }
+
   return (
     <section className="card space-y-4" aria-labelledby="claims-heading" data-testid="claims-panel">
       <div>
@@ -291,76 +321,145 @@ function ClaimsPanel({ evaluations, names }: { evaluations: Evaluation[]; names:
           The paper’s claims
         </h2>
         <p className="mt-1 text-sm text-slate-600">
-          TRL ≈ GRPO on solo accuracy; TRL &gt; GRPO on handoff robustness; lower drift; higher legibility — each read from
-          the 95% intervals: “≈” holds when the intervals overlap; “&gt;”/“&lt;” holds when the paired difference (or, for
-          reports on different problems, the two intervals) lies wholly on the claimed side, fails when it lies wholly on the
-          other side, and is inconclusive otherwise.
+          Arm B against arm A, each arm one evaluation per training seed on the same problems. Every estimate is B − A: the mean
+          over problems of (mean over B’s seeds − mean over A’s seeds), with a bootstrap that resamples seeds within each arm and
+          problems jointly, so each problem stays paired. “&gt;”/“&lt;” is supported when the 95% interval excludes 0 on the
+          claimed side and refuted when it excludes 0 on the other; “≈” is two one-sided tests at α = 0.05: supported when the
+          90% interval lies inside ±margin, refuted when the 95% interval lies wholly outside it. Displacement against its seed
+          null needs the command line (<code>tandem compare --displacement … --null …</code>).
         </p>
       </div>
       {!initial.byAlgorithm ? (
         <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="claims-roles-note">
-          These checkpoints are not a TRL/GRPO pair by their runs’ algorithms; choose which plays which role.
+          These evaluations are not a GRPO/TRL set by their runs’ algorithms; choose each one’s arm.
         </p>
       ) : null}
-      <div className="grid gap-3 sm:grid-cols-2">
-        {roleSelect('claims-trl', 'TRL side', trl, setTrl)}
-        {roleSelect('claims-grpo', 'GRPO side', grpo, setGrpo)}
+      <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
+        {evaluations.map((e, i) => (
+          <div key={e.id}>
+            <label htmlFor={`claims-role-${i}`} className="label">
+              Arm of {names[i]}
+            </label>
+            <select
+              id={`claims-role-${i}`}
+              className="input"
+              value={roles[i]}
+              onChange={(ev) => setRoles(roles.map((r, j) => (j === i ? (ev.target.value as Role) : r)))}
+            >
+              <option value="A">A (reference, e.g. GRPO)</option>
+              <option value="B">B (e.g. TRL)</option>
+              <option value="none">not used</option>
+            </select>
+          </div>
+        ))}
+        <div>
+          <label htmlFor="claims-margin" className="label">
+            Margin for ≈ (± points of accuracy)
+          </label>
+          <input
+            id="claims-margin"
+            className="input"
+            type="number"
+            min="0"
+            step="0.5"
+            inputMode="decimal"
+            value={marginText}
+            aria-invalid={!marginValid}
+            aria-describedby="claims-margin-hint"
+            onChange={(ev) => setMarginText(ev.target.value)}
+          />
+          <p id="claims-margin-hint" className={`mt-1 text-xs ${marginValid ? 'text-slate-600' : 'text-red-700'}`}>
+            {marginValid ? `±${marginPoints} points = ±${fmtG(marginPoints / 100)} in accuracy` : 'The margin must be a number above 0 and at most 100.'}
+          </p>
+        </div>
       </div>
-      {same ? (
-        <p role="alert" className="text-sm text-red-700">
-          Choose two different evaluations.
-        </p>
-      ) : (
-        <ul className="grid gap-3 md:grid-cols-2">
-          {claims.map((claim) => (
-            <ClaimCard key={claim.id} claim={claim} trlName={names[trl]!} grpoName={names[grpo]!} />
+      {notes.length ? (
+        <ul className="list-disc rounded-md bg-amber-50 px-3 py-2 pl-8 text-sm text-amber-900" data-testid="claims-seed-notes">
+          {notes.map((n) => (
+            <li key={n}>{n}</li>
           ))}
         </ul>
-      )}
+      ) : null}
+      {!inA.length || !inB.length ? (
+        <p role="alert" className="text-sm text-red-700">
+          Put at least one evaluation in arm A and one in arm B.
+        </p>
+      ) : error ? (
+        <p role="alert" className="text-sm text-red-700" data-testid="claims-error">
+          {error}
+        </p>
+      ) : claims.length ? (
+        <ClaimsTable claims={claims} nameA={nameA} nameB={nameB} />
+      ) : null}
     </section>
   )
 }
 
-function ClaimCard({ claim, trlName, grpoName }: { claim: ClaimResult; trlName: string; grpoName: string }) {
-  const style = STATUS_STYLE[claim.status]
-  const row = (label: string, estimate: Estimate | null) => (
-    <div className="flex flex-wrap justify-between gap-2">
-      <dt className="text-slate-600">{label}</dt>
-      <dd>
-        <EstimateCell estimate={estimate} />
-      </dd>
-    </div>
-  )
+function ClaimsTable({ claims, nameA, nameB }: { claims: Claim[]; nameA: string; nameB: string }) {
+  const interval = (low: number, high: number) => `[${fmtSigned(low)}, ${fmtSigned(high)}]`
   return (
-    <li className="rounded-md border border-slate-200 p-3 text-sm" data-testid={`claim-${claim.id}`} data-status={claim.status}>
-      <div className="flex flex-wrap items-start justify-between gap-2">
-        <div>
-          <p className="font-medium">{claim.title}</p>
-          <p className="text-xs text-slate-600">{claim.statement}</p>
-        </div>
-        <span className={`inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset ${style.className}`} data-testid={`claim-${claim.id}-status`}>
-          <span aria-hidden="true">{style.icon}</span>
-          {style.label}
-        </span>
-      </div>
-      {claim.metric ? <p className="mt-2 font-mono text-xs text-slate-600">{claim.metric}</p> : null}
-      {claim.metric ? (
-        <dl className="mt-1 space-y-1">
-          {row(`TRL: ${trlName}`, claim.trl)}
-          {row(`GRPO: ${grpoName}`, claim.grpo)}
-          {claim.difference ? (
-            <div className="flex flex-wrap justify-between gap-2">
-              <dt className="text-slate-600">TRL − GRPO</dt>
-              <dd>
-                <DifferenceCell difference={claim.difference} />
-              </dd>
-            </div>
-          ) : null}
-        </dl>
-      ) : null}
-      <p className="mt-2 text-xs text-slate-700" data-testid={`claim-${claim.id}-reason`}>
-        {claim.reason}
-      </p>
-    </li>
+    <div className="overflow-x-auto">
+      <table className="w-full text-left text-sm" data-testid="claims-table">
+        <caption className="sr-only">
+          The paper’s claims, {nameB} − {nameA}
+        </caption>
+        <thead className="text-xs text-slate-600 uppercase">
+          <tr>
+            <th scope="col" className="py-2 pr-3">Claim</th>
+            <th scope="col" className="py-2 pr-3">
+              Estimate ({nameB} − {nameA})
+            </th>
+            <th scope="col" className="py-2 pr-3">95% interval</th>
+            <th scope="col" className="py-2 pr-3">90% interval</th>
+            <th scope="col" className="py-2 pr-3">Problems</th>
+            <th scope="col" className="py-2 pr-3">Seeds</th>
+            <th scope="col" className="py-2">Verdict</th>
+          </tr>
+        </thead>
+        {claims.map((claim) => {
+          const style = VERDICT_STYLE[claim.verdict]
+          const e = claim.estimate
+          return (
+            <tbody key={claim.id} className="border-t border-slate-200" data-testid={`claim-${claim.id}`} data-status={claim.verdict.replace(' ', '-')}>
+              <tr className="align-top">
+                <th scope="row" className="py-2 pr-3 font-normal">
+                  <span className="font-medium">{claim.title}</span>
+                  <span className="block text-xs text-slate-600">{claim.statement}</span>
+                  {claim.metric ? (
+                    <span className="block font-mono text-xs text-slate-600">
+                      {claim.metric} {claim.direction}
+                      {claim.margin != null ? ` (±${fmtG(claim.margin)})` : ''}
+                    </span>
+                  ) : null}
+                </th>
+                <td className="py-2 pr-3 font-mono">{e ? fmtSigned(e.value) : '—'}</td>
+                <td className="py-2 pr-3 font-mono">{e ? interval(e.low, e.high) : '—'}</td>
+                <td className="py-2 pr-3 font-mono">{e ? interval(e.low90, e.high90) : '—'}</td>
+                <td className="py-2 pr-3">{e ? claim.n_problems : '—'}</td>
+                <td className="py-2 pr-3">{claim.seeds ? Object.entries(claim.seeds).map(([k, v]) => `${k} ${v}`).join(' · ') : '—'}</td>
+                <td className="py-2">
+                  <span className={`inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset ${style.className}`} data-testid={`claim-${claim.id}-status`}>
+                    <span aria-hidden="true">{style.icon}</span>
+                    {style.label}
+                  </span>
+                </td>
+              </tr>
+              <tr>
+                <td colSpan={7} className="pb-3 text-xs text-slate-700">
+                  <p data-testid={`claim-${claim.id}-reason`}>{claim.sentence}</p>
+                  {claim.warnings.length ? (
+                    <ul className="mt-1 list-disc pl-5 text-amber-900" data-testid={`claim-${claim.id}-warnings`}>
+                      {claim.warnings.map((w) => (
+                        <li key={w}>Warning: {w}</li>
+                      ))}
+                    </ul>
+                  ) : null}
+                </td>
+              </tr>
+            </tbody>
+          )
+        })}
+      </table>
+    </div>
   )
 }
