@@ -391,3 +391,26 @@ def test_a_separator_that_never_occurs_warns_and_leaves_the_senior_alone(fixture
     # no step ever ends: alternating steps is the senior alone, sample by sample (same random stream)
     assert out["per_problem"]["handoff_alternating"] == out["per_problem"]["solo_mean_at_k"]
     json.dumps(out, allow_nan=False)
+
+
+def test_cli_eval_preset_and_sampling_flags(fixture_model_dir, tmp_path, monkeypatch):
+    from tandem.cli import main
+
+    seen = {}
+
+    def fake_evaluate(checkpoint, junior, problems, suites, settings, device="cpu"):
+        seen["settings"] = settings
+        return {"settings": settings.to_dict()}
+
+    monkeypatch.setattr(ev, "evaluate_checkpoint", fake_evaluate)
+    common = ["eval", "--checkpoint", str(fixture_model_dir), "--junior", str(fixture_model_dir), "--n-problems", "2",
+              "--suite", "solo", "--out", str(tmp_path / "r.json")]
+    assert main(common + ["--preset", "paper", "--top-k", "5", "--step-separator", "\\n\\n"]) == 0
+    s = seen["settings"]
+    assert (s.temperature, s.top_p, s.top_k, s.step_separator) == (0.7, 0.8, 5, "\n\n")  # the flag beats the preset
+    assert main(common) == 0
+    assert (seen["settings"].temperature, seen["settings"].top_p, seen["settings"].top_k) == (1.0, 1.0, 0)
+    with pytest.raises(SystemExit, match="unknown evaluation preset 'vibes'"):
+        main(common + ["--preset", "vibes"])
+    with pytest.raises(SystemExit, match="top_p must be in"):
+        main(common + ["--top-p", "1.5"])
