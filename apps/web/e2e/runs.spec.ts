@@ -55,7 +55,7 @@ test('launch pair: a TRL and a GRPO run from one form, linked, charts filling in
   await expect(page.getByTestId('run-log')).toContainText('step', { timeout: 30_000 })
   await expect(page.getByTestId('checkpoint-row').first()).toBeVisible()
   await page.getByTestId('run-config').locator('summary').click()
-  await expect(page.getByTestId('run-config')).toContainText('loss_tokens')
+  await expect(page.getByTestId('run-config')).toContainText('junior_token_weight')
   await expectAccessible(page, 'a finished run page')
 
   // the partner: same seed and budget, p_junior 0

@@ -100,6 +100,14 @@ function checkBatch(v: Record<string, unknown>, ctx: Issues) {
       message: `per_device_train_batch_size must be a multiple of num_generations (${group})`,
     })
   }
+  const rule = typeof v.handoff_rule === 'string' ? v.handoff_rule : configDefault('handoff_rule')
+  if (v.handoff_granularity === 'step' && rule !== 'whole_word') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['handoff_granularity'],
+      message: `handoff_granularity step applies to handoff_rule whole_word only (got ${String(rule)})`,
+    })
+  }
   const eps = typeof v.epsilon === 'number' ? v.epsilon : (configDefault('epsilon') as number)
   if (typeof v.epsilon_high === 'number' && v.epsilon_high < eps) {
     ctx.addIssue({ code: 'custom', path: ['epsilon_high'], message: `epsilon_high must be at least epsilon (${eps})` })

@@ -1,7 +1,8 @@
 'use client'
 // The launch form: every TandemConfig field (from the trainer's spec, @tandem/config) with its default, unit
 // and help, validated inline by the procedure's own schema (react-hook-form + zodResolver). "Launch pair"
-// starts a TRL run and a GRPO run with the same base, seed and budget.
+// starts a TRL run and a GRPO run with the same base, seed and budget. "Paper settings" fills the paper's training
+// settings (the trainer's `paper` preset).
 import { zodResolver } from '@hookform/resolvers/zod'
 import { useMutation } from '@tanstack/react-query'
 import { useRouter } from 'next/navigation'
@@ -18,6 +19,8 @@ import {
   type LaunchRunInput,
 } from '@/server/api/routers/runs.schema'
 import { useTRPC } from '@/trpc/react'
+
+import { formValue, presetFormValues } from './presets'
 
 interface Option {
   id: string
@@ -38,11 +41,7 @@ function initialValues(baseModels: Option[], datasets: Option[]): Values {
     juniorModelId: '',
     datasetId: (datasets.find((d) => d.name === 'arithmetic-train') ?? datasets[0])?.id ?? '',
   }
-  for (const f of CONFIG_FIELDS) {
-    if (f.type === 'bool') values[f.name] = f.default === null ? 'auto' : String(f.default)
-    else if (f.type === 'int' || f.type === 'float') values[f.name] = f.default ?? Number.NaN
-    else values[f.name] = f.default ?? ''
-  }
+  for (const f of CONFIG_FIELDS) values[f.name] = formValue(f, f.default)
   return values
 }
 
@@ -61,6 +60,12 @@ export function LaunchForm({ baseModels, datasets }: { baseModels: Option[]; dat
   const { register, handleSubmit, formState, setError, setValue, watch } = form
   const algorithm = watch('algorithm') as 'TRL' | 'GRPO'
   const grpoOnly = mode === 'single' && algorithm === 'GRPO'
+  const [presetNote, setPresetNote] = useState<string | null>(null)
+  const applyPaperPreset = () => {
+    const values = presetFormValues('paper', { grpo: grpoOnly })
+    for (const [name, value] of Object.entries(values)) setValue(name, value, { shouldDirty: true, shouldValidate: true })
+    setPresetNote(`Filled ${Object.keys(values).join(', ')} from the paper's training settings; the learning rate is yours to choose.`)
+  }
 
   const showServerErrors = (error: { message: string; data?: { fieldErrors?: Record<string, string[]> | null } | null }) => {
     const fieldErrors = error.data?.fieldErrors ?? null
@@ -163,6 +168,15 @@ export function LaunchForm({ baseModels, datasets }: { baseModels: Option[]; dat
         <SelectField id="datasetId" label="Dataset" register={register} errors={errors}
           options={datasets.map((d) => ({ value: d.id, label: `${d.name} (${d.rowCount} problems)` }))}
           empty={noDatasets ? '(none)' : undefined} />
+      </div>
+
+      <div className="flex flex-wrap items-center gap-3 border-t border-slate-200 pt-4">
+        <button type="button" className="btn-secondary" onClick={applyPaperPreset} data-testid="preset-paper">
+          Paper settings
+        </button>
+        <p className="text-sm text-slate-500" role="status" data-testid="preset-note">
+          {presetNote ?? 'Temperature 0.6, no KL term, 8 completions for 16 prompts per step, clip 0.2, the paper’s handoff rule.'}
+        </p>
       </div>
 
       {CONFIG_GROUPS.map((group) => (
