@@ -7,6 +7,14 @@ Words. Byte-level BPE tokenizers attach a word's leading whitespace to its first
 A whitespace-only token (" " before a digit in Qwen's tokenizer) therefore starts a word that the next
 token continues.
 
+The paper's handoff points (`handoff_rule: paper`, rollout.py) are a different, simpler set, taken from the
+reference implementation as is: the vocabulary entries whose byte-level surface starts with the leading-space
+marker "Ġ" (`TokenFlags.marks_word`). A token that starts with a line break ("Ċ...") is not in it, nor is one
+that follows ".\n"; the gap cap (`max_gap_tokens`) bounds how long such stretches go without a handoff point.
+
+Paragraphs (`handoff_rule: paragraph`) end at a blank line: a token whose text contains "\n\n", or a token
+starting with "\n" right after one ending with "\n" (tokenizers without a merged "\n\n" write it as two).
+
 Steps. A reasoning step is one line: a new step begins after every token whose text contains a line break.
 On text (for handoff points in evaluation and studies) `split_steps` cuts after every run of line breaks
 ("\n" only, kept with the step before; "\n\n" is one cut, as tokenizers make it one token).
@@ -19,11 +27,15 @@ handoff_fraction curve).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
 
 import torch
+
+
+WORD_MARKER = "\u0120"  # "Ġ": how byte-level BPE vocabularies spell a leading space
 
 
 @dataclass(frozen=True)
@@ -33,9 +45,17 @@ class TokenFlags:
     starts_word: torch.Tensor  # text starts with whitespace
     closes_word: torch.Tensor  # text ends with whitespace and is not whitespace only
     ends_line: torch.Tensor  # text contains a line break
+    marks_word: torch.Tensor  # vocabulary surface starts with the byte-level space marker "Ġ" (the paper's set)
+    blank_line: torch.Tensor  # text contains "\n\n"
+    opens_line_break: torch.Tensor  # text starts with "\n"
+    closes_line_break: torch.Tensor  # text ends with "\n"
 
     def to(self, device) -> "TokenFlags":
-        return TokenFlags(self.starts_word.to(device), self.closes_word.to(device), self.ends_line.to(device))
+        return TokenFlags(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
+
+    def ends_paragraph(self, prev: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
+        """Per row, whether `token` (emitted after `prev`) completes a blank line."""
+        return self.blank_line[token] | (self.closes_line_break[prev] & self.opens_line_break[token])
 
 
 def token_texts(tokenizer) -> list[str]:
@@ -51,7 +71,11 @@ def token_flags(tokenizer, vocab_size: int | None = None) -> TokenFlags:
     starts = torch.tensor([bool(t) and t[0].isspace() for t in texts])
     closes = torch.tensor([bool(t) and t[-1].isspace() and not t.isspace() for t in texts])
     lines = torch.tensor(["\n" in t for t in texts])
-    return TokenFlags(starts, closes, lines)
+    marks = torch.zeros(n, dtype=torch.bool)
+    marked = [i for surface, i in tokenizer.get_vocab().items() if surface.startswith(WORD_MARKER) and i < n]
+    marks[marked] = True
+    return TokenFlags(starts, closes, lines, marks, torch.tensor(["\n\n" in t for t in texts]),
+                      torch.tensor([t.startswith("\n") for t in texts]), torch.tensor([t.endswith("\n") for t in texts]))
 
 
 def word_starts(texts: list[str]) -> list[bool]:

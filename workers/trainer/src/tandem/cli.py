@@ -33,12 +33,14 @@ def _parse_override(text: str):
 
 
 def _cmd_train(args) -> int:
-    from .config import TandemConfig
+    from .config import TandemConfig, preset
     from .trainer import train
 
     data = {}
     if args.config:  # validated on its own first, so errors name the file
         data = TandemConfig.from_file(args.config).to_dict()
+    if args.preset:  # the preset's fields over the file's; --set still wins
+        data.update(preset(args.preset))
     for key, value in map(_parse_override, args.set or []):
         data[key] = value
     config = TandemConfig.from_dict(data, source=args.config or "command line")
@@ -48,10 +50,11 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _problems(dataset: str, n: int | None, seed: int):
-    from .data import arithmetic_splits, load_dataset
+def _problems(dataset: str, n: int | None, split: str = "eval"):
+    """A generated task's fixed held-out split (the same problems whatever the seed), or a dataset file."""
+    from .data import TASKS, load_dataset, task_split
 
-    problems = arithmetic_splits(n_train=2000, n_eval=n or 200, seed=seed).eval if dataset == "arithmetic" else load_dataset(dataset)
+    problems = task_split(dataset, split, n or 200) if dataset in TASKS else load_dataset(dataset)
     return problems[:n] if n else problems
 
 
@@ -69,7 +72,7 @@ def _cmd_eval(args) -> int:
         settings = EvalSettings.preset(args.preset, **given) if args.preset else EvalSettings(**given).validate()
     except ValueError as e:
         raise SystemExit(f"tandem eval: {e}") from None
-    problems = _problems(args.dataset, args.n_problems, args.seed)
+    problems = _problems(args.dataset, args.n_problems, args.split)
     junior = resolve_model_path(args.junior)
     suites = [s.strip() for s in args.suite.split(",") if s.strip()]
     if suites == ["displacement"]:
@@ -174,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a senior with TRL (p_junior > 0) or GRPO (p_junior = 0)")
     p.add_argument("--config", help="YAML or JSON file with TandemConfig fields")
+    p.add_argument("--preset", help="start from a named preset (config.PRESETS, e.g. paper) over --config")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.set_defaults(func=_cmd_train)
 
@@ -183,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated: solo,tandem,handoff,drift,legibility — or displacement")
     p.add_argument("--junior", default="base", help="junior model directory (default: the tiny base model)")
     p.add_argument("--grpo-checkpoint", help="for --suite displacement: the GRPO checkpoint to compare against")
-    p.add_argument("--dataset", default="arithmetic")
+    p.add_argument("--dataset", default="digit_chains", help="a generated task (digit_chains, arithmetic) or a file")
+    p.add_argument("--split", default="eval", choices=("eval", "validation"),
+                   help="of a generated task: eval (reported figures) or validation (choosing hyperparameters)")
     p.add_argument("--n-problems", type=int)
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--p-junior", type=float, default=0.5)
@@ -201,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("config-fields", help="print every TandemConfig field with its form metadata as JSON")
     p.add_argument("--out", help="write to this file instead of stdout")
+    p.add_argument("--presets-out", help="also write config.PRESETS as JSON to this file (presets.json)")
     p.set_defaults(func=_cmd_config_fields)
 
     # listed for help only: main() hands `tandem worker ...` to the runner's own parser
@@ -236,8 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_config_fields(args) -> int:
-    from .config import field_specs
+    from .config import PRESETS, field_specs
 
+    if args.presets_out:
+        Path(args.presets_out).write_text(json.dumps(PRESETS, indent=2) + "\n", encoding="utf-8")
     text = json.dumps(field_specs(), indent=2) + "\n"
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

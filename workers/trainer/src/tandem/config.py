@@ -20,6 +20,11 @@ class ConfigError(ValueError):
 
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 SCALE_REWARDS = ("group", "batch", "none")
+# Who writes the next token of a tandem rollout (rollout.py; docs/rollout-protocols.md). "paper" is the rule of
+# the paper's own runs; the others are our whole-word rule and ablations.
+HANDOFF_RULES = ("paper", "whole_word", "token", "alternating", "chunk", "paragraph")
+# The older binary switch for which tokens reach the loss, as the junior_token_weight it stands for.
+LOSS_TOKENS_WEIGHT = {"senior": 0.0, "all": 1.0}
 
 
 def spec(default: Any, help: str, group: str, *, unit: str | None = None, minimum: float | None = None,
@@ -76,12 +81,24 @@ class TandemConfig:
                            unit="steps", minimum=1, maximum=100_000)
     logging_steps: int = spec(1, "Log metrics every this many steps.", "runtime", unit="steps", minimum=1, maximum=100_000)
     # tandem
-    p_junior: float = spec(0.5, "Chance the junior writes each word (or step); 0 is vanilla GRPO.", "tandem",
+    p_junior: float = spec(0.5, "Chance the junior is drawn at each handoff point; 0 is vanilla GRPO.", "tandem",
                            minimum=0, maximum=1)
-    handoff_granularity: str = spec("word", "Who writes is decided per word or per reasoning step (line).", "tandem",
-                                    choices=("word", "step"))
-    loss_tokens: str = spec("senior", "\"senior\": junior tokens are context only; \"all\": the ablation.", "tandem",
-                            choices=("senior", "all"))
+    handoff_rule: str = spec(
+        "paper", "Where the author is redrawn: paper (after every word-starting token and every max_gap_tokens), "
+        "whole_word, token, alternating, chunk or paragraph (docs/rollout-protocols.md).", "tandem",
+        choices=HANDOFF_RULES)
+    max_gap_tokens: int = spec(32, "handoff_rule paper: the author is redrawn at least this often.", "tandem",
+                               unit="tokens", minimum=1, maximum=32768)
+    chunk_size: int = spec(8, "handoff_rule chunk: tokens per chunk (senior chunk, junior chunk, ...).", "tandem",
+                           unit="tokens", minimum=1, maximum=32768)
+    handoff_granularity: str = spec("word", "handoff_rule whole_word: one author per word, or per reasoning step "
+                                    "(line).", "tandem", choices=("word", "step"))
+    junior_token_weight: float | None = spec(
+        None, "Weight of junior-written tokens in the loss: 0 = senior tokens only (the paper), 1 = every token; "
+        "empty: 0, or what loss_tokens says.", "tandem", minimum=0, maximum=1)
+    loss_tokens: str | None = spec(
+        None, "Older name for junior_token_weight: \"senior\" = 0, \"all\" = 1.", "tandem",
+        choices=tuple(LOSS_TOKENS_WEIGHT), launch=False)
     # runtime
     device: str = spec("auto", "Where the worker trains.", "runtime", choices=("auto", "cpu", "cuda"))
     bf16: bool | None = spec(None, "bf16 weights and activations; empty: bf16 on CUDA, fp32 on CPU.", "runtime")
@@ -89,6 +106,14 @@ class TandemConfig:
     @property
     def algorithm(self) -> str:
         return "grpo" if self.p_junior == 0 else "trl"
+
+    @property
+    def junior_weight(self) -> float:
+        """The loss weight of a junior-written token: junior_token_weight, else the loss_tokens alias, else 0.
+        Both are kept as given (not merged) so a later override of either one is not mistaken for a conflict."""
+        if self.junior_token_weight is not None:
+            return self.junior_token_weight
+        return LOSS_TOKENS_WEIGHT.get(self.loss_tokens or "senior", 0.0)
 
     # ---------------------------------------------------------------- validation
 
@@ -100,8 +125,25 @@ class TandemConfig:
                 errors.append(f"{name}: {message} (got {getattr(self, name)!r})")
 
         need(0.0 <= self.p_junior <= 1.0, "p_junior", "must be between 0 and 1")
+        if self.handoff_rule not in HANDOFF_RULES:
+            hint = difflib.get_close_matches(str(self.handoff_rule), HANDOFF_RULES, n=1)
+            errors.append(f"handoff_rule: must be one of {', '.join(HANDOFF_RULES)}"
+                          + (f" (did you mean '{hint[0]}'?)" if hint else "") + f" (got {self.handoff_rule!r})")
+        need(self.max_gap_tokens >= 1, "max_gap_tokens", "must be at least 1")
+        need(self.chunk_size >= 1, "chunk_size", "must be at least 1")
         need(self.handoff_granularity in ("word", "step"), "handoff_granularity", "must be 'word' or 'step'")
-        need(self.loss_tokens in ("senior", "all"), "loss_tokens", "must be 'senior' or 'all'")
+        if self.handoff_granularity == "step" and self.handoff_rule != "whole_word":
+            errors.append(f"handoff_granularity: 'step' applies to handoff_rule 'whole_word' only (got handoff_rule "
+                          f"{self.handoff_rule!r}); for one author per paragraph use handoff_rule 'paragraph'")
+        weight = self.junior_token_weight
+        need(weight is None or 0.0 <= weight <= 1.0, "junior_token_weight",
+             "must be between 0 (senior tokens only) and 1 (every token)")
+        need(self.loss_tokens is None or self.loss_tokens in LOSS_TOKENS_WEIGHT, "loss_tokens",
+             "must be 'senior' or 'all' (or use junior_token_weight)")
+        if (weight is not None and self.loss_tokens in LOSS_TOKENS_WEIGHT
+                and LOSS_TOKENS_WEIGHT[self.loss_tokens] != weight):
+            errors.append(f"junior_token_weight: {weight!r} conflicts with loss_tokens {self.loss_tokens!r} "
+                          f"(= junior_token_weight {LOSS_TOKENS_WEIGHT[self.loss_tokens]}); give only one of them")
         need(self.loss_type in LOSS_TYPES, "loss_type", f"must be one of {LOSS_TYPES}")
         need(self.scale_rewards in SCALE_REWARDS, "scale_rewards", f"must be one of {SCALE_REWARDS}")
         need(self.num_generations >= 2, "num_generations", "must be at least 2 (group-normalised advantages)")
@@ -175,6 +217,31 @@ class TandemConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# Named bundles of settings a launch can start from (`tandem train --preset NAME`, the console's preset buttons via
+# packages/tandem-config/presets.json). "paper": the training half of the paper's runs (CSSLab/Tandem-RLVR
+# train/tandem_grpo.sh): rollout temperature 0.6 with the full distribution, no KL term, G = 8 completions for
+# 16 prompts per step, symmetric clip 0.2, group-std advantages, verl's token-mean loss (TRL's dapo), the paper's
+# handoff rule at p_junior 0.5 with the 32-token gap, and senior tokens only in the loss. The learning rate is not
+# in it: the paper's 1e-6 is for a 4B model, and the tiny models here need theirs chosen on a validation split.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "temperature": 0.6, "top_p": 1.0, "top_k": 0, "beta": 0.0, "num_generations": 8,
+        "per_device_train_batch_size": 128, "epsilon": 0.2, "epsilon_high": None, "scale_rewards": "group",
+        "loss_type": "dapo", "handoff_rule": "paper", "p_junior": 0.5, "max_gap_tokens": 32,
+        "junior_token_weight": 0.0,
+    },
+}
+
+
+def preset(name: str) -> dict[str, Any]:
+    """A copy of the named preset's field values; an unknown name is a ConfigError with a suggestion."""
+    if name not in PRESETS:
+        hint = difflib.get_close_matches(str(name), PRESETS, n=1)
+        raise ConfigError(f"preset: unknown preset {name!r}, known: {', '.join(PRESETS)}"
+                          + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+    return dict(PRESETS[name])
 
 
 def field_specs() -> list[dict[str, Any]]:

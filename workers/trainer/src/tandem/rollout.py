@@ -1,17 +1,26 @@
 """Tandem rollout: batched, KV-cached co-generation of completions by a senior and a frozen junior.
 
-At every handoff boundary (a word or a reasoning step, see `boundaries.py`) an author schedule picks who
-writes the next unit; all tokens of a unit come from one model, and both models read the whole shared text
-(each keeps its own KV cache and is fed every token, whoever wrote it).
+Both models read the whole shared text (each keeps its own KV cache and is fed every token, whoever wrote it).
+A handoff rule (`handoff_rule`, see docs/rollout-protocols.md) says where the text splits into units; an author
+schedule (`CoinFlip`, `Alternate`, `SeniorFirst`) says who writes each unit.
 
-Word boundaries are not always known before sampling: after " 12" the next token may continue the word
-("3") or start one (" +"). So the current author samples; if its token starts a new word, the coin is
-flipped for that word, and if it names the other model, that model samples the first token of the new word
-from its own distribution restricted to word-starting tokens (and end-of-text). When the previous token
-closed a word (".\\n"), the boundary is known and the coin is flipped before sampling.
+Rules whose handoff points follow the emitted token (`paper`, `token`, `alternating`, `chunk`, `paragraph`) fix
+the author before each step, so every emitted token is an ordinary sample of its author's own (temperature /
+top-p / top-k filtered) distribution given the shared prefix. `paper` is the reference's rule: the author is
+drawn at the start and redrawn after every emitted token whose vocabulary surface begins with "Ġ", and after
+`max_gap_tokens` tokens without a redraw. `token` redraws at every token, `alternating` and `chunk` are `token`
+and `chunk_size`-token units under `Alternate` (S, J, S, ...), `paragraph` redraws after a blank line.
 
-Per token we record the author (0 senior, 1 junior) and the senior's log-prob (temperature-scaled, as the
-GRPO loss computes it). `p_junior = 0` is solo generation through this same code path, without junior passes.
+`whole_word` (our own rule) gives every token of a word (or, with granularity "step", of a line) to one author.
+Word boundaries are not always known before sampling: after " 12" the next token may continue the word ("3")
+or start one (" +"). So the current author samples; if its token starts a new word, the coin is flipped for that
+word, and if it names the other model, that model samples the first token of the new word from its own
+distribution restricted to word-starting tokens (and end-of-text). When the previous token closed a word
+(".\\n"), the boundary is known and the coin is flipped before sampling.
+
+Per token we record the author (0 senior, 1 junior) and the senior's log-prob of the emitted token
+(temperature-scaled, as the GRPO loss computes it). A schedule that never names the junior (`CoinFlip(0)`) is
+solo generation through this same code path, for every rule, without junior forward passes.
 """
 
 from __future__ import annotations
@@ -22,8 +31,11 @@ from dataclasses import dataclass, field
 import torch
 
 from .boundaries import TokenFlags, token_flags
+from .config import HANDOFF_RULES
 
 SENIOR, JUNIOR = 0, 1
+# Rules that decide the next author from the text emitted so far (before the next token is sampled).
+LOCKSTEP_RULES = tuple(r for r in HANDOFF_RULES if r != "whole_word")
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,17 @@ class SeniorFirst:
     uses_junior = True
 
 
+def rule_schedule(handoff_rule: str, p_junior: float):
+    """The author schedule a handoff rule trains with: `alternating` and `chunk` take turns (S first) and ignore
+    the value of p_junior (as in the reference); the other rules flip a coin at every handoff point. p_junior = 0
+    is the senior alone under every rule (vanilla GRPO, no junior passes)."""
+    if handoff_rule not in HANDOFF_RULES:
+        raise ValueError(f"handoff_rule must be one of {', '.join(HANDOFF_RULES)}, got {handoff_rule!r}")
+    if p_junior == 0:
+        return CoinFlip(0.0)
+    return Alternate() if handoff_rule in ("alternating", "chunk") else CoinFlip(p_junior)
+
+
 # ---------------------------------------------------------------- result
 
 
@@ -102,6 +125,12 @@ class RolloutResult:
     def senior_share(self) -> float:
         total = self.n_tokens
         return sum(a.count(SENIOR) for a in self.authors) / total if total else 0.0
+
+    @property
+    def switches_per_sequence(self) -> float:
+        """Mean number of author changes inside a completion (a redraw that names the same author is none)."""
+        rows = [sum(x != y for x, y in zip(a, a[1:])) for a in self.authors]
+        return sum(rows) / len(rows) if rows else 0.0
 
     def author_spans(self, tokenizer, row: int) -> list[dict]:
         """Consecutive same-author runs of a completion as {author, text, start, end} (character offsets)."""
@@ -208,10 +237,29 @@ def tandem_rollout(
     granularity: str = "word",
     flags: TokenFlags | None = None,
     generator: torch.Generator | None = None,
+    *,
+    handoff_rule: str = "whole_word",
+    max_gap_tokens: int = 32,
+    chunk_size: int = 8,
 ) -> RolloutResult:
-    """Co-generate `num_generations` completions for every prompt (text or token ids)."""
+    """Co-generate `num_generations` completions for every prompt (text or token ids).
+
+    `granularity` (word | step) applies to `handoff_rule="whole_word"`, the default here so that callers
+    written before the other rules keep their behaviour; training passes the config's rule (default "paper").
+    """
+    if handoff_rule not in HANDOFF_RULES:
+        raise ValueError(f"handoff_rule must be one of {', '.join(HANDOFF_RULES)}, got {handoff_rule!r}")
     if granularity not in ("word", "step"):
         raise ValueError(f"handoff_granularity must be 'word' or 'step', got {granularity!r}")
+    if granularity == "step" and handoff_rule != "whole_word":
+        raise ValueError(f"handoff_granularity 'step' applies to handoff_rule 'whole_word' only, got {handoff_rule!r}")
+    if handoff_rule in ("alternating", "chunk") and isinstance(schedule, CoinFlip) and 0 < schedule.p_junior:
+        raise ValueError(f"handoff_rule {handoff_rule!r} takes turns: pass Alternate() (rule_schedule() does), "
+                         f"not {schedule!r}")
+    for name, value in (("max_gap_tokens", max_gap_tokens), ("chunk_size", chunk_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    lockstep = handoff_rule in LOCKSTEP_RULES
     use_junior = schedule.uses_junior
     if use_junior and junior is None:
         raise ValueError("this schedule hands units to the junior, but no junior model was given")
@@ -237,32 +285,52 @@ def tandem_rollout(
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
     prev = input_ids[:, -1]
     tokens_out, authors_out, senior_lp, junior_lp = [], [], [], []
+    redraw = torch.ones_like(finished)  # lockstep rules: draw the author before the next token
+    since_redraw = torch.zeros(batch, dtype=torch.long, device=device)
 
     for t in range(settings.max_new_tokens):
         senior_logits = streams[0].logits
         junior_logits = streams[1].logits if use_junior else senior_logits
         uniforms = torch.rand(batch, generator=generator, device=device)
-        # Boundary known before sampling: first token, or the previous token closed a unit.
-        known = torch.ones_like(finished) if t == 0 else boundary_flags[prev]
-        author = torch.where(known, schedule(unit_index, uniforms), author)
-        unit_index = unit_index + known.long()
-        author_logits = torch.where(author[:, None], junior_logits, senior_logits) if use_junior else senior_logits
-        token = sample(author_logits, settings, generator)
+        if lockstep:
+            # The author of this token was settled by the text so far; it samples from its own full distribution.
+            author = torch.where(redraw, schedule(unit_index, uniforms), author)
+            unit_index = unit_index + redraw.long()
+            author_logits = torch.where(author[:, None], junior_logits, senior_logits) if use_junior else senior_logits
+            token = sample(author_logits, settings, generator)
+            # Whether the author is redrawn for the next token, from the token just emitted.
+            since_redraw = since_redraw + 1
+            if handoff_rule == "paper":
+                redraw = flags.marks_word[token] | (since_redraw >= max_gap_tokens)
+            elif handoff_rule == "chunk":
+                redraw = since_redraw >= chunk_size
+            elif handoff_rule == "paragraph":
+                redraw = flags.ends_paragraph(prev, token)
+            else:  # token, alternating: every token is a unit
+                redraw = torch.ones_like(finished)
+            since_redraw = torch.where(redraw, torch.zeros_like(since_redraw), since_redraw)
+        else:
+            # whole_word: boundary known before sampling (first token, or the previous token closed a unit).
+            known = torch.ones_like(finished) if t == 0 else boundary_flags[prev]
+            author = torch.where(known, schedule(unit_index, uniforms), author)
+            unit_index = unit_index + known.long()
+            author_logits = torch.where(author[:, None], junior_logits, senior_logits) if use_junior else senior_logits
+            token = sample(author_logits, settings, generator)
 
-        if granularity == "word" and use_junior:
-            # Boundary discovered by sampling: the token starts a new word. Flip for that word.
-            discovered = ~known & flags.starts_word[token]
-            uniforms = torch.rand(batch, generator=generator, device=device)
-            new_author = schedule(unit_index, uniforms)
-            switch = discovered & (new_author != author)
-            if switch.any():
-                word_start = flags.starts_word.clone()
-                word_start[eos] = True
-                other_logits = torch.where(author[:, None], senior_logits, junior_logits)
-                restricted = other_logits.masked_fill(~word_start, float("-inf"))
-                token = torch.where(switch, sample(restricted, settings, generator), token)
-            author = torch.where(discovered, new_author, author)
-            unit_index = unit_index + discovered.long()
+            if granularity == "word" and use_junior:
+                # Boundary discovered by sampling: the token starts a new word. Flip for that word.
+                discovered = ~known & flags.starts_word[token]
+                uniforms = torch.rand(batch, generator=generator, device=device)
+                new_author = schedule(unit_index, uniforms)
+                switch = discovered & (new_author != author)
+                if switch.any():
+                    word_start = flags.starts_word.clone()
+                    word_start[eos] = True
+                    other_logits = torch.where(author[:, None], senior_logits, junior_logits)
+                    restricted = other_logits.masked_fill(~word_start, float("-inf"))
+                    token = torch.where(switch, sample(restricted, settings, generator), token)
+                author = torch.where(discovered, new_author, author)
+                unit_index = unit_index + discovered.long()
 
         token = torch.where(finished, torch.full_like(token, pad), token)
         tokens_out.append(token)
@@ -297,8 +365,10 @@ def tandem_rollout(
         prompt_ids=prompt_ids, completion_ids=completion_ids, authors=author_lists, senior_logprobs=s_lists,
         junior_logprobs=j_lists if use_junior else None, texts=texts, finished=done,
         seconds=time.perf_counter() - start,
-        settings={**settings.__dict__, "schedule": repr(schedule), "granularity": granularity,
-                  "num_generations": num_generations},
+        settings={**settings.__dict__, "schedule": repr(schedule), "handoff_rule": handoff_rule,
+                  "granularity": granularity, "num_generations": num_generations,
+                  **({"max_gap_tokens": max_gap_tokens} if handoff_rule == "paper" else {}),
+                  **({"chunk_size": chunk_size} if handoff_rule == "chunk" else {})},
     )
 
 

@@ -1,8 +1,9 @@
 """Training: HF TRL's GRPOTrainer with the tandem rollout plugged in as its `rollout_func`.
 
 The rollout structure is the only change from GRPO: the senior and the frozen junior co-write each completion,
-the verifier rewards the whole text, and junior-written tokens are kept out of the loss through `env_mask`
-(TRL multiplies it into the completion mask, like tool output in agent RL). TRL supplies the loss variants,
+the verifier rewards the whole text, and junior-written tokens enter the loss with weight `junior_token_weight`
+(0 in the paper: kept out, like tool output in agent RL) through `env_mask`, which TRL multiplies into the
+completion mask as it is (a float mask stays float), so its token-mean losses become weighted token means. TRL supplies the loss variants,
 the reference-KL, accelerate/DeepSpeed scaling, checkpoints and exact resume.
 """
 
@@ -21,10 +22,10 @@ import torch
 
 from .boundaries import token_flags
 from .config import TandemConfig
-from .data import arithmetic_splits, format_prompt, load_dataset
+from .data import TASKS, format_prompt, load_dataset, task_split
 from .models import check_same_tokenizer, load_model, load_tokenizer
 from .reward import team_rewards, zero_signal_groups
-from .rollout import SENIOR, CoinFlip, GenerationSettings, tandem_rollout
+from .rollout import SENIOR, GenerationSettings, rule_schedule, tandem_rollout
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -61,8 +62,10 @@ def resolve_model_path(name_or_path: str) -> Path:
 
 
 def load_problems(config: TandemConfig) -> list[dict]:
-    if config.dataset == "arithmetic":
-        return arithmetic_splits(n_train=config.dataset_size, n_eval=1, seed=config.seed).train
+    """The training problems: a generated task's fixed training split (the same for every seed: seeds vary
+    sampling and data order only), or a local dataset file."""
+    if config.dataset in TASKS:
+        return task_split(config.dataset, "train", config.dataset_size)
     return load_dataset(config.dataset)
 
 
@@ -82,6 +85,16 @@ class _StepStash:
             out[k] = sum(v) if k in ("zero_signal_groups", "groups", "tokens", "rollout_seconds") else sum(v) / len(v)
         self.values = defaultdict(list)
         return out
+
+
+def loss_weights(authors: list[list[int]], junior_weight: float) -> list[list[int]] | list[list[float]]:
+    """Per completion token, its weight in the loss: 1 for the senior's, `junior_weight` for the junior's.
+    A 0/1 mask stays int (exactly what TRL's GRPO path multiplies in); a fractional weight makes every row
+    float, since TRL stacks the rows with the first row's dtype and an int first row would truncate 0.5 to 0."""
+    if junior_weight in (0.0, 1.0):
+        junior = int(junior_weight)
+        return [[1 if a == SENIOR else junior for a in row] for row in authors]
+    return [[1.0 if a == SENIOR else float(junior_weight) for a in row] for row in authors]
 
 
 class TandemRolloutFunc:
@@ -114,16 +127,15 @@ class TandemRolloutFunc:
         was_training = senior.training
         senior.eval()
         result = tandem_rollout(
-            senior, self.junior, self.tokenizer, prompts, 1, settings, CoinFlip(config.p_junior),
-            config.handoff_granularity, self.flags, generator,
+            senior, self.junior, self.tokenizer, prompts, 1, settings,
+            rule_schedule(config.handoff_rule, config.p_junior), config.handoff_granularity, self.flags, generator,
+            handoff_rule=config.handoff_rule, max_gap_tokens=config.max_gap_tokens, chunk_size=config.chunk_size,
         )
         senior.train(was_training)
-        if config.loss_tokens == "senior":
-            env_mask = [[1 if a == SENIOR else 0 for a in authors] for authors in result.authors]
-        else:
-            env_mask = [[1] * len(authors) for authors in result.authors]
+        env_mask = loss_weights(result.authors, config.junior_weight)
         self.stash.add(
             senior_token_share=result.senior_share,
+            author_switches=result.switches_per_sequence,
             tokens=result.n_tokens,
             rollout_seconds=result.seconds,
             completion_length=result.n_tokens / len(result.completion_ids),
@@ -187,6 +199,7 @@ def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, 
             row["zero_signal_groups"] = ours.get("zero_signal_groups")
             row["groups"] = ours.get("groups")
             row["senior_token_share"] = ours.get("senior_token_share")
+            row["author_switches"] = ours.get("author_switches")
             row["completion_length"] = ours.get("completion_length")
             row["tokens_per_second"] = ours["tokens"] / ours["rollout_seconds"] if ours.get("rollout_seconds") else None
             row["elapsed_s"] = round(time.time() - start_time, 2)
