@@ -1,4 +1,4 @@
-"""Rollout throughput: two side-by-side ratios, each measured within one process.
+"""Rollout throughput: side-by-side ratios, each measured within one process.
 
 (a) tandem vs solo: `tandem_rollout` (senior + a same-size junior holding a second copy of the same weights,
     p_junior = 0.5, word handoffs) against `solo_rollout` on the same batch and settings. Every token costs
@@ -6,13 +6,17 @@
 (b) ours vs TRL: `solo_rollout` against HF TRL's own GRPOTrainer generation path (`GRPOTrainer._generate`
     without rollout_func: tokenize, `model.generate`, cut after EOS, decode) on the same model object, prompts,
     batch, max length and sampling (temperature 1, top_p 1, top_k 0). Target >= 1.0x.
+(c) handoff rules vs solo: every handoff rule the rollout knows (`handoff_rule`: paper, whole_word, token,
+    alternating, chunk, paragraph) at p_junior = 0.5 with the schedule training uses for it, each against the
+    same solo rollout, all interleaved in one loop on the same batch: one tokens/s ratio per rule (the same
+    0.5x ceiling and >= 0.45x target as (a)). On a rollout without `handoff_rule`, only its one word rule.
 
 Throughput is completion tokens per second, counting each completion up to and including its EOS (both sides
 count the same way). Sides are interleaved A, B, A, B within each repeat after one warm-up call each; figures
 are medians over repeats, and the ratio is median(A) / median(B). Repeat r samples with seed + r on both sides.
 
     python bench/rollout_throughput.py [--model base|fixture|PATH] [--prompts 16] [--generations 4]
-        [--max-new-tokens 96] [--repeats 5] [--device cpu|cuda] [--threads 1] [--only tandem|trl]
+        [--max-new-tokens 96] [--repeats 5] [--device cpu|cuda] [--threads 1] [--only tandem|trl|rules]
         [--json OUT] [--profile DIR]
 """
 
@@ -106,17 +110,25 @@ def _run_record(completion_ids: list[list[int]], seconds: float, eos_ids: set[in
     }
 
 
-def interleave(side_a, side_b, repeats: int, log=print, names=("A", "B")) -> tuple[list[dict], list[dict]]:
-    """Warm up each side once, then run A, B, A, B, ... `repeats` times; each side is fn(repeat) -> record."""
-    side_a(-1)
-    side_b(-1)
-    runs_a, runs_b = [], []
+def interleave_many(sides: dict, repeats: int, log=print, metric: str = "tokens_per_s",
+                    unit: str = "tok/s") -> dict[str, list[dict]]:
+    """Warm up each side once, then run every side in turn (A, B, C, A, B, C, ...) `repeats` times; each side is
+    fn(repeat) -> record. Returns each side's records; logs `metric` per side and repeat."""
+    for side in sides.values():
+        side(-1)
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
     for r in range(repeats):
-        runs_a.append(side_a(r))
-        runs_b.append(side_b(r))
-        log(f"    repeat {r + 1}/{repeats}: {names[0]} {runs_a[-1]['tokens_per_s']:8.0f} tok/s   "
-            f"{names[1]} {runs_b[-1]['tokens_per_s']:8.0f} tok/s")
-    return runs_a, runs_b
+        for name, side in sides.items():
+            runs[name].append(side(r))
+        log(f"    repeat {r + 1}/{repeats}: " + "   ".join(
+            f"{name} {runs[name][-1][metric]:8.{3 if metric == 'seconds' else 0}f} {unit}" for name in sides))
+    return runs
+
+
+def interleave(side_a, side_b, repeats: int, log=print, names=("A", "B")) -> tuple[list[dict], list[dict]]:
+    """Two sides interleaved A, B, A, B, ... (see interleave_many)."""
+    runs = interleave_many({names[0]: side_a, names[1]: side_b}, repeats, log)
+    return runs[names[0]], runs[names[1]]
 
 
 # ---------------------------------------------------------------- (a) tandem vs solo
@@ -155,6 +167,81 @@ def bench_tandem_vs_solo(model_path, prompts, generations, max_new_tokens, repea
     ratio = t["tokens_per_s"] / s["tokens_per_s"]
     return {"tandem": t, "solo": s, "ratio": ratio, "paired_ratio": _paired_ratio(runs_t, runs_s),
             "target": TANDEM_TARGET, "pass": ratio >= TANDEM_TARGET}
+
+
+# ---------------------------------------------------------------- (c) handoff rules vs solo
+
+
+def handoff_rules() -> tuple[str, ...]:
+    """The rules this checkout's rollout implements; () when tandem_rollout predates `handoff_rule`."""
+    import inspect
+
+    from tandem.rollout import tandem_rollout
+
+    if "handoff_rule" not in inspect.signature(tandem_rollout).parameters:
+        return ()
+    from tandem.config import HANDOFF_RULES
+
+    return tuple(HANDOFF_RULES)
+
+
+def bench_rules_vs_solo(model_path, prompts, generations, max_new_tokens, repeats, device, seed=0, log=print,
+                        p_junior: float = 0.5) -> dict:
+    from tandem.boundaries import token_flags
+    from tandem.models import load_model, load_tokenizer
+    from tandem.rollout import CoinFlip, GenerationSettings, solo_rollout, tandem_rollout
+
+    tokenizer = load_tokenizer(model_path)
+    senior = load_model(model_path, device)
+    junior = load_model(model_path, device)
+    junior.requires_grad_(False)
+    flags = token_flags(tokenizer, senior.config.vocab_size).to(device)
+    eos = {tokenizer.eos_token_id}
+
+    def settings(r):
+        return GenerationSettings(max_new_tokens=max_new_tokens, temperature=1.0, top_p=1.0, top_k=0, seed=seed + r)
+
+    def side(rule):
+        if rule is None:  # a rollout without handoff rules: its one word rule
+            def call(r):
+                return tandem_rollout(senior, junior, tokenizer, prompts, generations, settings(r), CoinFlip(p_junior),
+                                      "word", flags)
+        else:
+            from tandem.rollout import rule_schedule
+
+            schedule = rule_schedule(rule, p_junior)  # what training uses for this rule
+
+            def call(r):
+                return tandem_rollout(senior, junior, tokenizer, prompts, generations, settings(r), schedule,
+                                      "word", flags, handoff_rule=rule)
+
+        def run(r):
+            res, sec = _timed(lambda: call(r), device)
+            rec = _run_record(res.completion_ids, sec, eos)
+            rec["senior_share"] = res.senior_share
+            rec["switches"] = getattr(res, "switches_per_sequence", float("nan"))  # author changes per completion
+            return rec
+
+        return run
+
+    def solo(r):
+        res, sec = _timed(lambda: solo_rollout(senior, tokenizer, prompts, generations, settings(r), flags=flags),
+                          device)
+        return _run_record(res.completion_ids, sec, eos)
+
+    rules = handoff_rules()
+    names = list(rules) if rules else ["word"]
+    runs = interleave_many({"solo": solo, **{name: side(name if rules else None) for name in names}}, repeats, log)
+    solo_summary = _summary(runs["solo"])
+    per_rule = {}
+    for name in names:
+        summary = _summary(runs[name])
+        summary["senior_share"] = statistics.mean(r["senior_share"] for r in runs[name])
+        summary["switches"] = statistics.mean(r["switches"] for r in runs[name])
+        ratio = summary["tokens_per_s"] / solo_summary["tokens_per_s"]
+        per_rule[name] = {"side": summary, "ratio": ratio, "paired_ratio": _paired_ratio(runs[name], runs["solo"]),
+                          "target": TANDEM_TARGET, "pass": ratio >= TANDEM_TARGET}
+    return {"solo": solo_summary, "rules": per_rule, "p_junior": p_junior}
 
 
 # ---------------------------------------------------------------- (b) ours vs TRL
@@ -327,6 +414,17 @@ def report(results: dict, log=print):
         log(_fmt_side("ours (solo_rollout)", part["ours"]))
         log(_fmt_side("TRL (_generate)", part["trl"]))
         log(_ratio_line("ours/TRL", part))
+    if "rules_vs_solo" in results:
+        part = results["rules_vs_solo"]
+        log(f"\n(c) each handoff rule (p_junior {part['p_junior']}, same-size junior) vs solo rollout, one loop")
+        log(header + f" {'senior':>7} {'switches':>9} {'ratio':>7} {'paired':>7}")
+        log(_fmt_side("solo_rollout", part["solo"]))
+        for name, rule in part["rules"].items():
+            log(_fmt_side(name, rule["side"]) + f" {rule['side']['senior_share']:7.2f} {rule['side']['switches']:9.1f}"
+                f" {rule['ratio']:6.2f}x {rule['paired_ratio']:6.2f}x")
+        for name, rule in part["rules"].items():
+            verdict = "PASS" if rule["pass"] else "BELOW TARGET"
+            log(f"{name}/solo tokens/s ratio: {rule['ratio']:.2f}x (target >= {rule['target']:.2f}x) {verdict}")
 
 
 def main(argv: list[str] | None = None, log=print) -> dict:
@@ -341,7 +439,8 @@ def main(argv: list[str] | None = None, log=print) -> dict:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch.set_num_threads on CPU (default 1; 0 = torch's own default). On a small shared "
                              "box, intra-op threads of a tiny model spin against other jobs and make timings erratic")
-    parser.add_argument("--only", choices=["tandem", "trl"], default=None, help="run one of the two benchmarks")
+    parser.add_argument("--only", choices=["tandem", "trl", "rules"], default=None,
+                        help="run one of the three benchmarks")
     parser.add_argument("--json", dest="json_out", default=None, help="write the figures to this JSON file")
     parser.add_argument("--profile", default=None, metavar="DIR",
                         help="also cProfile one call of each side of (b) and write .prof files to DIR")
@@ -394,6 +493,9 @@ def _run(args, log) -> dict:
         log("(b) ours vs TRL ...")
         results["solo_vs_trl"] = bench_solo_vs_trl(model_path, **common,
                                                    profile_dir=Path(args.profile) if args.profile else None)
+    if args.only in (None, "rules"):
+        log("(c) handoff rules vs solo ...")
+        results["rules_vs_solo"] = bench_rules_vs_solo(model_path, **common)
     report(results, log)
     if args.json_out:
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
