@@ -161,10 +161,11 @@ def tandem_trainer(fixture_model_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer_module, "tandem_rollout", recording_rollout)
     _use_reward(monkeypatch, lambda ids: list(PRESET_REWARDS))
 
-    def build(beta: float):
+    def build(beta: float, junior_weight: float = 0.0):
+        weight = {"junior_token_weight": junior_weight} if junior_weight else {}
         config = _config(fixture_model_dir, tmp_path / f"beta-{beta}", p_junior=0.5, beta=beta, loss_type="dapo",
                          num_generations=G, per_device_train_batch_size=G * N_PROMPTS, max_completion_length=12,
-                         temperature=TEMPERATURE, learning_rate=1e-3, epsilon=0.2, max_steps=1)
+                         temperature=TEMPERATURE, learning_rate=1e-3, epsilon=0.2, max_steps=1, **weight)
         trainer = trainer_module.build_trainer(config, log=lambda *_: None)
         # Move the policy away from the reference (the starting weights) so the KL term has a gradient.
         gen = torch.Generator().manual_seed(7)
@@ -206,15 +207,15 @@ def _pad(rows: list[list[int]], value: int, left: bool) -> torch.Tensor:
     return torch.tensor([[value] * (width - len(r)) + r if left else r + [value] * (width - len(r)) for r in rows])
 
 
-def _hand_loss_and_grads(model_dir, policy_state, result, rewards, beta, kl_times_ratio=True):
+def _hand_loss_and_grads(model_dir, policy_state, result, rewards, beta, junior_weight=0.0, kl_times_ratio=True):
     """The masked token-level GRPO loss written out with torch, on a fresh copy of the policy's weights:
     advantage A_i = (r_i - mean_group) / (std_group + 1e-4) (std with Bessel's correction, as TRL's);
     ratio rho = exp(logp - logp_old) with logp_old = logp detached (one policy update per batch: rho = 1);
     per-token loss -min(rho A, clip(rho, 1 - eps, 1 + eps) A) + beta * k3 * rho, with the k3 estimator
     k3 = exp(ref - logp) - (ref - logp) - 1. The factor rho is TRL's default `use_bias_correction_kl`: 1 in
     value, but its gradient turns k3's into the unbiased reverse-KL gradient (kl_times_ratio=False drops it);
-    DAPO normalisation: the sum over every unmasked token of the batch / the number of unmasked tokens;
-    mask = completion tokens (up to and including EOS) that the senior wrote."""
+    DAPO normalisation: the weighted sum over the batch's tokens / the sum of their weights; weight = 1 for a
+    completion token (up to and including EOS) the senior wrote, junior_weight for the junior's (0: masked)."""
     tokenizer = load_tokenizer(model_dir)
     pad_id = tokenizer.pad_token_id
     policy = load_model(model_dir)
@@ -227,7 +228,7 @@ def _hand_loss_and_grads(model_dir, policy_state, result, rewards, beta, kl_time
     prompt_mask = _pad([[1] * len(p) for p in result.prompt_ids], 0, left=True)
     completion_mask = _pad([[1] * len(c) for c in result.completion_ids], 0, left=False)
     senior = _pad([[1 if a == SENIOR else 0 for a in authors] for authors in result.authors], 0, left=False)
-    mask = (completion_mask * senior).float()
+    mask = completion_mask * (senior + junior_weight * (1 - senior)).float()
     ids = torch.cat([prompts, completions], 1)
     attention = torch.cat([prompt_mask, completion_mask], 1)
     width = completions.shape[1]
@@ -252,19 +253,22 @@ def _hand_loss_and_grads(model_dir, policy_state, result, rewards, beta, kl_time
     return loss.detach(), {n: p.grad for n, p in policy.named_parameters() if p.grad is not None}, mask
 
 
-@pytest.mark.parametrize("beta", [0.0, 0.1])
-def test_trl_gradient_equals_hand_written_masked_grpo_loss(tandem_trainer, fixture_model_dir, beta):
-    trainer, recorded = tandem_trainer(beta)
+@pytest.mark.parametrize("beta, junior_weight", [(0.0, 0.0), (0.1, 0.0), (0.0, 0.5)])
+def test_trl_gradient_equals_hand_written_masked_grpo_loss(tandem_trainer, fixture_model_dir, beta, junior_weight):
+    if junior_weight and "junior_token_weight" not in TandemConfig.__dataclass_fields__:
+        pytest.skip("this checkout has no junior_token_weight")
+    trainer, recorded = tandem_trainer(beta, junior_weight)
     batch = trainer._generate_and_score_completions(_rows(trainer))
     (result,) = recorded["results"]
     assert batch["advantages"][G:2 * G].abs().max() == 0  # the all-equal group carries no signal
     loss, grads = _trl_loss_and_grads(trainer, batch)
 
     state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
-    hand_loss, hand_grads, mask = _hand_loss_and_grads(fixture_model_dir, state, result, PRESET_REWARDS, beta)
-    completion_tokens = sum(len(c) for c in result.completion_ids)
-    assert 0 < mask.sum() < completion_tokens, "the batch must hold both senior and junior tokens"
-    assert torch.equal(batch["tool_mask"] * batch["completion_mask"], mask.long()), "env_mask != senior tokens"
+    hand_loss, hand_grads, mask = _hand_loss_and_grads(fixture_model_dir, state, result, PRESET_REWARDS, beta,
+                                                       junior_weight)
+    junior_tokens = sum(a.count(1 - SENIOR) for a in result.authors)
+    assert 0 < junior_tokens < sum(len(c) for c in result.completion_ids), "the batch must hold both authors' tokens"
+    assert torch.allclose((batch["tool_mask"] * batch["completion_mask"]).float(), mask), "env_mask != token weights"
 
     assert torch.allclose(loss, hand_loss, atol=1e-6, rtol=1e-5), (loss.item(), hand_loss.item())
     assert set(grads) == set(hand_grads)
@@ -274,15 +278,16 @@ def test_trl_gradient_equals_hand_written_masked_grpo_loss(tandem_trainer, fixtu
         assert torch.allclose(g, hand_grads[name], atol=1e-5 * max(scale, 1.0), rtol=1e-5), (
             name, (g - hand_grads[name]).abs().max().item())
 
-    # The comparison can fail: counting the junior's tokens too changes the gradient measurably ...
+    # The comparison can fail: counting the junior's tokens at full weight changes the gradient measurably ...
     tolerance = 1e-5 * max(scale, 1.0)
     everything = type(result)(**{**result.__dict__, "authors": [[SENIOR] * len(a) for a in result.authors]})
-    _, unmasked_grads, _ = _hand_loss_and_grads(fixture_model_dir, state, everything, PRESET_REWARDS, beta)
+    _, unmasked_grads, _ = _hand_loss_and_grads(fixture_model_dir, state, everything, PRESET_REWARDS, beta,
+                                                junior_weight)
     assert _max_diff(grads, unmasked_grads) > 100 * tolerance
     if beta:
         # ... and so does the plain k3 gradient, without the ratio factor (TRL's use_bias_correction_kl=False)
         _, plain_grads, _ = _hand_loss_and_grads(fixture_model_dir, state, result, PRESET_REWARDS, beta,
-                                                 kl_times_ratio=False)
+                                                 junior_weight, kl_times_ratio=False)
         assert _max_diff(grads, plain_grads) > 100 * tolerance
 
 
