@@ -382,6 +382,29 @@ def test_seed_is_idempotent_and_registers_model_checkpoint_and_datasets(db_url, 
     assert checkpoint["run_id"] is None and checkpoint["step"] == 0 and checkpoint["size_bytes"] > 0
 
 
+def test_seed_with_digit_chains_registers_the_weak_junior_and_the_fixed_splits(db_url, conn, fixture_model_dir, tmp_path):
+    import shutil
+
+    from tandem.data import task_split
+    from tandem.runner.seed import DIGIT_CHAIN_SPLITS, seed
+
+    model = tmp_path / "base"
+    shutil.copytree(fixture_model_dir, model)
+    shutil.copytree(fixture_model_dir, model / "weak-junior")
+    result = seed(db_url, model, "tiny", n_train=12, n_eval=5, digit_chains=True)
+    assert seed(db_url, model, "tiny", n_train=12, n_eval=5, digit_chains=True) == result
+    names = {r["name"]: r["path"] for r in conn.execute("SELECT name, path FROM base_models")}
+    assert names == {"tiny": str(model), "tiny-weak-junior": str(model / "weak-junior")}
+    counts = {r["name"]: r["n"] for r in conn.execute(
+        "SELECT d.name, count(p.id) AS n FROM datasets d JOIN problems p ON p.dataset_id = d.id GROUP BY d.name")}
+    assert counts == {"arithmetic-train": 12, "arithmetic-eval": 5,
+                      **{name: n for name, (_, n) in DIGIT_CHAIN_SPLITS.items()}}
+    stored = conn.execute(
+        """SELECT p.problem FROM problems p JOIN datasets d ON d.id = p.dataset_id
+           WHERE d.name = 'digit-chains-eval' ORDER BY p.problem""").fetchall()
+    assert [r["problem"] for r in stored] == sorted(p["problem"] for p in task_split("digit_chains", "eval", 200))
+
+
 def test_pg_safe_replaces_nul_one_for_one():
     from tandem.runner.handlers import pg_safe
 

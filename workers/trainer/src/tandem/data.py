@@ -112,13 +112,16 @@ CHAIN_STYLES = ("legible", "compressed")
 _CHAIN_FN = {"+": lambda a, b: (a + b) % 10, "-": lambda a, b: (a - b) % 10, "*": lambda a, b: (a * b) % 10}
 
 
-def chain_solution(start: int, ops: list[tuple[str, int]], style: str) -> tuple[str, int]:
-    """The worked solution of a digit chain in one style, and its answer."""
+def chain_solution(start: int, ops: list[tuple[str, int]], style: str, slips: list[bool] | None = None) -> tuple[str, int]:
+    """The worked solution of a digit chain in one style, and the answer it arrives at. A step marked in `slips`
+    writes its result one too high (mod 10) and the chain goes on from the written digit, as a person's slip
+    would: the text stays self-consistent, its answer is wrong."""
     if style not in CHAIN_STYLES:
         raise ValueError(f"style must be one of {CHAIN_STYLES}, got {style!r}")
+    slips = slips or [False] * len(ops)
     value, lines, digits = start, [], [str(start)]
-    for op, operand in ops:
-        new = _CHAIN_FN[op](value, operand)
+    for (op, operand), slip in zip(ops, slips, strict=True):
+        new = (_CHAIN_FN[op](value, operand) + slip) % 10
         lines.append(f"{value} {op} {operand} = {new}")
         digits.append(str(new))
         value = new
@@ -126,10 +129,13 @@ def chain_solution(start: int, ops: list[tuple[str, int]], style: str) -> tuple[
     return f"{body}\nThe answer is \\boxed{{{value}}}.", value
 
 
-def generate_chain_problem(rng: random.Random, steps: int, problem_id: str, style: str = "legible") -> dict:
+def generate_chain_problem(rng: random.Random, steps: int, problem_id: str, style: str = "legible",
+                           slips: list[bool] | None = None) -> dict:
+    """One chain; `answer` is always the true result, `solution` may carry slips (pre-training text only)."""
     start = rng.randint(0, 9)
     ops = [(rng.choice(CHAIN_OPS), rng.randint(0, 9)) for _ in range(steps)]
-    solution, answer = chain_solution(start, ops, style)
+    _, answer = chain_solution(start, ops, style)
+    solution, _ = chain_solution(start, ops, style, slips)
     expression = " ".join([str(start)] + [f"{op} {d}" for op, d in ops])
     return {
         "id": problem_id,
@@ -140,27 +146,34 @@ def generate_chain_problem(rng: random.Random, steps: int, problem_id: str, styl
     }
 
 
-def generate_chain_problems(n: int, seed: int, min_steps: int = 3, max_steps: int = 6, prefix: str = "chain",
-                            style: str = "legible") -> list[dict]:
+def generate_chain_problems(n: int, seed: int, min_steps: int = 2, max_steps: int = 5, prefix: str = "chain",
+                            style: str = "legible", slip_rate: float = 0.0) -> list[dict]:
     """`n` digit chains from one seed; difficulty (operations) cycles evenly through min_steps..max_steps. `style`
-    is the reference solution's style; "mixed" draws legible or compressed per problem (for pre-training)."""
+    is the reference solution's style; "mixed" draws legible or compressed per problem (for pre-training).
+    `slip_rate`: the chance that a step of the reference solution slips (see chain_solution; pre-training only)."""
     if n < 0 or min_steps < 1 or max_steps < min_steps:
         raise ValueError(f"bad generator arguments: n={n}, min_steps={min_steps}, max_steps={max_steps}")
     if style not in CHAIN_STYLES + ("mixed",):
         raise ValueError(f"style must be one of {CHAIN_STYLES + ('mixed',)}, got {style!r}")
-    rng, style_rng = random.Random(seed), random.Random(f"style-{seed}")  # the texts do not depend on the style
+    if not 0.0 <= slip_rate < 1.0:
+        raise ValueError(f"slip_rate must be in [0, 1), got {slip_rate}")
+    # separate streams: the problem texts depend on the seed alone, not on the style or the slips
+    rng, style_rng, slip_rng = random.Random(seed), random.Random(f"style-{seed}"), random.Random(f"slip-{seed}")
     span = max_steps - min_steps + 1
     out = []
     for i in range(n):
         s = style if style != "mixed" else CHAIN_STYLES[style_rng.random() < 0.5]
-        out.append(generate_chain_problem(rng, min_steps + i % span, f"{prefix}-{seed}-{i}", s))
+        steps = min_steps + i % span
+        slips = [slip_rng.random() < slip_rate for _ in range(steps)]
+        out.append(generate_chain_problem(rng, steps, f"{prefix}-{seed}-{i}", s, slips))
     return out
 
 
-def chain_splits(n_train: int = 4000, n_eval: int = 200, seed: int = 0, min_steps: int = 3, max_steps: int = 6,
-                 style: str = "legible") -> Splits:
-    """Train and eval digit chains from disjoint seeds; eval chains whose expression occurs in train are dropped."""
-    train = generate_chain_problems(n_train, seed, min_steps, max_steps, "train", style)
+def chain_splits(n_train: int = 4000, n_eval: int = 200, seed: int = 0, min_steps: int = 2, max_steps: int = 5,
+                 style: str = "legible", slip_rate: float = 0.0) -> Splits:
+    """Train and eval digit chains from disjoint seeds; eval chains whose expression occurs in train are dropped.
+    Slips (if any) are in the training solutions only."""
+    train = generate_chain_problems(n_train, seed, min_steps, max_steps, "train", style, slip_rate)
     seen = {p["problem"] for p in train}
     eval_ = [p for p in generate_chain_problems(n_eval, seed + 1_000_003, min_steps, max_steps, "eval", style)
              if p["problem"] not in seen]

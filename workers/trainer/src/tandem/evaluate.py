@@ -13,8 +13,9 @@ Suites (`SUITES`) and their metrics; k = `EvalSettings.k` samples per problem, c
 solo        the senior alone (`solo_rollout`), k samples per problem.
   solo_mean_at_k      mean_i c_i / k (= the unbiased pass@1).
   solo_pass_at_k      mean_i pass_at_k(k, c_i, k), i.e. the share of problems with at least one correct sample.
-tandem      senior and junior co-write at word level: each word is the junior's with probability p_junior
-            (`CoinFlip(p_junior)`, granularity "word"), k samples per problem.
+tandem      senior and junior co-write under the training rollout's rule (`handoff_rule`, default "paper": the
+            author is redrawn, junior with probability p_junior, after every word-starting token and at least every
+            max_gap_tokens; see docs/rollout-protocols.md), k samples per problem.
   tandem_accuracy     mean_i c_i / k.
   tandem_senior_share senior-written tokens / all tokens, a ratio of sums over problems (`bootstrap_ratio`).
 handoff     authorship by reasoning step (granularity "step"), k samples per problem. A step ends after a token
@@ -122,8 +123,8 @@ from .boundaries import TokenFlags, handoff_steps_kept, split_steps, token_flags
 from .data import format_prompt
 from .models import check_same_tokenizer, load_model, load_tokenizer
 from .rollout import (
-    JUNIOR, SENIOR, Alternate, CoinFlip, GenerationSettings, RolloutResult, SeniorFirst, author_spans, char_offsets,
-    solo_rollout, tandem_rollout,
+    HANDOFF_RULES, JUNIOR, SENIOR, Alternate, CoinFlip, GenerationSettings, RolloutResult, SeniorFirst, author_spans, char_offsets,
+    rule_schedule, solo_rollout, tandem_rollout,
 )
 from .stats import Estimate, bootstrap_mean, bootstrap_ratio, histogram, pass_at_k
 
@@ -149,6 +150,9 @@ class EvalSettings:
     top_p: float = 1.0  # nucleus sampling of every rollout; 1 = off
     top_k: int = 0  # top-k sampling of every rollout; 0 = off
     step_separator: str = "\n"  # ends a reasoning step in the handoff suite ("\n\n" in the paper)
+    handoff_rule: str = "paper"  # tandem suite: the training rollout's rule (config.HANDOFF_RULES)
+    max_gap_tokens: int = 32  # tandem suite, rule paper: a redraw at least this often
+    chunk_size: int = 8  # tandem suite, rule chunk
     max_new_tokens: int = 96
     seed: int = 0
     n_problems: int | None = None  # first n problems; None = all
@@ -181,7 +185,9 @@ class EvalSettings:
                 return False
             return True
 
-        for name in ("k", "max_new_tokens", "batch_size", "chunk_tokens", "n_boot"):
+        if self.handoff_rule not in HANDOFF_RULES:
+            problems.append(f"handoff_rule must be one of {', '.join(HANDOFF_RULES)}, got {self.handoff_rule!r}")
+        for name in ("k", "max_new_tokens", "batch_size", "chunk_tokens", "n_boot", "max_gap_tokens", "chunk_size"):
             whole(name, 1)
         whole("top_k", 0)
         if number("top_p") and not 0.0 < self.top_p <= 1.0:
@@ -552,7 +558,13 @@ class _Evaluation:
 
     def run_tandem(self):
         s = self.settings
-        result = self._rollout(CoinFlip(s.p_junior), "word")
+        result = batched_rollout(
+            lambda prompts, g: tandem_rollout(self.senior, self.junior, self.tokenizer, prompts, s.k, s.generation(),
+                                              rule_schedule(s.handoff_rule, s.p_junior), "word", self.flags, g,
+                                              handoff_rule=s.handoff_rule, max_gap_tokens=s.max_gap_tokens,
+                                              chunk_size=s.chunk_size),
+            self.prompts, s.k, s, self.device,
+        )
         self.metrics["tandem_accuracy"], verdicts = self._accuracy("tandem_accuracy", result.texts)
         senior_tokens = [sum(a.count(SENIOR) for a in rows) for rows in _per_problem(result.authors, s.k)]
         tokens = [sum(len(a) for a in rows) for rows in _per_problem(result.authors, s.k)]

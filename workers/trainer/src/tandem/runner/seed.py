@@ -1,5 +1,9 @@
-"""`tandem seed`: the demo's model and data rows — the tiny base model (built or reused) and the generated
-arithmetic datasets — inserted idempotently, so the demo and tests can run it every time."""
+"""`tandem seed`: the demo's model and data rows — the tiny base model (built or reused), its weak junior, and the
+generated datasets — inserted idempotently, so the demo and tests can run it every time.
+
+Datasets: `arithmetic-train` / `arithmetic-eval` (the word problems, always) and, for the default base model,
+`digit-chains-train` / `-validation` / `-eval`: the fixed splits `data.task_split` gives the CLI too, so a run
+launched from the console trains and is evaluated on the same problems as `evidence/run_experiment.py`."""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from ..base_model import FIXTURE_RECIPE, BaseModelRecipe, build_base
-from ..data import arithmetic_splits
+from ..base_model import FIXTURE_RECIPE, WEAK_JUNIOR_DIR, BaseModelRecipe, build_base
+from ..data import arithmetic_splits, task_split
 from . import queue
 from .catalog import insert_problems, record_checkpoint
 from .queue import new_id
@@ -30,21 +34,39 @@ def seed_dataset(conn, name: str, problems: list[dict]) -> str:
     return row["id"]
 
 
-def seed(database_url: str, model_path: Path, name: str, n_train: int, n_eval: int, seed_value: int = 0) -> dict:
+# The digit-chain splits the demo seeds: the training split of configs/digit-chains.yaml and the held-out ones.
+DIGIT_CHAIN_SPLITS = {"digit-chains-train": ("train", 4000), "digit-chains-validation": ("validation", 200),
+                      "digit-chains-eval": ("eval", 200)}
+
+
+def seed_model(conn, name: str, path: Path) -> tuple[str, str]:
+    """A base model row (validated: the project built it) and its step-0 checkpoint row."""
+    info_file = path / "build.json"
+    info = json.loads(info_file.read_text()) if info_file.is_file() else {}
+    model = conn.execute(
+        """INSERT INTO base_models (id, name, path, info, validated_at) VALUES (%s, %s, %s, %s, now())
+           ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, info = EXCLUDED.info RETURNING id""",
+        (new_id("m"), name, str(path), Jsonb(info)),
+    ).fetchone()["id"]
+    return model, record_checkpoint(conn, None, 0, path, base_model_id=model)
+
+
+def seed(database_url: str, model_path: Path, name: str, n_train: int, n_eval: int, seed_value: int = 0,
+         digit_chains: bool = False) -> dict:
     conn = queue.connect(database_url)
     try:
-        info_file = model_path / "build.json"
-        info = json.loads(info_file.read_text()) if info_file.is_file() else {}
-        model = conn.execute(
-            """INSERT INTO base_models (id, name, path, info, validated_at) VALUES (%s, %s, %s, %s, now())
-               ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, info = EXCLUDED.info RETURNING id""",
-            (new_id("m"), name, str(model_path), Jsonb(info)),
-        ).fetchone()["id"]
-        checkpoint = record_checkpoint(conn, None, 0, model_path, base_model_id=model)
+        model, checkpoint = seed_model(conn, name, model_path)
+        result = {"baseModelId": model, "checkpointId": checkpoint, "datasets": {}}
+        weak = model_path / WEAK_JUNIOR_DIR
+        if (weak / "config.json").is_file():
+            result["weakJuniorId"], _ = seed_model(conn, f"{name}-weak-junior", weak)
         splits = arithmetic_splits(n_train=n_train, n_eval=n_eval, seed=seed_value)
-        train = seed_dataset(conn, "arithmetic-train", splits.train)
-        eval_ = seed_dataset(conn, "arithmetic-eval", splits.eval)
-        return {"baseModelId": model, "checkpointId": checkpoint, "datasets": {"arithmetic-train": train, "arithmetic-eval": eval_}}
+        result["datasets"]["arithmetic-train"] = seed_dataset(conn, "arithmetic-train", splits.train)
+        result["datasets"]["arithmetic-eval"] = seed_dataset(conn, "arithmetic-eval", splits.eval)
+        if digit_chains:
+            for dataset, (split, n) in DIGIT_CHAIN_SPLITS.items():
+                result["datasets"][dataset] = seed_dataset(conn, dataset, task_split("digit_chains", split, n))
+        return result
     finally:
         conn.close()
 
@@ -69,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                           evaluate_problems=0 if args.fixture else 200)
     name = args.name or ("fixture" if args.fixture else "tiny-base")
     try:
-        result = seed(args.database_url, path, name, args.n_train, args.n_eval)
+        result = seed(args.database_url, path, name, args.n_train, args.n_eval, digit_chains=not args.fixture)
     except Exception as e:
         print(f"tandem seed: {e}", file=sys.stderr)
         return 2

@@ -50,7 +50,7 @@ const DEFAULT_ATTENTION_CHECK: AttentionCheck = {
 
 /** A new design's starting values: two conditions to fill in, 4 tasks of 300 s, handoff after step 2. */
 export function defaultDesign(datasets: DatasetOption[], completionCode: string): StudyDesignInput {
-  const dataset = datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0]
+  const dataset = datasets.find((d) => d.name === 'digit-chains-eval') ?? datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0]
   return {
     name: '',
     conditions: [

@@ -31,7 +31,7 @@ export function GenerateTracesForm({ datasets }: { datasets: { id: string; name:
     mode: 'onTouched',
     defaultValues: {
       checkpointId: '',
-      datasetId: (datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0])?.id ?? '',
+      datasetId: (datasets.find((d) => d.name === 'digit-chains-eval') ?? datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0])?.id ?? '',
       ...GENERATE_DEFAULTS,
     },
   })

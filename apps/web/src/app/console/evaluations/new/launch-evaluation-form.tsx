@@ -82,7 +82,7 @@ export function LaunchEvaluationForm({
   const trpc = useTRPC()
   const router = useRouter()
   const [formError, setFormError] = useState<string | null>(null)
-  const defaultDataset = (datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0])?.id ?? ''
+  const defaultDataset = (datasets.find((d) => d.name === 'digit-chains-eval') ?? datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0])?.id ?? ''
   const form = useForm<FormInput, unknown, FormOutput>({
     resolver: zodResolver(launchEvaluationSchema),
     mode: 'onTouched',

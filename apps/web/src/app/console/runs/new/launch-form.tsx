@@ -39,7 +39,7 @@ function initialValues(baseModels: Option[], datasets: Option[]): Values {
     algorithm: 'TRL',
     baseModelId: baseModels[0]?.id ?? '',
     juniorModelId: '',
-    datasetId: (datasets.find((d) => d.name === 'arithmetic-train') ?? datasets[0])?.id ?? '',
+    datasetId: (datasets.find((d) => d.name === 'digit-chains-train') ?? datasets.find((d) => d.name === 'arithmetic-train') ?? datasets[0])?.id ?? '',
   }
   for (const f of CONFIG_FIELDS) values[f.name] = formValue(f, f.default)
   return values
