@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Demo: install (first run only), build or reuse the tiny base model, train a TRL and a GRPO senior for a
-# few steps from the same base and seed, evaluate both, print the side-by-side table.
+# few steps from the same base and seed, evaluate both and the base, print the claims (one seed: a smoke run;
+# the full experiment is evidence/run_experiment.py with its defaults).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
@@ -13,5 +14,6 @@ if [ ! -x .venv/bin/tandem ]; then
 fi
 echo "== tiny base model (first build takes several minutes on 2 cores; then it is reused)"
 .venv/bin/tandem build-base
-.venv/bin/python evidence/run_pair.py --out runs/demo --steps "${DEMO_STEPS:-10}" --eval-problems "${DEMO_PROBLEMS:-40}" --k 2
-echo "== done: runs/demo holds both runs (metrics.jsonl, checkpoints), the reports and compare.txt"
+.venv/bin/python evidence/run_experiment.py --out runs/demo --results runs/demo/RESULTS.md --seeds 0 --ablations "" \
+  --steps "${DEMO_STEPS:-20}" --eval-problems "${DEMO_PROBLEMS:-40}" --k 2
+echo "== done: runs/demo holds both runs (metrics.jsonl, checkpoints), the reports and RESULTS.md"

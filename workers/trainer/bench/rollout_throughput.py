@@ -63,9 +63,10 @@ def resolve_model(name: str, log=print) -> Path:
 
 
 def make_prompts(n: int, seed: int = 0) -> list[str]:
-    from tandem.data import arithmetic_splits, format_prompt
+    """Held-out problems of the default task (digit chains), what the tiny base model was pre-trained for."""
+    from tandem.data import format_prompt, task_split
 
-    problems = arithmetic_splits(n_train=1, n_eval=n + 8, seed=seed).eval[:n]
+    problems = task_split("digit_chains", "eval", n + 8 * seed)[8 * seed:]
     return [format_prompt(p["problem"]) for p in problems]
 
 
@@ -446,18 +447,23 @@ def main(argv: list[str] | None = None, log=print) -> dict:
                         help="also cProfile one call of each side of (b) and write .prof files to DIR")
     args = parser.parse_args(argv)
 
-    if args.device == "cuda" and not torch.cuda.is_available():
+    return run_quietly(args.device, args.threads, lambda: _run(args, log))
+
+
+def run_quietly(device: str, threads: int, fn):
+    """Run a benchmark with `threads` torch threads on CPU and the HF progress bars off, then put back what it
+    changed globally (main() may run inside another process: the smoke tests)."""
+    if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch sees no CUDA device")
     from transformers.utils import logging as hf_logging
 
-    # main() may run inside another process (the smoke test): put back what it changes globally
     previous = torch.get_num_threads(), hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    if args.threads and args.device == "cpu":
-        torch.set_num_threads(args.threads)
+    if threads and device == "cpu":
+        torch.set_num_threads(threads)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        return _run(args, log)
+        return fn()
     finally:
         torch.set_num_threads(previous[0])
         hf_logging.set_verbosity(previous[1])

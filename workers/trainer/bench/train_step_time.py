@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rollout_throughput import _timed, interleave_many, resolve_model  # noqa: E402
+from rollout_throughput import _timed, interleave_many, resolve_model, run_quietly  # noqa: E402
 
 STEP_TARGET = 1.5  # tandem/GRPO step time, at most
 QUICK = {"model": "fixture", "prompts": 2, "generations": 4, "max_new_tokens": 16, "repeats": 2}
@@ -197,23 +197,7 @@ def main(argv: list[str] | None = None, log=print) -> dict:
         if getattr(args, key) is None:
             setattr(args, key, value)
     overrides = _parse_set(args.overrides)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: torch sees no CUDA device")
-
-    from transformers.utils import logging as hf_logging
-
-    previous = torch.get_num_threads(), hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    if args.threads and args.device == "cpu":
-        torch.set_num_threads(args.threads)
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        return _run(args, overrides, log)
-    finally:
-        torch.set_num_threads(previous[0])
-        hf_logging.set_verbosity(previous[1])
-        if previous[2]:
-            hf_logging.enable_progress_bar()
+    return run_quietly(args.device, args.threads, lambda: _run(args, overrides, log))
 
 
 def _run(args, overrides: dict, log) -> dict:

@@ -256,6 +256,9 @@ def summarise(args) -> str:
     lines = ["# Tandem RL vs GRPO on the digit-chain testbed (CPU)", "",
              "Written by `evidence/run_experiment.py` from the files beside it; how every figure is computed: "
              "docs/statistics.md and the docstring of `tandem/evaluate.py`.", ""]
+    findings = HERE / "FINDINGS.md"  # the reading of these figures, written by a person, kept with them
+    if findings.is_file() and Path(args.results).resolve().parent == HERE:
+        lines += [findings.read_text().strip(), ""]
     lines += ["## Setup", "", f"- Config: `{Path(args.config).name}` (the paper's training settings; see the file), "
               f"{args.steps or 'its'} steps.",
               f"- Evaluation: {args.eval_problems} held-out problems (`task_split('digit_chains', 'eval')`), k = "
