@@ -65,7 +65,7 @@ describe('launch', () => {
     for (const row of rows) {
       expect(row).toMatchObject({ status: 'QUEUED', suites: ['solo', 'drift'], createdById: researcher.id, juniorCheckpointId: null })
       // the worker reads datasetId and EvalSettings' own field names
-      expect(row.settings).toEqual({ datasetId: catalog.dataset.id, ...input.settings })
+      expect(row.settings).toEqual({ datasetId: catalog.dataset.id, top_p: 1, top_k: 0, ...input.settings }) // omitted settings stored at their defaults
     }
     // read the jobs with SQL, as the Python runner does
     const jobs = await db.$queryRaw<Record<string, unknown>[]>`

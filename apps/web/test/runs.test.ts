@@ -48,7 +48,7 @@ describe('launch', () => {
     expect(Object.keys(run.config as object).sort()).toEqual(launchable.map((f) => f.name).sort())
     expect(run.config).toMatchObject({
       num_generations: 4, per_device_train_batch_size: 8, max_steps: 2, learning_rate: 0.0002, p_junior: 0, seed: 7,
-      save_steps: 10, max_completion_length: 96, beta: 0.02, loss_type: 'dapo', epsilon_high: null, bf16: null,
+      save_steps: 10, max_completion_length: 64, beta: 0, loss_type: 'dapo', epsilon_high: null, bf16: null,
     })
 
     // read the job with SQL, as the Python runner does

@@ -168,3 +168,13 @@ def test_committed_presets_are_current():
 
     committed = Path(__file__).resolve().parents[3] / "packages/tandem-config/presets.json"
     assert json.loads(committed.read_text()) == PRESETS, f"{committed} is stale: regenerate it"
+
+
+def test_committed_eval_presets_are_current():
+    """packages/tandem-config/eval-presets.json feeds the evaluation form's preset button (`tandem config-fields`)."""
+    from pathlib import Path
+
+    from tandem.evaluate import PRESETS
+
+    committed = Path(__file__).resolve().parents[3] / "packages/tandem-config/eval-presets.json"
+    assert json.loads(committed.read_text()) == PRESETS, f"{committed} is stale: regenerate it"

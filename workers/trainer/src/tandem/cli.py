@@ -208,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config-fields", help="print every TandemConfig field with its form metadata as JSON")
     p.add_argument("--out", help="write to this file instead of stdout")
     p.add_argument("--presets-out", help="also write config.PRESETS as JSON to this file (presets.json)")
+    p.add_argument("--eval-presets-out", help="also write evaluate.PRESETS as JSON to this file (eval-presets.json)")
     p.set_defaults(func=_cmd_config_fields)
 
     # listed for help only: main() hands `tandem worker ...` to the runner's own parser
@@ -247,6 +248,10 @@ def _cmd_config_fields(args) -> int:
 
     if args.presets_out:
         Path(args.presets_out).write_text(json.dumps(PRESETS, indent=2) + "\n", encoding="utf-8")
+    if args.eval_presets_out:
+        from .evaluate import PRESETS as EVAL_PRESETS
+
+        Path(args.eval_presets_out).write_text(json.dumps(EVAL_PRESETS, indent=2) + "\n", encoding="utf-8")
     text = json.dumps(field_specs(), indent=2) + "\n"
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

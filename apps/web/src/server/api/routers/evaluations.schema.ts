@@ -2,6 +2,7 @@
 // schema. Settings use the field names, defaults and rules of tandem.evaluate.EvalSettings
 // (workers/trainer/src/tandem/evaluate.py), so an error names the setting the worker would reject; the worker
 // validates again.
+import evalPresetsJson from '@tandem/config/eval-presets.json'
 import { z } from 'zod'
 
 import { pageInput } from '../pagination'
@@ -27,6 +28,8 @@ export const EVAL_DEFAULTS = {
   k: 4,
   p_junior: 0.5,
   temperature: 1.0,
+  top_p: 1.0,
+  top_k: 0,
   max_new_tokens: 96,
   seed: 0,
   n_problems: null as number | null,
@@ -38,6 +41,19 @@ export const EVAL_DEFAULTS = {
   n_examples: 3,
   n_boot: 2000,
   bf16: null as boolean | null,
+}
+
+/** The trainer's named evaluation presets (evaluate.PRESETS, generated into @tandem/config/eval-presets.json). */
+export const EVAL_PRESETS = evalPresetsJson as Record<string, Partial<Record<keyof typeof EVAL_DEFAULTS, number>>>
+
+/** The settings a preset sets; a preset field the form does not know is an error, not silently dropped. */
+export function evalPresetValues(name: string): Partial<Record<keyof typeof EVAL_DEFAULTS, number>> {
+  const preset = EVAL_PRESETS[name]
+  if (!preset) throw new Error(`unknown evaluation preset ${name}`)
+  for (const key of Object.keys(preset)) {
+    if (!(key in EVAL_DEFAULTS)) throw new Error(`evaluation preset ${name}: ${key} is not an evaluation setting`)
+  }
+  return preset
 }
 
 /** A list of numbers, given as an array or (from a text field) as "0, 1, 2"; a bad entry is named in the message. */
@@ -71,6 +87,9 @@ export const evalSettingsSchema = z.object({
   k: wholeNumber('k', 1, 64),
   p_junior: requiredNumber('p_junior').min(0, 'p_junior must be between 0 and 1').max(1, 'p_junior must be between 0 and 1'),
   temperature: requiredNumber('temperature').min(0, 'temperature must be at least 0').max(10, 'temperature must be at most 10'),
+  // optional with EvalSettings' defaults: callers from before these settings existed keep working
+  top_p: requiredNumber('top_p').gt(0, 'top_p must be above 0').max(1, 'top_p must be at most 1').default(EVAL_DEFAULTS.top_p),
+  top_k: wholeNumber('top_k', 0, 100_000).default(EVAL_DEFAULTS.top_k),
   max_new_tokens: wholeNumber('max_new_tokens', 1, 32_768),
   seed: wholeNumber('seed', 0, 2_147_483_647),
   /** Evaluate only the first n problems (by external id); null = all. */

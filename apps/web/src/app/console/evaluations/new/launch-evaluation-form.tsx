@@ -14,6 +14,7 @@ import { Field, fieldAria, showServerErrors } from '@/components/form-field'
 import { Pagination } from '@/components/pagination'
 import {
   EVAL_DEFAULTS,
+  evalPresetValues,
   launchEvaluationSchema,
   MAX_LAUNCH_CHECKPOINTS,
   SUITE_HELP,
@@ -43,6 +44,8 @@ const GROUPS: { title: string; fields: SettingField[] }[] = [
       { name: 'k', label: 'k (samples per problem)', hint: 'Samples per problem in every suite; mean@k and pass@k use them.', kind: 'int' },
       { name: 'p_junior', label: 'p_junior', hint: 'Tandem suite: chance (0–1) that the junior writes each word.', step: 'any', kind: 'number' },
       { name: 'temperature', label: 'temperature', hint: 'Sampling temperature of every rollout (KL and log-probs are always at 1).', step: 'any', kind: 'number' },
+      { name: 'top_p', label: 'top_p', hint: 'Nucleus sampling mass of every rollout; 1 = off.', step: 'any', kind: 'number' },
+      { name: 'top_k', label: 'top_k (tokens)', hint: 'Sample from the k most likely tokens; 0 = off.', kind: 'int' },
       { name: 'max_new_tokens', label: 'max_new_tokens (tokens)', hint: 'Longest completion per sample.', kind: 'int' },
       { name: 'seed', label: 'seed', hint: 'Same seed, settings and problems give the same report.', kind: 'int' },
       { name: 'n_problems', label: 'n_problems (limit)', hint: 'Evaluate only the first N problems (by id); blank = the whole dataset.', kind: 'optional-int' },
@@ -196,6 +199,23 @@ export function LaunchEvaluationForm({
       {GROUPS.map((group) => (
         <fieldset key={group.title} className="card">
           <legend className="px-1 font-semibold">{group.title}</legend>
+          {group.title === 'Sampling' ? (
+            <p className="mb-3 text-sm">
+              <button
+                type="button"
+                className="btn-secondary"
+                data-testid="eval-preset-paper"
+                onClick={() => {
+                  for (const [key, value] of Object.entries(evalPresetValues('paper'))) {
+                    form.setValue(`settings.${key as keyof typeof EVAL_DEFAULTS}`, value as never, { shouldValidate: true })
+                  }
+                }}
+              >
+                Paper settings
+              </button>{' '}
+              The paper’s evaluation sampling: temperature 0.7, top-p 0.8, top-k 20.
+            </p>
+          ) : null}
           <div className="grid gap-4 sm:grid-cols-2">
             {group.fields.map((f) => {
               const name = `settings.${f.name}` as const
