@@ -11,7 +11,7 @@ resumes where it stopped (a half-trained run resumes from its last checkpoint):
   report-<arm>-s<seed>.json    its evaluation (suites solo, tandem, handoff, drift, legibility), report-base.json
   style-<name>.json            the share of solo samples in the legible style, and accuracy per style
   displacement-s<seed>.json    GRPO seed s vs TRL seed s against the base
-  null-s<seed>.json            GRPO seed s vs GRPO seed s+1 (the displacement null)
+  null-s<a>-s<b>.json          GRPO seed a vs GRPO seed b, the next seed in --seeds (the displacement null)
   RESULTS.md, results.json     the summary (written last, from whatever exists)
 Seeds vary training sampling and data order only: the training, validation and evaluation problems are fixed
 splits (`data.task_split`). Work runs in --jobs parallel processes of one thread each.
@@ -104,10 +104,11 @@ def work_train_and_eval(args, arm: str, seed: int):
                                       "resumed_from": result.resumed_from, "steps": result.final_step}))
     report_path = out / f"report-{arm}-s{seed}.json"
     if not report_path.is_file():
+        # every senior is measured against the same junior, the base (the self-paired junior): one instrument, so
+        # the weak-junior arm's handoff, drift and legibility figures compare with the others'
         base, _ = base_dirs(args)
-        junior = config.junior_name_or_path or base
         start = time.time()
-        report = evaluate_checkpoint(run_dir / "final", junior, eval_problems(args), SUITES, eval_settings(args),
+        report = evaluate_checkpoint(run_dir / "final", base, eval_problems(args), SUITES, eval_settings(args),
                                      device="cpu", log=lambda *_: None)
         report["eval_seconds"] = round(time.time() - start, 1)
         write_report(report, report_path)
@@ -168,7 +169,7 @@ def work_displacement(args, kind: str, seed: int, other: int):
     from tandem.evaluate import displacement, write_report
 
     out = Path(args.out)
-    path = out / f"{kind}-s{seed}.json"
+    path = out / (f"{kind}-s{seed}.json" if kind == "displacement" else f"null-s{seed}-s{other}.json")
     if path.is_file():
         return path.name
     base, _ = base_dirs(args)
@@ -214,10 +215,7 @@ def _load(path: Path):
 def training_curves(out: Path, arms: list[str], seeds: list[int], buckets: int = 10) -> list[str]:
     from tandem.trainer import read_metrics
 
-    lines = ["| arm | metric | " + " | ".join(f"steps {i + 1}" for i in range(buckets)) + " |",
-             "| --- | --- | " + " | ".join("---" for _ in range(buckets)) + " |"]
-    lines[0] = "| arm | metric | mean over seeds, by tenth of training (first → last) |"
-    lines[1] = "| --- | --- | --- |"
+    lines = ["| arm | metric | mean over seeds, by tenth of training (first → last) |", "| --- | --- | --- |"]
     for arm in arms:
         runs = [read_metrics(out / f"{arm}-s{s}") for s in seeds]
         runs = [r for r in runs if r]
@@ -234,6 +232,49 @@ def training_curves(out: Path, arms: list[str], seeds: list[int], buckets: int =
     return lines
 
 
+def plot_curves(out: Path, arms: list[str], path: Path) -> bool:
+    """Training reward and senior token share per arm: the mean over seeds with a min–max band (matplotlib, an
+    optional dependency of the test extra: without it the tables stand alone)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    from tandem.trainer import read_metrics
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    drawn = False
+    for arm in arms:
+        runs = [r for r in (read_metrics(out / f"{arm}-s{s}") for s in range(10)) if r]
+        if not runs:
+            continue
+        n = min(len(r) for r in runs)
+        steps = [r["step"] for r in runs[0][:n]]
+        for ax, metric in zip(axes, ("reward", "senior_token_share")):
+            values = [[r[i].get(metric) or 0.0 for r in runs] for i in range(n)]
+            window = 5  # a moving mean over steps: one step's reward is 128 completions, noisy
+            smooth = [[sum(values[j][k] for j in range(max(0, i - window + 1), i + 1)) / (i - max(0, i - window + 1) + 1)
+                       for k in range(len(runs))] for i in range(n)]
+            mean = [sum(v) / len(v) for v in smooth]
+            ax.plot(steps, mean, label=f"{arm} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
+            ax.fill_between(steps, [min(v) for v in smooth], [max(v) for v in smooth], alpha=0.2)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return False
+    for ax, title in zip(axes, ("training reward (team reward for Tandem RL), 5-step mean", "senior token share")):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def summarise(args) -> str:
     from tandem.claims import Arm, claims_table, paper_claims, versus_base
 
@@ -248,9 +289,9 @@ def summarise(args) -> str:
     base_report = _load(out / "report-base.json")
     base = Arm("base", [base_report], ["report-base.json"], trained=False) if base_report else None
     disp = [(s, _load(out / f"displacement-s{s}.json")) for s in range(10)]
-    null = [(s, _load(out / f"null-s{s}.json")) for s in range(10)]
+    null_files = sorted(out.glob("null-s*-s*.json"))
     disp_arm = Arm("displacement", [r for _, r in disp if r], [f"displacement-s{s}.json" for s, r in disp if r])
-    null_arm = Arm("null", [r for _, r in null if r], [f"null-s{s}.json" for s, r in null if r])
+    null_arm = Arm("null", [_load(p) for p in null_files], [p.name for p in null_files])
 
     results = {"claims": [], "versus_base": {}, "ablations": {}, "styles": {}, "timings": {}}
     lines = ["# Tandem RL vs GRPO on the digit-chain testbed (CPU)", "",
@@ -259,12 +300,21 @@ def summarise(args) -> str:
     findings = HERE / "FINDINGS.md"  # the reading of these figures, written by a person, kept with them
     if findings.is_file() and Path(args.results).resolve().parent == HERE:
         lines += [findings.read_text().strip(), ""]
-    lines += ["## Setup", "", f"- Config: `{Path(args.config).name}` (the paper's training settings; see the file), "
-              f"{args.steps or 'its'} steps.",
+    from tandem.config import TandemConfig
+
+    steps = args.steps or TandemConfig.from_file(args.config).max_steps
+    lines += ["## Setup", "", f"- Config: `{Path(args.config).name}` (the paper's training settings, lr chosen on the "
+              f"validation split with GRPO alone: `probes/README.md`), {steps} steps; GRPO is the same config with "
+              "p_junior 0. Seeds vary training sampling and data order only.",
+              "- Every senior is evaluated with the base as the junior (for the weak-junior arm too), so the figures "
+              "that involve the junior are comparable across arms.",
               f"- Evaluation: {args.eval_problems} held-out problems (`task_split('digit_chains', 'eval')`), k = "
               f"{args.k} samples each, the paper's evaluation sampling (temperature 0.7, top-p 0.8, top-k 20).", ""]
 
-    lines += ["## Training curves", ""] + training_curves(out, list(ARMS), list(range(10))) + [""]
+    lines += ["## Training curves", ""]
+    if plot_curves(out, list(ARMS), out / "training-curves.png"):
+        lines += [f"![training reward per arm, mean over seeds with min–max band]({out.name}/training-curves.png)", ""]
+    lines += training_curves(out, list(ARMS), list(range(10))) + [""]
 
     lines += ["## Held-out accuracy against the base", ""]
     if base:

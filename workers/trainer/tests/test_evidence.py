@@ -31,7 +31,7 @@ def test_run_experiment_on_the_fixture_model_resumes_and_summarises(tmp_path, fi
     names = {p.name for p in out.iterdir()}
     for expected in ("report-base.json", "report-grpo-s0.json", "report-grpo-s1.json", "report-trl-s0.json",
                      "report-trl-s1.json", "report-trl_whole_word-s0.json", "displacement-s0.json",
-                     "displacement-s1.json", "null-s0.json", "null-s1.json", "style-base.json", "results.json"):
+                     "displacement-s1.json", "null-s0-s1.json", "null-s1-s0.json", "style-base.json", "results.json", "training-curves.png"):
         assert expected in names, expected
     text = results.read_text()
     for heading in ("## Training curves", "## Held-out accuracy against the base", "## The paper's claims",

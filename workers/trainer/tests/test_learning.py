@@ -43,7 +43,8 @@ def one_thread():
 def _config(model_dir, out, **kw) -> TandemConfig:
     base = dict(model_name_or_path=str(model_dir), output_dir=str(out), num_generations=8,
                 per_device_train_batch_size=32, save_steps=100_000, max_completion_length=2, dataset_size=200,
-                learning_rate=LEARN_LR, max_steps=LEARN_STEPS, beta=0.0, p_junior=0.0)
+                learning_rate=LEARN_LR, max_steps=LEARN_STEPS, beta=0.0, p_junior=0.0, temperature=1.0,
+                dataset="arithmetic")  # the fixture model was pre-trained on the word problems
     return TandemConfig(**{**base, **kw}).validate()
 
 

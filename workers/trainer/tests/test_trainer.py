@@ -24,7 +24,7 @@ REQUIRED = {"step", "reward", "accuracy", "kl", "clip_fraction", "entropy", "sen
 def _config(model_dir, out, **kw) -> TandemConfig:
     base = dict(model_name_or_path=str(model_dir), output_dir=str(out), max_steps=2, num_generations=4,
                 per_device_train_batch_size=8, save_steps=2, max_completion_length=16, dataset_size=40,
-                learning_rate=1e-2)
+                learning_rate=1e-2, beta=0.02, temperature=1.0, dataset="arithmetic")  # beta > 0: TRL logs kl
     return TandemConfig(**{**base, **kw}).validate()
 
 
