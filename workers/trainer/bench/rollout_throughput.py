@@ -450,6 +450,14 @@ def main(argv: list[str] | None = None, log=print) -> dict:
     return run_quietly(args.device, args.threads, lambda: _run(args, log))
 
 
+def write_results(results: dict, path: str | None, log) -> None:
+    """The figures as JSON (`--json OUT`), when asked for."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results, indent=2))
+        log(f"\nwrote {path}")
+
+
 def run_quietly(device: str, threads: int, fn):
     """Run a benchmark with `threads` torch threads on CPU and the HF progress bars off, then put back what it
     changed globally (main() may run inside another process: the smoke tests)."""
@@ -503,10 +511,7 @@ def _run(args, log) -> dict:
         log("(c) handoff rules vs solo ...")
         results["rules_vs_solo"] = bench_rules_vs_solo(model_path, **common)
     report(results, log)
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(results, indent=2))
-        log(f"\nwrote {args.json_out}")
+    write_results(results, args.json_out, log)
     return results
 
 

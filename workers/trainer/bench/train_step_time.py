@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import json
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rollout_throughput import _timed, interleave_many, resolve_model, run_quietly  # noqa: E402
+from rollout_throughput import _timed, interleave_many, resolve_model, run_quietly, write_results  # noqa: E402
 
 STEP_TARGET = 1.5  # tandem/GRPO step time, at most
 QUICK = {"model": "fixture", "prompts": 2, "generations": 4, "max_new_tokens": 16, "repeats": 2}
@@ -218,10 +217,7 @@ def _run(args, overrides: dict, log) -> dict:
     log("tandem vs GRPO training step ...")
     results["step_time"] = bench_step_time(model_path, args, overrides, log)
     report(results, log)
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(results, indent=2))
-        log(f"\nwrote {args.json_out}")
+    write_results(results, args.json_out, log)
     return results
 
 
