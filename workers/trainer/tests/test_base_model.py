@@ -50,6 +50,10 @@ def test_default_base_model_builds_on_cpu_with_rl_signal(tmp_path):
     built = json.loads((out / "build.json").read_text())
     print(f"base model: {built['parameters'] / 1e6:.2f} M params, {seconds:.0f} s, solo pass@1 {built['solo_pass_at_1']:.3f}")
     # Build time is reported (pytest -s), not asserted: timings on shared machines are noise, see bench/.
-    assert 1e6 < built["parameters"] < 20e6
+    assert 0.5e6 < built["parameters"] < 20e6
     assert 0.10 <= built["solo_pass_at_1"] <= 0.80  # RL needs groups with mixed rewards
     AutoModelForCausalLM.from_pretrained(str(out), local_files_only=True)
+    # the weak junior: the same run's weights at weak_junior_step, with the base's tokenizer
+    weak = out / "weak-junior"
+    AutoModelForCausalLM.from_pretrained(str(weak), local_files_only=True)
+    assert (weak / "tokenizer.json").read_text() == (out / "tokenizer.json").read_text()
