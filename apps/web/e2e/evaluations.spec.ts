@@ -148,8 +148,10 @@ test('evaluate the fixture base checkpoint, read its report and an example trace
     await expect(claims.getByTestId(`claim-${claim}-status`)).toHaveText(/^.?(Supported|Refuted|Inconclusive|Not measured)$/)
     await expect(claims.getByTestId(`claim-${claim}-reason`)).toContainText(/B − A|Not measured/)
   }
-  // a handful of problems and one seed per arm: "≈" is never read off overlapping intervals, and the panel says why
-  await expect(claims.getByTestId('claim-solo')).not.toHaveAttribute('data-status', 'supported')
+  // a handful of problems and one seed per arm: "≈" is the two one-sided tests on the paired difference (never two
+  // intervals overlapping; vitest covers that case), and the panel warns that n is small. The fixture model solves
+  // nothing under either seed, so the difference is exactly 0 and the verdict may well be "supported".
+  await expect(claims.getByTestId('claim-solo-reason')).toContainText('one-sided')
   await expect(claims.getByTestId('claim-solo-warnings')).toContainText('fewer than 30')
   await expect(claims.getByTestId('claim-displacement')).toHaveAttribute('data-status', 'not-measured')
   // the margin is the researcher's: a bad one is refused with a reason

@@ -12,10 +12,12 @@ export interface MetricChartProps<T extends { step: number }> {
   domain?: [number, number]
   color?: string
   testId?: string
+  /** what an empty chart says (default: no data yet) */
+  emptyText?: string
 }
 
 export function MetricChart<T extends { step: number }>({
-  title, rows, value, digits = 3, domain, color = '#4f46e5', testId,
+  title, rows, value, digits = 3, domain, color = '#4f46e5', testId, emptyText = 'No data yet',
 }: MetricChartProps<T>) {
   const data = rows.map((r) => ({ step: r.step, value: value(r) ?? null }))
   const points = data.filter((d) => d.value !== null).length
@@ -26,9 +28,9 @@ export function MetricChart<T extends { step: number }>({
         <span className="font-medium">{title}</span>
         <span className="tabular-nums text-slate-600">{last ? last.value!.toFixed(digits) : '—'}</span>
       </figcaption>
-      <div className="h-40" role="img" aria-label={`${title} over training steps${last ? `, latest ${last.value!.toFixed(digits)} at step ${last.step}` : ', no data yet'}`}>
+      <div className="h-40" role="img" aria-label={`${title} over training steps${last ? `, latest ${last.value!.toFixed(digits)} at step ${last.step}` : `: ${emptyText}`}`}>
         {points === 0 ? (
-          <p className="flex h-full items-center justify-center text-xs text-slate-400">No data yet</p>
+          <p className="flex h-full items-center justify-center px-2 text-center text-xs text-slate-600">{emptyText}</p>
         ) : (
           <ResponsiveContainer width="100%" height="100%">
             <LineChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: -12 }}>

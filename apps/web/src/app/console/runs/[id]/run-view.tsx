@@ -116,10 +116,20 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`
 }
 
-const CHARTS: { title: string; value: (r: MetricRow) => number | null; digits?: number; domain?: [number, number] }[] = [
+const CHARTS: {
+  title: string
+  value: (r: MetricRow) => number | null
+  digits?: number
+  domain?: [number, number]
+  /** why a chart stays empty for this run's config, when it always will */
+  never?: (config: Record<string, unknown>) => string | undefined
+}[] = [
   { title: 'Reward (team)', value: (r) => r.reward, domain: [0, 1] },
   { title: 'Accuracy', value: (r) => r.accuracy, domain: [0, 1] },
-  { title: 'KL to reference', value: (r) => r.kl, digits: 4 },
+  {
+    title: 'KL to reference', value: (r) => r.kl, digits: 4,
+    never: (config) => (config.beta === 0 ? 'Not computed: beta is 0 (no KL term, as in the paper)' : undefined),
+  },
   { title: 'Clip fraction', value: (r) => r.clipFraction, digits: 4 },
   { title: 'Senior token share', value: (r) => r.seniorTokenShare, domain: [0, 1] },
   {
@@ -303,7 +313,7 @@ export function RunView({ id }: { id: string }) {
         <div className="grid gap-3 sm:grid-cols-2 xl:grid-cols-4" data-testid="run-charts">
           {CHARTS.map((c) => (
             <MetricChart key={c.title} title={c.title} rows={metrics.rows} value={c.value} digits={c.digits} domain={c.domain}
-              testId="metric-chart" />
+              emptyText={c.never?.(config)} testId="metric-chart" />
           ))}
         </div>
       </section>
