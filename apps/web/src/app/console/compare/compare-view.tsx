@@ -398,7 +398,7 @@ function ClaimsPanel({ evaluations, names }: { evaluations: Evaluation[]; names:
 function ClaimsTable({ claims, nameA, nameB }: { claims: Claim[]; nameA: string; nameB: string }) {
   const interval = (low: number, high: number) => `[${fmtSigned(low)}, ${fmtSigned(high)}]`
   return (
-    <div className="overflow-x-auto">
+    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="The paper’s claims">
       <table className="w-full text-left text-sm" data-testid="claims-table">
         <caption className="sr-only">
           The paper’s claims, {nameB} − {nameA}
