@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .data import MAX_TRAIN_SIZE
+
 
 class ConfigError(ValueError):
     """A config was rejected; the message names every offending field."""
@@ -51,7 +53,7 @@ class TandemConfig:
     dataset: str = spec("digit_chains", "A generated task (\"digit_chains\", the default testbed, or \"arithmetic\" word "
                         "problems) or a local .jsonl, .csv or .parquet file.", "data", launch=False)
     dataset_size: int = spec(4000, "Problems of a generated task's fixed training split.", "data", minimum=1,
-                             maximum=20000, launch=False)
+                             maximum=MAX_TRAIN_SIZE, launch=False)
     output_dir: str = spec("runs/run", "Where checkpoints and logs are written.", "runtime", launch=False)
     # GRPO (names as in HF TRL's GRPOConfig)
     num_generations: int = spec(8, "Completions per prompt: the group whose rewards are normalised together.",
@@ -168,7 +170,8 @@ class TandemConfig:
         need(self.top_k >= 0, "top_k", "must be >= 0")
         need(self.save_steps >= 1, "save_steps", "must be at least 1")
         need(self.logging_steps >= 1, "logging_steps", "must be at least 1")
-        need(1 <= self.dataset_size <= 20000, "dataset_size", "must be in 1..20000 (a generated task's training split)")
+        need(1 <= self.dataset_size <= MAX_TRAIN_SIZE, "dataset_size",
+             f"must be in 1..{MAX_TRAIN_SIZE} (a generated task's training split)")
         need(self.device in ("auto", "cpu", "cuda"), "device", "must be 'auto', 'cpu' or 'cuda'")
         need(bool(self.output_dir), "output_dir", "must not be empty")
         if errors:

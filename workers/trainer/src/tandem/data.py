@@ -8,6 +8,7 @@ the bytes of an upload), all rows or none.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
@@ -199,15 +200,24 @@ def _generate(task: str, n: int, seed: int, prefix: str, style: str) -> list[dic
     raise ValueError(f"unknown task {task!r}: use one of {sorted(TASKS)}")
 
 
+@functools.lru_cache(maxsize=8)
+def _texts_before(task: str, split: str) -> frozenset[str]:
+    """Problem texts a split must not contain: pre-training's, and for validation and eval the training split's
+    (at its largest). Cached: 40,000 problems are generated per (task, split), and a process asks for a split
+    several times (an evaluation, its style count, the seed's three datasets)."""
+    texts = {p["problem"] for p in _generate(task, PRETRAIN_SIZE, PRETRAIN_SEED, "pre", "legible")}
+    if split != "train":
+        texts |= {p["problem"] for p in _generate(task, MAX_TRAIN_SIZE, SPLIT_SEEDS["train"], "train", "legible")}
+    return frozenset(texts)
+
+
 def task_split(task: str, split: str, n: int, style: str = "legible") -> list[dict]:
     """`n` problems of a generated task's split ("train", "validation" or "eval"); see SPLIT_SEEDS."""
     if split not in SPLIT_SEEDS:
         raise ValueError(f"split must be one of {sorted(SPLIT_SEEDS)}, got {split!r}")
     if split == "train" and n > MAX_TRAIN_SIZE:
         raise ValueError(f"at most {MAX_TRAIN_SIZE} training problems per generated task, got {n}")
-    exclude = {p["problem"] for p in _generate(task, PRETRAIN_SIZE, PRETRAIN_SEED, "pre", "legible")}
-    if split != "train":
-        exclude |= {p["problem"] for p in _generate(task, MAX_TRAIN_SIZE, SPLIT_SEEDS["train"], "train", "legible")}
+    exclude = set(_texts_before(task, split))
     out, batch = [], 0
     while len(out) < n:  # top up past excluded problems, deterministically
         more = _generate(task, 2 * (n - len(out)) + 8, SPLIT_SEEDS[split] + 7919 * batch, f"{split}{batch or ''}", style)

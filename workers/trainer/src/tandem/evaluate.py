@@ -513,12 +513,13 @@ class _Evaluation:
         correct = [sum(v.reward for v in group) for group in _per_problem(verdicts, self.settings.k)]
         return self._estimate(name, [c / self.settings.k for c in correct]), verdicts
 
-    def _rollout(self, schedule, granularity: str) -> RolloutResult:
+    def _rollout(self, schedule, granularity: str, **rule) -> RolloutResult:
+        """Every problem's k co-written samples; `rule`: tandem_rollout's handoff_rule and its parameters."""
         s = self.settings
         flags = self.step_flags if granularity == "step" else self.flags
         return batched_rollout(
             lambda prompts, g: tandem_rollout(self.senior, self.junior, self.tokenizer, prompts, s.k, s.generation(),
-                                              schedule, granularity, flags, g),
+                                              schedule, granularity, flags, g, **rule),
             self.prompts, s.k, s, self.device,
         )
 
@@ -558,13 +559,8 @@ class _Evaluation:
 
     def run_tandem(self):
         s = self.settings
-        result = batched_rollout(
-            lambda prompts, g: tandem_rollout(self.senior, self.junior, self.tokenizer, prompts, s.k, s.generation(),
-                                              rule_schedule(s.handoff_rule, s.p_junior), "word", self.flags, g,
-                                              handoff_rule=s.handoff_rule, max_gap_tokens=s.max_gap_tokens,
-                                              chunk_size=s.chunk_size),
-            self.prompts, s.k, s, self.device,
-        )
+        result = self._rollout(rule_schedule(s.handoff_rule, s.p_junior), "word", handoff_rule=s.handoff_rule,
+                               max_gap_tokens=s.max_gap_tokens, chunk_size=s.chunk_size)
         self.metrics["tandem_accuracy"], verdicts = self._accuracy("tandem_accuracy", result.texts)
         senior_tokens = [sum(a.count(SENIOR) for a in rows) for rows in _per_problem(result.authors, s.k)]
         tokens = [sum(len(a) for a in rows) for rows in _per_problem(result.authors, s.k)]

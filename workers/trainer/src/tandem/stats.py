@@ -40,6 +40,11 @@ import numpy as np
 CONFIDENCE = 0.95
 
 
+def _json_fields(estimate) -> dict:
+    """An estimate's fields for JSON: NaN is not valid JSON, so an undefined figure is written as null."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(estimate).items()}
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A point estimate with its 95% bootstrap interval over n problems."""
@@ -50,8 +55,7 @@ class Estimate:
     n: int
 
     def to_dict(self) -> dict:
-        # NaN is not valid JSON: an undefined estimate is written as null.
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+        return _json_fields(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Estimate":
@@ -185,7 +189,7 @@ class PairedEstimate:
     seeds_b: int
 
     def to_dict(self) -> dict:
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+        return _json_fields(self)
 
 
 def _as_matrix(name: str, values, n: int | None) -> np.ndarray:
