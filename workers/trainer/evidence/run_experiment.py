@@ -212,13 +212,28 @@ def _load(path: Path):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def training_curves(out: Path, arms: list[str], seeds: list[int], buckets: int = 10) -> list[str]:
+def found_seeds(out: Path, prefix: str) -> list[int]:
+    """The seeds s for which out/<prefix>-s<s> (a run folder) or out/<prefix>-s<s>.json exists, ascending."""
+    seeds = set()
+    for path in out.glob(f"{prefix}-s*"):
+        tail = path.name[len(prefix) + 2:].removesuffix(".json")
+        if tail.isdigit():
+            seeds.add(int(tail))
+    return sorted(seeds)
+
+
+def arm_metrics(out: Path, arm: str) -> list[list[dict]]:
+    """metrics.jsonl rows of every run of an arm that has logged any."""
     from tandem.trainer import read_metrics
 
+    runs = [read_metrics(out / f"{arm}-s{s}") for s in found_seeds(out, arm)]
+    return [r for r in runs if r]
+
+
+def training_curves(out: Path, arms: list[str], buckets: int = 10) -> list[str]:
     lines = ["| arm | metric | mean over seeds, by tenth of training (first → last) |", "| --- | --- | --- |"]
     for arm in arms:
-        runs = [read_metrics(out / f"{arm}-s{s}") for s in seeds]
-        runs = [r for r in runs if r]
+        runs = arm_metrics(out, arm)
         if not runs:
             continue
         for metric in ("reward", "senior_token_share", "completion_length", "zero_signal_groups"):
@@ -242,12 +257,10 @@ def plot_curves(out: Path, arms: list[str], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    from tandem.trainer import read_metrics
-
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     drawn = False
     for arm in arms:
-        runs = [r for r in (read_metrics(out / f"{arm}-s{s}") for s in range(10)) if r]
+        runs = arm_metrics(out, arm)
         if not runs:
             continue
         n = min(len(r) for r in runs)
@@ -279,19 +292,17 @@ def summarise(args) -> str:
     from tandem.claims import Arm, claims_table, paper_claims, versus_base
 
     out = Path(args.out)
-    seeds = args.seed_list
-    reports = {}
-    for arm in ARMS:
-        found = [(s, _load(out / f"report-{arm}-s{s}.json")) for s in range(0, 10)]
-        found = [(s, r) for s, r in found if r is not None]
-        if found:
-            reports[arm] = Arm(arm, [r for _, r in found], [f"report-{arm}-s{s}.json" for s, _ in found])
+
+    def arm_of(name: str, files: list[str]) -> Arm:
+        return Arm(name, [_load(out / f) for f in files], files)
+
+    reports = {arm: arm_of(arm, [f"report-{arm}-s{s}.json" for s in found_seeds(out, f"report-{arm}")])
+               for arm in ARMS}
+    reports = {arm: a for arm, a in reports.items() if a.reports}
     base_report = _load(out / "report-base.json")
     base = Arm("base", [base_report], ["report-base.json"], trained=False) if base_report else None
-    disp = [(s, _load(out / f"displacement-s{s}.json")) for s in range(10)]
-    null_files = sorted(out.glob("null-s*-s*.json"))
-    disp_arm = Arm("displacement", [r for _, r in disp if r], [f"displacement-s{s}.json" for s, r in disp if r])
-    null_arm = Arm("null", [_load(p) for p in null_files], [p.name for p in null_files])
+    disp_arm = arm_of("displacement", [f"displacement-s{s}.json" for s in found_seeds(out, "displacement")])
+    null_arm = arm_of("null", sorted(p.name for p in out.glob("null-s*-s*.json")))
 
     results = {"claims": [], "versus_base": {}, "ablations": {}, "styles": {}, "timings": {}}
     lines = ["# Tandem RL vs GRPO on the digit-chain testbed (CPU)", "",
@@ -314,7 +325,7 @@ def summarise(args) -> str:
     lines += ["## Training curves", ""]
     if plot_curves(out, list(ARMS), out / "training-curves.png"):
         lines += [f"![training reward per arm, mean over seeds with min–max band]({out.name}/training-curves.png)", ""]
-    lines += training_curves(out, list(ARMS), list(range(10))) + [""]
+    lines += training_curves(out, list(ARMS)) + [""]
 
     lines += ["## Held-out accuracy against the base", ""]
     if base:
@@ -331,11 +342,9 @@ def summarise(args) -> str:
         lines.append("| checkpoint | solo mean@k | solo pass@k | tandem accuracy | handoff alternating | drift KL | "
                      "junior cross-entropy |")
         lines.append("| --- | --- | --- | --- | --- | --- | --- |")
-        named = [("base", base_report)] + [(f"{a}-s{s}", _load(out / f"report-{a}-s{s}.json"))
-                                            for a in ARMS for s in range(10)]
+        named = [("base", base_report)] + [(label[len("report-"):-len(".json")], rep) for arm in reports.values()
+                                            for label, rep in zip(arm.labels, arm.reports)]
         for name, rep in named:
-            if not rep:
-                continue
             m = rep["metrics"]
 
             def cell(key):
