@@ -16,6 +16,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // next-auth imports 'next/server' without the extension Node's ESM loader needs: let Vite resolve it, so the
+    // route-handler tests (test/security/access-routes.test.ts) run the real Auth.js session decoding
+    server: { deps: { inline: ['next-auth'] } },
     // one throwaway database for the run (created, migrated and dropped by the global setup)
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/setup-env.ts'],

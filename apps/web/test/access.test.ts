@@ -1,47 +1,57 @@
-// The procedure-access matrix: every procedure of the app router, called as each kind of caller.
-// A procedure missing from ACCESS fails the first test, so new procedures cannot skip this check.
+// The procedure-access matrix: every procedure of the app router, called as each kind of caller (anonymous, disabled,
+// deleted, a revoked session, another researcher, a study collaborator, the owner of what it touches, an admin).
+// A procedure missing from ACCESS fails the first test, so new procedures cannot skip this check. The policy itself:
+// src/server/auth/access.ts; the table: docs/security.md (## Access).
 import { beforeAll, describe, expect, test } from 'vitest'
 
-import { appRouter } from '@/server/api/root'
+import { appRouter, createCaller } from '@/server/api/root'
+import { createTRPCContext } from '@/server/api/trpc'
 import { hashInviteToken } from '@/server/auth/invitations'
 import { hashToken } from '@/server/studies/participant-session'
 
 import {
-  callerFor, makeCatalog, makeCheckpoints, makeFinishedEvaluation, makeTrace, makeUser, outcome, testDb, uniq, validEvaluationLaunch,
-  validLaunch, type TestUser,
+  callerFor, makeCatalog, makeCheckpoints, makeFinishedEvaluation, makeTrace, makeUser, outcome, staleSessionOf, testDb, uniq,
+  validEvaluationLaunch, validLaunch, type TestUser,
 } from './support/helpers'
 import { makeOpenStudy, validStudyDesign } from './support/studies'
 
-type Level = 'public' | 'protected' | 'researcher' | 'admin'
+/**
+ * public: anyone. protected: any signed-in account. researcher: role RESEARCHER or ADMIN (research artefacts are read
+ * lab-wide). admin: role ADMIN. owner: the owner of the run, model, job or study it changes, or an admin.
+ * study-reader: the study's owner, its collaborators or an admin (its participant data).
+ */
+type Level = 'public' | 'protected' | 'researcher' | 'admin' | 'owner' | 'study-reader'
 
 const ACCESS: Record<string, Level> = {
   'me.get': 'protected',
+  'me.signOutEverywhere': 'protected',
   'catalog.baseModels': 'researcher',
   'catalog.datasets': 'researcher',
   'runs.list': 'researcher',
   'runs.get': 'researcher',
   'runs.launch': 'researcher',
-  'runs.cancel': 'researcher',
+  'runs.cancel': 'owner',
   'runs.metrics': 'researcher',
   'runs.logs': 'researcher',
   'runs.launchPair': 'researcher',
-  'runs.resume': 'researcher',
+  'runs.resume': 'owner',
   'users.list': 'admin',
   'users.setDisabled': 'admin',
+  'users.revokeSessions': 'admin',
   'users.invite': 'admin',
   'users.invitation': 'public',
   'users.acceptInvite': 'public',
   'models.list': 'researcher',
   'models.get': 'researcher',
   'models.register': 'researcher',
-  'models.revalidate': 'researcher',
+  'models.revalidate': 'owner',
   'datasets.list': 'researcher',
   'datasets.get': 'researcher',
   'datasets.problems': 'researcher',
   'datasets.importFile': 'researcher',
-  'datasets.upload': 'researcher',
+  'datasets.upload': 'owner',
   'datasets.generate': 'researcher',
-  'datasets.job': 'researcher',
+  'datasets.job': 'owner',
   'evaluations.checkpoints': 'researcher',
   'evaluations.launch': 'researcher',
   'evaluations.list': 'researcher',
@@ -50,21 +60,24 @@ const ACCESS: Record<string, Level> = {
   'traces.list': 'researcher',
   'traces.get': 'researcher',
   'traces.generate': 'researcher',
-  'traces.job': 'researcher',
+  'traces.job': 'owner',
   'studies.list': 'researcher',
   'studies.get': 'researcher',
   'studies.create': 'researcher',
-  'studies.update': 'researcher',
-  'studies.launch': 'researcher',
-  'studies.pause': 'researcher',
-  'studies.resume': 'researcher',
-  'studies.close': 'researcher',
-  'studies.dashboard': 'researcher',
-  'studies.participants': 'researcher',
-  'studies.participantSession': 'researcher',
+  'studies.update': 'owner',
+  'studies.launch': 'owner',
+  'studies.pause': 'owner',
+  'studies.resume': 'owner',
+  'studies.close': 'owner',
+  'studies.dashboard': 'study-reader',
+  'studies.participants': 'study-reader',
+  'studies.participantSession': 'study-reader',
   'studies.preview': 'researcher',
-  'studies.requestExport': 'researcher',
-  'studies.exports': 'researcher',
+  'studies.requestExport': 'study-reader',
+  'studies.exports': 'study-reader',
+  'studies.collaborators.list': 'study-reader',
+  'studies.collaborators.add': 'owner',
+  'studies.collaborators.remove': 'owner',
   // participants have no account: the session token is the credential (its own tests: participant.test.ts)
   'runs.exportOnnx': 'researcher',
   'participant.studyInfo': 'public',
@@ -81,13 +94,20 @@ const ACCESS: Record<string, Level> = {
 }
 
 const db = testDb()
-let users: Record<'researcher' | 'admin' | 'disabledResearcher' | 'disabledAdmin' | 'target', TestUser>
+let users: Record<'researcher' | 'owner' | 'collaborator' | 'admin' | 'disabledResearcher' | 'disabledAdmin' | 'stale' | 'target', TestUser>
 let inputs: Record<string, () => unknown>
 
 beforeAll(async () => {
   users = {
+    // owns nothing here: "another researcher"
     researcher: await makeUser(db, 'RESEARCHER'),
+    // owns the run, the model, the upload, the jobs and the studies below
+    owner: await makeUser(db, 'RESEARCHER'),
+    // a collaborator of the studies below
+    collaborator: await makeUser(db, 'RESEARCHER'),
     admin: await makeUser(db, 'ADMIN'),
+    // an admin whose session was revoked (sign out everywhere)
+    stale: await staleSessionOf(db, await makeUser(db, 'ADMIN')),
     disabledResearcher: await makeUser(db, 'RESEARCHER', { disabled: true }),
     disabledAdmin: await makeUser(db, 'ADMIN', { disabled: true }),
     target: await makeUser(db, 'RESEARCHER'),
@@ -96,28 +116,38 @@ beforeAll(async () => {
   const run = await db.trainingRun.create({
     data: {
       name: 'existing', algorithm: 'GRPO', config: {}, seed: 0, maxSteps: 2, status: 'SUCCEEDED',
-      ownerId: users.researcher.id, baseModelId: catalog.baseModel.id, datasetId: catalog.dataset.id,
+      ownerId: users.owner.id, baseModelId: catalog.baseModel.id, datasetId: catalog.dataset.id,
     },
   })
+  // a model of the owner's, with a validation queued: re-validating it is refused as a conflict, not done
+  const model = await db.baseModel.create({ data: { name: uniq('owned-model'), path: '/models/tiny', createdById: users.owner.id } })
+  await db.job.create({ data: { kind: 'VALIDATE_MODEL', payload: { baseModelId: model.id }, createdById: users.owner.id } })
   const upload = await db.datasetUpload.create({
-    data: { name: uniq('upload'), filename: 'a.jsonl', format: 'jsonl', content: new Uint8Array([123, 125]), sizeBytes: 2, createdById: users.researcher.id },
+    data: { name: uniq('upload'), filename: 'a.jsonl', format: 'jsonl', content: new Uint8Array([123, 125]), sizeBytes: 2, createdById: users.owner.id },
   })
-  const datasetJob = await db.job.create({ data: { kind: 'GENERATE_DATASET', payload: {}, createdById: users.researcher.id } })
+  const datasetJob = await db.job.create({ data: { kind: 'GENERATE_DATASET', payload: {}, createdById: users.owner.id } })
   const inviteToken = 'I'.repeat(43)
   await db.user.create({
     data: { email: `${uniq('invited')}@test.local`, name: 'Invited', inviteTokenHash: hashInviteToken(inviteToken), inviteExpiresAt: new Date(Date.now() + 3_600_000) },
   })
-  const checkpoints = await makeCheckpoints(db, catalog, users.researcher)
+  const checkpoints = await makeCheckpoints(db, catalog, users.owner)
   const finished = (checkpointId: string) =>
     makeFinishedEvaluation(db, { checkpointId, datasetId: catalog.dataset.id, metrics: { solo_mean_at_k: { value: 0.5, low: 0.2, high: 0.8, n: 2 } } })
   const evaluations = [await finished(checkpoints.trl.id), await finished(checkpoints.grpo.id)]
   const problem = await db.problem.findFirstOrThrow({ where: { datasetId: catalog.dataset.id } })
   const trace = await makeTrace(db, { checkpointId: checkpoints.trl.id, problemId: problem.id })
-  const traceJob = await db.job.create({ data: { kind: 'GENERATE_TRACES', payload: {}, createdById: users.researcher.id } })
+  const traceJob = await db.job.create({ data: { kind: 'GENERATE_TRACES', payload: {}, createdById: users.owner.id } })
   const studyConditions = [{ name: 'TRL', checkpointId: checkpoints.trl.id }, { name: 'GRPO', checkpointId: checkpoints.grpo.id }]
-  const researcherApi = await callerFor(db, users.researcher)
-  const draft = await researcherApi.studies.create(validStudyDesign(studyConditions, catalog.dataset.id))
+  const ownerApi = await callerFor(db, users.owner)
+  const draft = await ownerApi.studies.create(validStudyDesign(studyConditions, catalog.dataset.id))
+  // a closed study: every status change of it is refused as a precondition, so the matrix changes nothing
+  const closed = await ownerApi.studies.create(validStudyDesign(studyConditions, catalog.dataset.id))
+  await db.study.update({ where: { id: closed.id }, data: { status: 'CLOSED', closedAt: new Date() } })
   const open = await makeOpenStudy(db)
+  await db.study.update({ where: { id: open.studyId }, data: { ownerId: users.owner.id } })
+  await db.studyCollaborator.createMany({
+    data: [draft.id, closed.id, open.studyId].map((studyId) => ({ studyId, userId: users.collaborator.id, addedById: users.owner.id })),
+  })
   const participantApi = await callerFor(db, null)
   const atTask = async () => {
     const { token } = await participantApi.participant.join({ studyId: open.studyId, consent: true, params: {} })
@@ -145,15 +175,16 @@ beforeAll(async () => {
     'runs.list': () => ({ page: 1, pageSize: 5 }),
     'runs.get': () => ({ id: run.id }),
     'runs.launch': () => validLaunch(catalog),
-    'runs.cancel': () => ({ id: 'no-such-run' }),
+    'runs.cancel': () => ({ id: run.id }),
     'runs.metrics': () => ({ id: run.id }),
     'runs.logs': () => ({ id: run.id }),
     'runs.launchPair': () => {
       const { algorithm: _algorithm, ...rest } = validLaunch(catalog)
       return rest
     },
-    'runs.resume': () => ({ id: 'no-such-run' }),
+    'runs.resume': () => ({ id: run.id }),
     'users.setDisabled': () => ({ userId: users.target.id, disabled: false }),
+    'users.revokeSessions': () => ({ userId: users.target.id }),
     'users.list': () => ({ page: 1, pageSize: 5 }),
     'users.invite': () => ({ email: `${uniq('invitee')}@test.local`, name: 'Invitee', role: 'RESEARCHER' }),
     'users.invitation': () => ({ token: inviteToken }),
@@ -161,7 +192,7 @@ beforeAll(async () => {
     'models.list': () => ({ page: 1, pageSize: 5 }),
     'models.get': () => ({ id: catalog.baseModel.id }),
     'models.register': () => ({ name: uniq('model'), path: '/models/tiny' }),
-    'models.revalidate': () => ({ id: 'no-such-model' }),
+    'models.revalidate': () => ({ id: model.id }),
     'datasets.list': () => ({ page: 1, pageSize: 5 }),
     'datasets.get': () => ({ id: catalog.dataset.id }),
     'datasets.problems': () => ({ datasetId: catalog.dataset.id, page: 1, pageSize: 5 }),
@@ -173,16 +204,20 @@ beforeAll(async () => {
     'studies.get': () => ({ id: open.studyId }),
     'studies.create': () => validStudyDesign(studyConditions, catalog.dataset.id),
     'studies.update': () => ({ id: draft.id, design: validStudyDesign(studyConditions, catalog.dataset.id) }),
-    'studies.launch': () => ({ id: 'no-such-study' }),
-    'studies.pause': () => ({ id: 'no-such-study' }),
-    'studies.resume': () => ({ id: 'no-such-study' }),
-    'studies.close': () => ({ id: 'no-such-study' }),
+    'studies.launch': () => ({ id: closed.id }),
+    'studies.pause': () => ({ id: closed.id }),
+    'studies.resume': () => ({ id: closed.id }),
+    'studies.close': () => ({ id: closed.id }),
     'studies.dashboard': () => ({ id: open.studyId, applyExclusions: true }),
     'studies.participants': () => ({ id: open.studyId, page: 1, pageSize: 5 }),
     'studies.participantSession': () => ({ id: open.studyId, participantId: workingParticipant.id }),
     'studies.preview': () => ({ id: open.studyId }),
     'studies.requestExport': () => ({ id: open.studyId, idMode: 'hashed' }),
     'studies.exports': () => ({ id: open.studyId }),
+    'studies.collaborators.list': () => ({ id: open.studyId }),
+    // no such account: an allowed caller gets the field error, a refused one never gets that far
+    'studies.collaborators.add': () => ({ id: open.studyId, email: `${uniq('nobody')}@test.local` }),
+    'studies.collaborators.remove': () => ({ id: open.studyId, userId: 'no-such-user' }),
     'runs.exportOnnx': () => ({ checkpointId: checkpoints.trl.id }),
     'participant.studyInfo': () => ({ studyId: open.studyId }),
     'participant.join': () => ({ studyId: open.studyId, consent: true, params: {} }),
@@ -208,19 +243,50 @@ const procedures = Object.keys(appRouter._def.procedures).sort()
 
 // what an allowed call with the input above returns, when it is not OK (an unknown id is the point of the input)
 const ALLOWED_OUTCOME: Record<string, string> = {
-  'runs.cancel': 'NOT_FOUND',
-  'runs.resume': 'NOT_FOUND',
-  'studies.launch': 'NOT_FOUND',
-  'studies.pause': 'NOT_FOUND',
-  'studies.resume': 'NOT_FOUND',
-  'studies.close': 'NOT_FOUND',
-  'models.revalidate': 'NOT_FOUND',
+  // a finished run: nothing to cancel or resume
+  'runs.cancel': 'CONFLICT',
+  'runs.resume': 'CONFLICT',
+  // a closed study
+  'studies.launch': 'PRECONDITION_FAILED',
+  'studies.pause': 'PRECONDITION_FAILED',
+  'studies.resume': 'PRECONDITION_FAILED',
+  'studies.close': 'PRECONDITION_FAILED',
+  'studies.collaborators.add': 'BAD_REQUEST',
+  'studies.collaborators.remove': 'NOT_FOUND',
+  // a validation is already queued
+  'models.revalidate': 'CONFLICT',
   'users.acceptInvite': 'NOT_FOUND',
   // the working participant's task is not live (live tasks: live-session.test.ts)
   'participant.liveTakeOver': 'BAD_REQUEST',
   'participant.liveHandBack': 'BAD_REQUEST',
 }
 const allowed = (path: string) => ALLOWED_OUTCOME[path] ?? 'OK'
+
+// what a refused signed-in researcher gets, when not FORBIDDEN: someone else's work in progress is not shown to exist
+const DENIED_OUTCOME: Record<string, string> = {
+  'datasets.upload': 'NOT_FOUND',
+  'datasets.job': 'NOT_FOUND',
+  'traces.job': 'NOT_FOUND',
+}
+const denied = (path: string) => DENIED_OUTCOME[path] ?? 'FORBIDDEN'
+
+type SignedIn = 'researcher' | 'collaborator' | 'owner' | 'admin'
+
+/** What a signed-in, current caller gets at `level`. */
+function expected(level: Level, who: SignedIn, path: string): string {
+  switch (level) {
+    case 'public':
+    case 'protected':
+    case 'researcher':
+      return allowed(path)
+    case 'admin':
+      return who === 'admin' ? allowed(path) : 'FORBIDDEN'
+    case 'owner':
+      return who === 'owner' || who === 'admin' ? allowed(path) : denied(path)
+    case 'study-reader':
+      return who === 'researcher' ? denied(path) : allowed(path)
+  }
+}
 
 test('every procedure has an access level in the matrix', () => {
   expect(procedures).toEqual(Object.keys(ACCESS).sort())
@@ -248,14 +314,12 @@ describe.each(procedures)('%s', (path) => {
     expect(await call(ghost, path, input())).toBe('UNAUTHORIZED')
   })
 
-  test(`RESEARCHER: ${level === 'admin' ? 'FORBIDDEN' : 'allowed'}`, async () => {
-    const result = await call(users.researcher, path, input())
-    if (level === 'admin') expect(result).toBe('FORBIDDEN')
-    else expect(result).toBe(allowed(path))
+  test(level === 'public' ? 'a revoked session (stale session version): allowed' : 'a revoked session (stale session version): UNAUTHORIZED', async () => {
+    expect(await call(users.stale, path, input())).toBe(level === 'public' ? allowed(path) : 'UNAUTHORIZED')
   })
 
-  test('ADMIN: allowed', async () => {
-    expect(await call(users.admin, path, input())).toBe(allowed(path))
+  test.each<SignedIn>(['researcher', 'collaborator', 'owner', 'admin'])('%s', async (who) => {
+    expect(await call(users[who], path, input())).toBe(expected(level, who, path))
   })
 })
 
@@ -265,13 +329,49 @@ test('the role is read from the database, not trusted from the session', async (
   expect(await call(forged, 'users.list')).toBe('FORBIDDEN')
 })
 
-test('disabling an account locks out its open sessions at once', async () => {
-  const user = await makeUser(db, 'RESEARCHER')
-  expect(await call(user, 'runs.list', { page: 1 })).toBe('OK')
-  expect(await call(users.admin, 'users.setDisabled', { userId: user.id, disabled: true })).toBe('OK')
-  expect(await call(user, 'runs.list', { page: 1 })).toBe('UNAUTHORIZED')
-  expect(await call(users.admin, 'users.setDisabled', { userId: user.id, disabled: false })).toBe('OK')
-  expect(await call(user, 'runs.list', { page: 1 })).toBe('OK')
+describe('item 10: sessions can be revoked', () => {
+  test('disabling an account locks out its open sessions at once; enabling it again does not revive them', async () => {
+    const user = await makeUser(db, 'RESEARCHER')
+    const openSession = await callerFor(db, user)
+    expect(await outcome(openSession.runs.list({ page: 1 }))).toBe('OK')
+    expect(await call(users.admin, 'users.setDisabled', { userId: user.id, disabled: true })).toBe('OK')
+    expect(await outcome(openSession.runs.list({ page: 1 }))).toBe('UNAUTHORIZED')
+    expect(await call(users.admin, 'users.setDisabled', { userId: user.id, disabled: false })).toBe('OK')
+    expect(await outcome(openSession.runs.list({ page: 1 }))).toBe('UNAUTHORIZED')
+    // signing in again works
+    expect(await outcome((await callerFor(db, user)).runs.list({ page: 1 }))).toBe('OK')
+  })
+
+  test('sign out everywhere ends every session of the account, this one included, and is audited', async () => {
+    const user = await makeUser(db, 'RESEARCHER')
+    const laptop = await callerFor(db, user)
+    const phone = await callerFor(db, user)
+    expect(await laptop.me.signOutEverywhere()).toEqual({ signedOut: true })
+    expect(await outcome(laptop.me.get())).toBe('UNAUTHORIZED')
+    expect(await outcome(phone.runs.list({ page: 1 }))).toBe('UNAUTHORIZED')
+    expect(await outcome(phone.me.signOutEverywhere())).toBe('UNAUTHORIZED')
+    expect(await outcome((await callerFor(db, user)).me.get())).toBe('OK')
+    const entries = await db.auditLog.findMany({ where: { entityId: user.id }, select: { action: true, actorId: true } })
+    expect(entries).toEqual([{ action: 'user.sign_out_everywhere', actorId: user.id }])
+  })
+
+  test('an admin signs an account out everywhere; another account is not touched', async () => {
+    const user = await makeUser(db, 'RESEARCHER')
+    const bystander = await makeUser(db, 'RESEARCHER')
+    const [userSession, bystanderSession] = [await callerFor(db, user), await callerFor(db, bystander)]
+    expect(await call(users.researcher, 'users.revokeSessions', { userId: user.id })).toBe('FORBIDDEN')
+    expect(await outcome(userSession.me.get())).toBe('OK')
+    expect(await call(users.admin, 'users.revokeSessions', { userId: user.id })).toBe('OK')
+    expect(await outcome(userSession.me.get())).toBe('UNAUTHORIZED')
+    expect(await outcome(bystanderSession.me.get())).toBe('OK')
+    expect(await call(users.admin, 'users.revokeSessions', { userId: 'no-such-user' })).toBe('NOT_FOUND')
+  })
+
+  test('a session without a session version (issued before revocation existed) is refused', async () => {
+    const user = await makeUser(db, 'RESEARCHER')
+    const api = createCaller(await createTRPCContext({ db, session: { user: { id: user.id, role: 'RESEARCHER' }, expires: new Date(Date.now() + 60_000).toISOString() } }))
+    expect(await outcome(api.me.get())).toBe('UNAUTHORIZED')
+  })
 })
 
 test('an admin cannot disable their own account', async () => {

@@ -23,6 +23,8 @@ export interface TestUser {
   id: string
   email: string
   role: Role
+  /** The session version the caller's session carries; by default the account's current one (a fresh sign-in). */
+  sessionVersion?: number
 }
 
 /** A user row (password hash is a placeholder: these users never sign in through the form). */
@@ -34,16 +36,26 @@ export async function makeUser(db: Db, role: Role, opts: { disabled?: boolean } 
   })
 }
 
-function sessionFor(user: TestUser): Session {
+/** The Auth.js session `user` would have after signing in now (or with `user.sessionVersion`, when given). */
+export async function sessionFor(db: Db, user: TestUser): Promise<Session> {
+  const current = await db.user.findUnique({ where: { id: user.id }, select: { sessionVersion: true } })
+  const sessionVersion = user.sessionVersion ?? current?.sessionVersion ?? 0
   return {
-    user: { id: user.id, email: user.email, name: user.email, role: user.role },
+    user: { id: user.id, email: user.email, name: user.email, role: user.role, sessionVersion },
     expires: new Date(Date.now() + 3_600_000).toISOString(),
   }
 }
 
-/** A tRPC caller as `user` would call (null: signed out). */
+/** A tRPC caller as `user` would call (null: signed out); its session is fixed when it is made, as a browser's is. */
 export async function callerFor(db: Db, user: TestUser | null) {
-  return createCaller(await createTRPCContext({ db, session: user ? sessionFor(user) : null }))
+  return createCaller(await createTRPCContext({ db, session: user ? await sessionFor(db, user) : null }))
+}
+
+/** `user` with a session issued before the account's session version was last raised (a revoked session). */
+export async function staleSessionOf(db: Db, user: TestUser): Promise<TestUser> {
+  const { sessionVersion } = await db.user.findUniqueOrThrow({ where: { id: user.id }, select: { sessionVersion: true } })
+  await db.user.update({ where: { id: user.id }, data: { sessionVersion: { increment: 1 } } })
+  return { ...user, sessionVersion }
 }
 
 /** A base model and a dataset with two problems, as `tandem seed` would register them. */

@@ -1,6 +1,7 @@
 import Link from 'next/link'
 
 import { signOut } from '@/server/auth'
+import { signOutEverywhereAction } from '@/server/auth/actions'
 import { requireUser } from '@/server/auth/current-user'
 
 async function signOutAction() {
@@ -43,6 +44,11 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
             <form action={signOutAction}>
               <button type="submit" className="btn-secondary py-1">
                 Sign out
+              </button>
+            </form>
+            <form action={signOutEverywhereAction}>
+              <button type="submit" className="btn-secondary py-1" title="Signs you out in every browser, this one included">
+                End all sessions
               </button>
             </form>
           </div>

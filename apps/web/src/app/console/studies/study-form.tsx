@@ -50,6 +50,7 @@ export function designFromStudy(study: Study): FormInput {
     tasksPerParticipant: study.tasksPerParticipant,
     timeLimitSeconds: study.timeLimitSeconds,
     minSecondsPerTask: study.minSecondsPerTask,
+    maxParticipants: study.maxParticipants,
     consentText: study.consentText,
     instructions: study.instructions,
     practice: study.practice as unknown as PracticeTask,
@@ -491,6 +492,22 @@ export function StudyForm({
               inputMode="numeric"
               step={1}
               {...register('minSecondsPerTask', { setValueAs: blankToUndefined })}
+            />
+          </Field>
+          <Field
+            id="maxParticipants"
+            label="Maximum participants"
+            error={message('maxParticipants')}
+            hint="Once this many have consented, the study link says the study is full. Blank: no cap."
+          >
+            <input
+              {...fieldAria('maxParticipants', message('maxParticipants'), true)}
+              className="input"
+              type="number"
+              inputMode="numeric"
+              min={1}
+              step={1}
+              {...register('maxParticipants', { setValueAs: blankToUndefined })}
             />
           </Field>
         </div>

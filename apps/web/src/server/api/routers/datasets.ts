@@ -4,6 +4,7 @@
 import { TRPCError } from '@trpc/server'
 
 import { audit } from '../../audit'
+import { canFollowJob } from '../../auth/access'
 import type { Db } from '../../db'
 import { enqueueJob } from '../../jobs'
 import type { Prisma } from '../../../generated/prisma/client'
@@ -55,10 +56,7 @@ function rowErrors(value: unknown): UploadRowError[] {
   })
 }
 
-/** Uploads and jobs are private to who started them (and admins) until they become a dataset. */
-function mayFollow(user: { id: string; role: string }, createdById: string | null): boolean {
-  return user.role === 'ADMIN' || createdById === user.id
-}
+// Uploads and jobs are private to who started them (and admins) until they become a dataset (canFollowJob).
 
 export const datasetsRouter = createTRPCRouter({
   list: researcherProcedure.input(listDatasetsSchema).query(async ({ ctx, input }) => {
@@ -153,7 +151,7 @@ export const datasetsRouter = createTRPCRouter({
         createdById: true, createdAt: true,
       },
     })
-    if (!upload || !mayFollow(ctx.user, upload.createdById)) throw new TRPCError({ code: 'NOT_FOUND', message: `No upload ${input.id}` })
+    if (!upload || !canFollowJob(ctx.user, upload.createdById)) throw new TRPCError({ code: 'NOT_FOUND', message: `No upload ${input.id}` })
     const job = await ctx.db.job.findFirst({
       where: { kind: 'IMPORT_DATASET', payload: { path: ['uploadId'], equals: upload.id } },
       orderBy: { createdAt: 'desc' },
@@ -185,7 +183,7 @@ export const datasetsRouter = createTRPCRouter({
         createdById: true, createdAt: true, finishedAt: true,
       },
     })
-    if (!job || !(DATASET_JOB_KINDS as readonly string[]).includes(job.kind) || !mayFollow(ctx.user, job.createdById)) {
+    if (!job || !(DATASET_JOB_KINDS as readonly string[]).includes(job.kind) || !canFollowJob(ctx.user, job.createdById)) {
       throw new TRPCError({ code: 'NOT_FOUND', message: `No dataset job ${input.id}` })
     }
     const result = (job.result ?? null) as { ok?: boolean; datasetId?: string; rowCount?: number; error?: string } | null

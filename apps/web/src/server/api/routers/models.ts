@@ -4,6 +4,7 @@
 import { TRPCError } from '@trpc/server'
 
 import { audit } from '../../audit'
+import { canMutateArtefact, requireArtefactOwner } from '../../auth/access'
 import { enqueueJob } from '../../jobs'
 import type { Prisma } from '../../../generated/prisma/client'
 import type { JobStatus } from '../../../generated/prisma/enums'
@@ -88,6 +89,7 @@ export const modelsRouter = createTRPCRouter({
       status: modelStatus(model),
       createdByEmail: createdBy?.email ?? null,
       baseCheckpoint: checkpoints[0] ?? null,
+      mayRevalidate: canMutateArtefact(ctx.user, model.createdById),
       runCount: _count.seniorRuns,
       job: job ?? null,
     }
@@ -121,8 +123,11 @@ export const modelsRouter = createTRPCRouter({
   revalidate: researcherProcedure.input(modelIdSchema).mutation(async ({ ctx, input }) => {
     return ctx.db.$transaction(async (tx) => {
       // lock the row so two clicks cannot queue two jobs
-      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM base_models WHERE id = ${input.id} FOR UPDATE`
+      const locked = await tx.$queryRaw<{ id: string; createdById: string | null }[]>`
+        SELECT id, created_by_id AS "createdById" FROM base_models WHERE id = ${input.id} FOR UPDATE`
       if (locked.length === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `No base model ${input.id}` })
+      // re-validating resets the model's result: a change to the model, for who registered it or an admin
+      requireArtefactOwner(ctx.user, locked[0]!.createdById, 'the model’s', 're-validate')
       const [active] = await validationJobs(tx, input.id, ACTIVE_JOB)
       if (active) throw new TRPCError({ code: 'CONFLICT', message: 'A validation of this model is already queued or running' })
       // back to pending: the page shows the new result, not the old one, until the job has run

@@ -7,6 +7,7 @@ import { TRPCError } from '@trpc/server'
 
 import type { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
+import { canMutateArtefact, requireArtefactOwner } from '../../auth/access'
 import { enqueueJob, requestCancel } from '../../jobs'
 import { fieldError, type FieldErrors } from '../errors'
 import { paged, skipTake } from '../pagination'
@@ -123,9 +124,7 @@ async function createRun(
 async function ownedRun(ctx: { db: Db; user: User }, id: string, verb: string) {
   const run = await ctx.db.trainingRun.findUnique({ where: { id }, select: { id: true, ownerId: true, status: true } })
   if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No training run ${id}` })
-  if (run.ownerId !== ctx.user.id && ctx.user.role !== 'ADMIN') {
-    throw new TRPCError({ code: 'FORBIDDEN', message: `Only the run’s owner or an admin can ${verb} it` })
-  }
+  requireArtefactOwner(ctx.user, run.ownerId, 'the run’s', verb)
   return run
 }
 
@@ -178,7 +177,7 @@ export const runsRouter = createTRPCRouter({
     const { jobs, checkpoints, ...rest } = run
     const job = jobs[0] ?? null
     const exports = await onnxExports(ctx.db, checkpoints)
-    const mayControl = ctx.user.role === 'ADMIN' || run.ownerId === ctx.user.id
+    const mayControl = canMutateArtefact(ctx.user, run.ownerId)
     const jobActive = job != null && (ACTIVE_JOB as readonly string[]).includes(job.status)
     return {
       ...rest,

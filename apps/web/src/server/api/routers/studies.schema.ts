@@ -71,6 +71,8 @@ export const studyDesignObject = z.object({
   practice: practiceTaskSchema,
   attentionChecks: z.array(attentionCheckSchema).max(MAX_ATTENTION_CHECKS, `At most ${MAX_ATTENTION_CHECKS} attention checks`).default([]),
   minSecondsPerTask: wholeNumber('Minimum seconds per task', 0, 3_600).default(10),
+  /** consenting participants admitted at most (blank: no cap), so a flood of joins cannot use up the design */
+  maxParticipants: wholeNumber('Maximum participants', 1, 100_000).nullable().optional().transform((v) => v ?? null),
   completionCode: z
     .string({ error: 'Completion code is required' })
     .trim()
@@ -131,3 +133,16 @@ export const participantSessionSchema = z.object({ id: z.string().min(1), partic
 export const ID_MODES = ['raw', 'hashed'] as const
 export type IdMode = (typeof ID_MODES)[number]
 export const requestExportSchema = z.object({ id: z.string().min(1), idMode: z.enum(ID_MODES).default('hashed') })
+
+/** A collaborator is named by the e-mail address of their account. */
+export const addCollaboratorSchema = z.object({
+  id: z.string().min(1),
+  email: z
+    .string({ error: 'Enter an e-mail address' })
+    .trim()
+    .toLowerCase()
+    .max(254, 'At most 254 characters')
+    .pipe(z.email({ error: 'Enter a valid e-mail address' })),
+})
+export type AddCollaboratorInput = z.input<typeof addCollaboratorSchema>
+export const removeCollaboratorSchema = z.object({ id: z.string().min(1), userId: z.string().min(1, 'Name the collaborator to remove') })

@@ -1,23 +1,29 @@
 // Handoff studies (researcher side): design (DRAFT), launch (GENERATING: the worker pre-generates the senior traces
-// and opens the study), pause/resume/close, dashboard, participants, exports. The participant side is participant.ts.
+// and opens the study), pause/resume/close, dashboard, participants, exports, collaborators. The participant side is
+// participant.ts. Access (server/auth/access.ts): the design is readable lab-wide; participant data (dashboard,
+// participants, sessions, exports) by the owner, collaborators and admins; raw ids by the owner and admins; the owner or
+// an admin changes the study and its collaborators.
 import { randomBytes } from 'node:crypto'
 
 import { TRPCError } from '@trpc/server'
 
 import type { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
+import { requireStudyNeed, studyAccess, studyPermissions } from '../../auth/access'
 import type { Db } from '../../db'
 import { enqueueJob } from '../../jobs'
 import { LATIN_SQUARE_RULE, participantItems } from '../../studies/assignment'
 import { participantSession, studyDashboard, studyParticipants } from '../../studies/dashboard'
 import { fieldError } from '../errors'
 import { paged, skipTake } from '../pagination'
-import { createTRPCRouter, researcherProcedure } from '../trpc'
+import { createTRPCRouter, researcherProcedure, studyProcedure } from '../trpc'
 import {
+  addCollaboratorSchema,
   dashboardSchema,
   listStudiesSchema,
   participantSessionSchema,
   participantsSchema,
+  removeCollaboratorSchema,
   requestExportSchema,
   studyDesignSchema,
   studyIdSchema,
@@ -25,26 +31,27 @@ import {
   type StudyDesign,
 } from './studies.schema'
 
-type User = { id: string; role: 'ADMIN' | 'RESEARCHER' }
-
 /** Where participants start; the study's URL parameters are appended by the recruiting platform. */
 export function studyLinkPath(studyId: string): string {
   return `/study/${studyId}`
 }
 
-async function ownedStudy(ctx: { db: Db; user: User }, id: string, verb: string) {
-  const study = await ctx.db.study.findUnique({ where: { id }, select: { id: true, ownerId: true, status: true, name: true } })
-  if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${id}` })
-  if (study.ownerId !== ctx.user.id && ctx.user.role !== 'ADMIN') {
-    throw new TRPCError({ code: 'FORBIDDEN', message: `Only the study’s owner or an admin can ${verb} it` })
-  }
-  return study
+/** A procedure on a study the caller owns (or any, for an admin); others get FORBIDDEN naming `verb`. */
+function ownerProcedure(verb: string) {
+  return studyProcedure('manage', `Only the study’s owner or an admin can ${verb} it`)
 }
 
-async function viewableStudy(db: Db, id: string) {
-  const study = await db.study.findUnique({ where: { id }, select: { id: true } })
-  if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${id}` })
-  return study
+/** The study's collaborators, oldest first. */
+async function collaboratorsOf(db: Db, studyId: string) {
+  const rows = await db.studyCollaborator.findMany({
+    where: { studyId },
+    orderBy: [{ createdAt: 'asc' }, { userId: 'asc' }],
+    select: { userId: true, createdAt: true, user: { select: { email: true, name: true, disabledAt: true } }, addedBy: { select: { email: true } } },
+  })
+  return rows.map((r) => ({
+    userId: r.userId, email: r.user.email, name: r.user.name, disabled: r.user.disabledAt !== null, addedAt: r.createdAt,
+    addedByEmail: r.addedBy?.email ?? null,
+  }))
 }
 
 /** Checks what zod cannot: the dataset and checkpoints exist and the dataset has enough problems. */
@@ -81,8 +88,8 @@ const TRANSITIONS = {
 
 function transition(name: keyof typeof TRANSITIONS) {
   const { from, to, verb } = TRANSITIONS[name]
-  return researcherProcedure.input(studyIdSchema).mutation(async ({ ctx, input }) => {
-    const study = await ownedStudy(ctx, input.id, verb)
+  return ownerProcedure(verb).mutation(async ({ ctx }) => {
+    const study = ctx.study
     return ctx.db.$transaction(async (tx) => {
       const changed = await tx.study.updateMany({
         where: { id: study.id, status: { in: [...from] } },
@@ -161,9 +168,12 @@ export const studiesRouter = createTRPCRouter({
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${input.id}` })
     const { hashSalt: _salt, jobs, ...rest } = study
     const itemsWithTraces = await ctx.db.studyItem.count({ where: { studyId: study.id, traceId: { not: null } } })
-    const mayControl = ctx.user.role === 'ADMIN' || study.ownerId === ctx.user.id
+    // the design is lab-wide; what the caller may do beyond reading it, for the page's sections and buttons
+    const { mayControl, mayReadParticipantData, mayExportRawIds } = studyPermissions(ctx.user, await studyAccess(ctx.db, ctx.user, study.id))
     return {
       ...rest,
+      mayReadParticipantData,
+      mayExportRawIds,
       generationJob: jobs[0] ?? null,
       itemsWithTraces,
       link: studyLinkPath(study.id),
@@ -190,8 +200,8 @@ export const studiesRouter = createTRPCRouter({
     })
   }),
 
-  update: researcherProcedure.input(updateStudySchema).mutation(async ({ ctx, input }) => {
-    const study = await ownedStudy(ctx, input.id, 'edit')
+  update: ownerProcedure('edit').input(updateStudySchema).mutation(async ({ ctx, input }) => {
+    const study = ctx.study
     if (study.status !== 'DRAFT') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Only a draft study can be edited' })
     await checkReferences(ctx.db, input.design)
     return ctx.db.$transaction(async (tx) => {
@@ -210,8 +220,8 @@ export const studiesRouter = createTRPCRouter({
    * DRAFT → GENERATING: sample the problems (seeded), create one item per condition × problem, and queue the worker
    * job that generates each condition's senior trace per problem, cuts it at the handoff rule and opens the study.
    */
-  launch: researcherProcedure.input(studyIdSchema).mutation(async ({ ctx, input }) => {
-    const owned = await ownedStudy(ctx, input.id, 'launch')
+  launch: ownerProcedure('launch').mutation(async ({ ctx }) => {
+    const owned = ctx.study
     if (owned.status !== 'DRAFT') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `The study is ${owned.status.toLowerCase()}; only a draft can be launched` })
     return ctx.db.$transaction(async (tx) => {
       const study = await tx.study.findUniqueOrThrow({
@@ -240,17 +250,15 @@ export const studiesRouter = createTRPCRouter({
   resume: transition('resume'),
   close: transition('close'),
 
-  dashboard: researcherProcedure.input(dashboardSchema).query(async ({ ctx, input }) => {
-    await viewableStudy(ctx.db, input.id)
+  dashboard: studyProcedure('participantData').input(dashboardSchema).query(async ({ ctx, input }) => {
     return studyDashboard(ctx.db, input.id, { applyExclusions: input.applyExclusions })
   }),
 
-  participants: researcherProcedure.input(participantsSchema).query(async ({ ctx, input }) => {
-    await viewableStudy(ctx.db, input.id)
+  participants: studyProcedure('participantData').input(participantsSchema).query(async ({ ctx, input }) => {
     return studyParticipants(ctx.db, input.id, { page: input.page, pageSize: input.pageSize, filter: input.filter })
   }),
 
-  participantSession: researcherProcedure.input(participantSessionSchema).query(async ({ ctx, input }) => {
+  participantSession: studyProcedure('participantData').input(participantSessionSchema).query(async ({ ctx, input }) => {
     const session = await participantSession(ctx.db, input.id, input.participantId)
     if (!session) throw new TRPCError({ code: 'NOT_FOUND', message: `No participant ${input.participantId} in study ${input.id}` })
     return session
@@ -293,8 +301,8 @@ export const studiesRouter = createTRPCRouter({
   }),
 
   /** Queues a Parquet export (worker job EXPORT_STUDY); CSV and JSONL stream from /api/studies/<id>/export. */
-  requestExport: researcherProcedure.input(requestExportSchema).mutation(async ({ ctx, input }) => {
-    await viewableStudy(ctx.db, input.id)
+  requestExport: studyProcedure('participantData').input(requestExportSchema).mutation(async ({ ctx, input }) => {
+    if (input.idMode === 'raw') requireStudyNeed(ctx.user, ctx.study, 'rawIds')
     return ctx.db.$transaction(async (tx) => {
       const row = await tx.studyExport.create({
         data: { studyId: input.id, format: 'PARQUET', idMode: input.idMode, createdById: ctx.user.id },
@@ -306,8 +314,7 @@ export const studiesRouter = createTRPCRouter({
     })
   }),
 
-  exports: researcherProcedure.input(studyIdSchema).query(async ({ ctx, input }) => {
-    await viewableStudy(ctx.db, input.id)
+  exports: studyProcedure('participantData').query(async ({ ctx, input }) => {
     const rows = await ctx.db.studyExport.findMany({
       where: { studyId: input.id },
       orderBy: { createdAt: 'desc' },
@@ -315,5 +322,42 @@ export const studiesRouter = createTRPCRouter({
       select: { id: true, format: true, idMode: true, status: true, rowCount: true, error: true, createdAt: true, createdBy: { select: { email: true } } },
     })
     return rows.map(({ createdBy, ...r }) => ({ ...r, createdByEmail: createdBy?.email ?? null }))
+  }),
+
+  /** Researchers who read the study's participant data beside its owner; the owner (or an admin) keeps the list. */
+  collaborators: createTRPCRouter({
+    list: studyProcedure('participantData').query(({ ctx }) => collaboratorsOf(ctx.db, ctx.study.id)),
+
+    /** Adds an existing, enabled account by e-mail address. */
+    add: ownerProcedure('share').input(addCollaboratorSchema).mutation(async ({ ctx, input }) => {
+      const user = await ctx.db.user.findUnique({ where: { email: input.email }, select: { id: true, email: true, disabledAt: true } })
+      if (!user) throw fieldError({ email: [`No account has the e-mail address ${input.email}; an admin can invite them first`] })
+      if (user.disabledAt) throw fieldError({ email: [`The account ${input.email} is disabled`] })
+      if (user.id === ctx.study.ownerId) throw fieldError({ email: [`${input.email} owns this study`] })
+      const already = await ctx.db.studyCollaborator.count({ where: { studyId: ctx.study.id, userId: user.id } })
+      if (already) throw fieldError({ email: [`${input.email} is already a collaborator`] })
+      try {
+        await ctx.db.$transaction(async (tx) => {
+          await tx.studyCollaborator.create({ data: { studyId: ctx.study.id, userId: user.id, addedById: ctx.user.id } })
+          await audit(tx, {
+            actorId: ctx.user.id, action: 'study.collaborator.add', entity: 'studies', entityId: ctx.study.id, details: { userId: user.id, email: user.email },
+          })
+        })
+      } catch (error) {
+        // added twice at once: the primary key decides
+        if ((error as { code?: string }).code === 'P2002') throw fieldError({ email: [`${input.email} is already a collaborator`] })
+        throw error
+      }
+      return collaboratorsOf(ctx.db, ctx.study.id)
+    }),
+
+    remove: ownerProcedure('share').input(removeCollaboratorSchema).mutation(async ({ ctx, input }) => {
+      await ctx.db.$transaction(async (tx) => {
+        const { count } = await tx.studyCollaborator.deleteMany({ where: { studyId: ctx.study.id, userId: input.userId } })
+        if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `User ${input.userId} is not a collaborator of study ${ctx.study.id}` })
+        await audit(tx, { actorId: ctx.user.id, action: 'study.collaborator.remove', entity: 'studies', entityId: ctx.study.id, details: { userId: input.userId } })
+      })
+      return collaboratorsOf(ctx.db, ctx.study.id)
+    }),
   }),
 })

@@ -5,6 +5,7 @@ import { z } from 'zod'
 
 import type { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
+import { canFollowJob } from '../../auth/access'
 import { enqueueJob } from '../../jobs'
 import { fieldError, type FieldErrors } from '../errors'
 import { paged, skipTake } from '../pagination'
@@ -199,10 +200,14 @@ export const tracesRouter = createTRPCRouter({
   job: researcherProcedure.input(traceJobSchema).query(async ({ ctx, input }) => {
     const job = await ctx.db.job.findFirst({
       where: { id: input.jobId, kind: 'GENERATE_TRACES' },
-      select: { id: true, status: true, progress: true, progressMessage: true, error: true, result: true, attempts: true, createdAt: true, finishedAt: true },
+      select: {
+        id: true, status: true, progress: true, progressMessage: true, error: true, result: true, attempts: true, createdAt: true, finishedAt: true,
+        createdById: true,
+      },
     })
-    if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: `No trace generation job ${input.jobId}` })
-    const { result, ...rest } = job
+    // a job is followed by who started it (or an admin), as dataset jobs are; its traces, once written, are lab-wide
+    if (!job || !canFollowJob(ctx.user, job.createdById)) throw new TRPCError({ code: 'NOT_FOUND', message: `No trace generation job ${input.jobId}` })
+    const { result, createdById: _createdById, ...rest } = job
     const traceIds = record(result).traceIds
     return { ...rest, traceIds: Array.isArray(traceIds) ? traceIds.filter((id): id is string => typeof id === 'string') : [] }
   }),

@@ -2,13 +2,15 @@
 // validate with the same schemas before anything is sent.
 import { z } from 'zod'
 
+import { SECRET_LIMITS } from '../../limits'
 import { pageInput } from '../pagination'
 
 export const ROLES = ['RESEARCHER', 'ADMIN'] as const
-export const MIN_PASSWORD_LENGTH = 12
+export const MIN_PASSWORD_LENGTH = SECRET_LIMITS.minPasswordLength
 export const INVITE_DAYS = 7
 
 export const setDisabledSchema = z.object({ userId: z.string().min(1), disabled: z.boolean() })
+export const revokeSessionsSchema = z.object({ userId: z.string().min(1, 'Name the account to sign out') })
 
 export const listUsersSchema = z.object(pageInput).default({ page: 1, pageSize: 20 })
 

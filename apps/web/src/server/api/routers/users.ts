@@ -1,4 +1,5 @@
-// Accounts. Admins list users, invite researchers (a link shown once) and disable or enable accounts; an
+// Accounts. Admins list users, invite researchers (a link shown once), disable or enable accounts and sign an account
+// out everywhere (each raises its session version, so its open sessions are refused: server/auth/access.ts); an
 // invitee accepts with the link's token and chooses a password (public procedures: the invitee has no
 // session yet). The first admin comes from scripts/seed-user.ts.
 import { TRPCError } from '@trpc/server'
@@ -10,7 +11,9 @@ import { hashPassword } from '../../auth/password'
 import { fieldError } from '../errors'
 import { paged, skipTake } from '../pagination'
 import { adminProcedure, createTRPCRouter, publicProcedure } from '../trpc'
-import { acceptInviteSchema, invitationSchema, inviteUserSchema, listUsersSchema, setDisabledSchema, userStatus } from './users.schema'
+import {
+  acceptInviteSchema, invitationSchema, inviteUserSchema, listUsersSchema, revokeSessionsSchema, setDisabledSchema, userStatus,
+} from './users.schema'
 
 const NO_SUCH_INVITATION = 'This invitation link is not valid: it is unknown or has already been used. Ask an administrator for a new one.'
 
@@ -129,7 +132,8 @@ export const usersRouter = createTRPCRouter({
       if (!found) throw new TRPCError({ code: 'NOT_FOUND', message: `No user ${input.userId}` })
       const user = await tx.user.update({
         where: { id: input.userId },
-        data: { disabledAt: input.disabled ? new Date() : null },
+        // a new session version either way: sessions from before a disable stay dead after the enable
+        data: { disabledAt: input.disabled ? new Date() : null, sessionVersion: { increment: 1 } },
         select: { id: true, email: true, disabledAt: true },
       })
       await audit(tx, {
@@ -139,6 +143,16 @@ export const usersRouter = createTRPCRouter({
         entityId: user.id,
       })
       return user
+    })
+  }),
+
+  /** Ends every open session of an account (a lost laptop, a shared browser); the person can sign in again. */
+  revokeSessions: adminProcedure.input(revokeSessionsSchema).mutation(async ({ ctx, input }) => {
+    return ctx.db.$transaction(async (tx) => {
+      const { count } = await tx.user.updateMany({ where: { id: input.userId }, data: { sessionVersion: { increment: 1 } } })
+      if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `No user ${input.userId}` })
+      await audit(tx, { actorId: ctx.user.id, action: 'user.revoke_sessions', entity: 'users', entityId: input.userId })
+      return { userId: input.userId }
     })
   }),
 })

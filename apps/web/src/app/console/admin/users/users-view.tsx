@@ -1,6 +1,6 @@
 'use client'
 // Accounts (admins): invite a researcher or an admin (the invitation link is shown once, here, to copy),
-// issue a new link to someone who has not accepted yet, disable or enable accounts.
+// issue a new link to someone who has not accepted yet, disable or enable accounts, sign an account out everywhere.
 import { zodResolver } from '@hookform/resolvers/zod'
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
@@ -44,6 +44,16 @@ export function UsersView() {
       onSettled: () => refresh(),
     }),
   )
+  const [revoked, setRevoked] = useState<string | null>(null)
+  const revokeSessions = useMutation(
+    trpc.users.revokeSessions.mutationOptions({
+      onMutate: () => {
+        setActionError(null)
+        setRevoked(null)
+      },
+      onError: (error) => setActionError(error.message),
+    }),
+  )
 
   const columns: ColumnDef<UserRow>[] = [
     { header: 'E-mail', accessorKey: 'email', cell: ({ row }) => <span className="font-medium">{row.original.email}</span> },
@@ -70,7 +80,7 @@ export function UsersView() {
       cell: ({ row }) => {
         const u = row.original
         if (u.isSelf) return <span className="text-xs text-slate-600">you</span>
-        const busy = setDisabled.isPending || invite.isPending
+        const busy = setDisabled.isPending || invite.isPending || revokeSessions.isPending
         return (
           <span className="flex flex-wrap gap-2">
             {u.status === 'invited' ? (
@@ -82,6 +92,17 @@ export function UsersView() {
                 onClick={() => invite.mutate({ email: u.email, name: u.name, role: u.role })}
               >
                 New link
+              </button>
+            ) : null}
+            {u.status === 'active' ? (
+              <button
+                type="button"
+                className="btn-secondary py-1"
+                disabled={busy}
+                aria-label={`End every session of ${u.email}`}
+                onClick={() => revokeSessions.mutate({ userId: u.id }, { onSuccess: () => setRevoked(u.email) })}
+              >
+                End sessions
               </button>
             ) : null}
             {u.status === 'disabled' ? (
@@ -134,6 +155,11 @@ export function UsersView() {
         {actionError ? (
           <p role="alert" className="px-5 text-sm text-red-700">
             {actionError}
+          </p>
+        ) : null}
+        {revoked ? (
+          <p role="status" className="px-5 text-sm text-slate-700">
+            Every session of {revoked} has ended; they can sign in again.
           </p>
         ) : null}
         {list.isError ? (

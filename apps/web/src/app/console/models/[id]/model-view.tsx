@@ -89,14 +89,17 @@ export function ModelView({ id }: { id: string }) {
         </div>
         <div className="flex items-center gap-3">
           <ModelStatusBadge status={model.status} testId="model-status" />
-          <button
-            type="button"
-            className="btn-secondary"
-            disabled={revalidate.isPending || jobActive}
-            onClick={() => revalidate.mutate({ id })}
-          >
-            {revalidate.isPending ? 'Queueing…' : 'Re-validate'}
-          </button>
+          {/* who registered the model, or an admin (server/auth/access.ts) */}
+          {model.mayRevalidate ? (
+            <button
+              type="button"
+              className="btn-secondary"
+              disabled={revalidate.isPending || jobActive}
+              onClick={() => revalidate.mutate({ id })}
+            >
+              {revalidate.isPending ? 'Queueing…' : 'Re-validate'}
+            </button>
+          ) : null}
         </div>
       </div>
       {revalidate.isError ? (

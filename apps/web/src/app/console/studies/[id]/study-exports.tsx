@@ -12,16 +12,17 @@ import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 type ExportRow = RouterOutputs['studies']['exports'][number]
 
-function IdModeSelect({ id, value, onChange }: { id: string; value: IdMode; onChange: (value: IdMode) => void }) {
+function IdModeSelect({ id, value, onChange, mayExportRawIds }: { id: string; value: IdMode; onChange: (value: IdMode) => void; mayExportRawIds: boolean }) {
   return (
     <select id={id} className="input" value={value} onChange={(e) => onChange(e.target.value as IdMode)}>
       <option value="hashed">Hashed ids (salted SHA-256)</option>
-      <option value="raw">Raw ids (contain the recruiting platform’s participant ids)</option>
+      {/* raw ids leave with the study's owner and admins only (collaborators export hashed ids) */}
+      {mayExportRawIds ? <option value="raw">Raw ids (contain the recruiting platform’s participant ids)</option> : null}
     </select>
   )
 }
 
-export function StudyExports({ id }: { id: string }) {
+export function StudyExports({ id, mayExportRawIds }: { id: string; mayExportRawIds: boolean }) {
   const trpc = useTRPC()
   const [csvIds, setCsvIds] = useState<IdMode>('hashed')
   const [jsonlIds, setJsonlIds] = useState<IdMode>('hashed')
@@ -46,7 +47,8 @@ export function StudyExports({ id }: { id: string }) {
       <div className="card space-y-4">
         <p className="text-sm text-slate-600">
           One row per response, excluded participants included (an <code>excluded</code> column marks them). Hashed ids are the default;
-          raw ids are the recruiting platform’s own participant ids. Every download is recorded.
+          raw ids are the recruiting platform’s own participant ids{mayExportRawIds ? '' : ' (the study’s owner and admins export those)'}. Every
+          download is recorded.
         </p>
         <div className="grid gap-4 md:grid-cols-3">
           {STREAMED.map(({ format, label, ids, setIds }) => (
@@ -54,7 +56,7 @@ export function StudyExports({ id }: { id: string }) {
               <label htmlFor={`${format}-ids`} className="label">
                 {label}: participant ids
               </label>
-              <IdModeSelect id={`${format}-ids`} value={ids} onChange={setIds} />
+              <IdModeSelect id={`${format}-ids`} value={ids} onChange={setIds} mayExportRawIds={mayExportRawIds} />
               <a className="btn-secondary" href={`/api/studies/${id}/export?format=${format}&ids=${ids}`} download onClick={afterDownload} data-testid={`download-${format}`}>
                 Download {label}
               </a>
@@ -64,7 +66,7 @@ export function StudyExports({ id }: { id: string }) {
             <label htmlFor="parquet-ids" className="label">
               Parquet: participant ids
             </label>
-            <IdModeSelect id="parquet-ids" value={parquetIds} onChange={setParquetIds} />
+            <IdModeSelect id="parquet-ids" value={parquetIds} onChange={setParquetIds} mayExportRawIds={mayExportRawIds} />
             <button type="button" className="btn-secondary" disabled={request.isPending} onClick={() => request.mutate({ id, idMode: parquetIds })}>
               {request.isPending ? 'Requesting…' : 'Export Parquet'}
             </button>
@@ -116,7 +118,7 @@ export function StudyExports({ id }: { id: string }) {
                 header: 'File',
                 cell: (c) =>
                   c.row.original.format === 'PARQUET' ? (
-                    c.row.original.status === 'READY' ? (
+                    c.row.original.status === 'READY' && (mayExportRawIds || c.row.original.idMode !== 'raw') ? (
                       <a className="text-indigo-700 hover:underline" href={`/api/studies/${id}/exports/${c.row.original.id}`} download>
                         Download
                       </a>

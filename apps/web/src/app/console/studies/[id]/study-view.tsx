@@ -1,7 +1,8 @@
 'use client'
 // One study: its status and the controls its owner has (edit, launch, pause, resume, close), the senior-trace
 // generation while it runs (polled every 2 s until the study opens), the participant link, the design and its
-// assignment rule, then the dashboard, the participants and the exports once people take part.
+// assignment rule, then the dashboard, the participants and the exports once people take part. The design is shown to
+// every researcher; participant data and collaborators only to the owner, collaborators and admins.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState, useSyncExternalStore } from 'react'
@@ -14,6 +15,7 @@ import type { AttentionCheck, HandoffRule } from '@/server/api/routers/studies.s
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { runCheckpointLabel } from '../design-defaults'
+import { StudyCollaborators } from './study-collaborators'
 import { StudyControls } from './study-controls'
 import { StudyDashboard } from './study-dashboard'
 import { StudyExports } from './study-exports'
@@ -98,7 +100,17 @@ export function StudyView({ id }: { id: string }) {
 
       <DesignSummary study={s} />
 
-      {s._count.participants > 0 ? (
+      {s.mayReadParticipantData ? <StudyCollaborators id={s.id} mayManage={s.mayControl} /> : null}
+
+      {!s.mayReadParticipantData ? (
+        <section className="card text-sm text-slate-600" aria-labelledby="participant-data-heading" data-testid="participant-data-restricted">
+          <h2 id="participant-data-heading" className="mb-1 font-semibold text-slate-900">
+            Participant data
+          </h2>
+          The dashboard, participants and exports are open to the study’s owner ({s.owner.email}), its collaborators and admins. Ask the owner
+          to add you as a collaborator.
+        </section>
+      ) : s._count.participants > 0 ? (
         <StudyDashboard id={s.id} live={s.status === 'OPEN'} />
       ) : launched ? (
         <section className="card text-sm text-slate-600" aria-labelledby="dashboard-heading">
@@ -109,10 +121,10 @@ export function StudyView({ id }: { id: string }) {
         </section>
       ) : null}
 
-      {launched ? (
+      {launched && s.mayReadParticipantData ? (
         <>
           <StudyParticipants id={s.id} live={s.status === 'OPEN'} />
-          <StudyExports id={s.id} />
+          <StudyExports id={s.id} mayExportRawIds={s.mayExportRawIds} />
         </>
       ) : null}
     </div>
