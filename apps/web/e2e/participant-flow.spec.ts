@@ -163,6 +163,11 @@ test('an invalid session link says so', async ({ page }) => {
   await expect(page.getByTestId('end-message').getByRole('alert')).toHaveText('This study link is not valid. Open the link you were given again.')
   await page.goto('/take/short')
   await expect(page.getByTestId('end-message').getByRole('alert')).toHaveText('This study link is not valid. Open the link you were given again.')
+  // the session page in a tab that holds no session
+  const fresh = await page.context().newPage()
+  await fresh.goto('/take')
+  await expect(fresh.getByTestId('end-message').getByRole('alert')).toHaveText('This study link is not valid. Open the link you were given again.')
+  await fresh.close()
   // a stored token the server does not know: the study link forgets it and shows the consent page
   await page.evaluate((key) => localStorage.setItem(key, 'y'.repeat(43)), `tandem:study:${STUDY}`)
   await page.goto(studyLink(STUDY, uniquePid('stale')))
@@ -177,12 +182,14 @@ test('a whole session, keyboard only: practice, a task with math preview, autosa
   await expect(agree).toBeVisible()
   await tabTo(page, agree)
   await page.keyboard.press('Enter')
-  await expect(page).toHaveURL(/\/take\/[A-Za-z0-9_-]{20,}$/)
-  const token = page.url().split('/take/')[1]!
+  // the token is in no URL: the tab keeps it in sessionStorage, the study link finds it in localStorage
+  await expect(page).toHaveURL(/\/take$/)
+  const token = (await page.evaluate(() => sessionStorage.getItem('tandem:session')))!
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
   expect(await page.evaluate((key) => localStorage.getItem(key), `tandem:study:${STUDY}`)).toBe(token)
   // the study link resumes this session
   await page.goto(studyLink(STUDY, pid))
-  await expect(page).toHaveURL(new RegExp(`/take/${token}$`))
+  await expect(page).toHaveURL(/\/take$/)
 
   // instructions: paragraphs and math kept
   await expect(page.getByRole('heading', { level: 1, name: 'Instructions' })).toBeVisible()
@@ -270,7 +277,7 @@ test('a whole session, keyboard only: practice, a task with math preview, autosa
   await page.keyboard.type(' (checked)')
   await page.goto('about:blank')
   await expect.poll(() => draftOf(STUDY, pid, 0).then((d) => d?.continuation)).toBe('Step 2: 7 + 1 = 8 (checked)')
-  await page.goto(`/take/${token}`)
+  await page.goto('/take')
   await expect(page.getByLabel('Continue the reasoning')).toHaveValue('Step 2: 7 + 1 = 8 (checked)')
 
   // offline: the status says so, a new tab restores the unsaved text from the browser's backup, and it is saved
@@ -280,8 +287,10 @@ test('a whole session, keyboard only: practice, a task with math preview, autosa
   await page.getByLabel('Continue the reasoning').press('End')
   await page.keyboard.type(' Offline note.')
   await expect(page.getByTestId('save-status')).toHaveText('Not saved — retrying')
+  // a new tab has no sessionStorage: the study link resumes it
   const second = await context.newPage()
-  await second.goto(`/take/${token}`)
+  await second.goto(studyLink(STUDY, pid))
+  await expect(second).toHaveURL(/\/take$/)
   await expect(second.getByLabel('Continue the reasoning')).toHaveValue('Step 2: 7 + 1 = 8 (checked) Offline note.')
   await expect(second.getByTestId('save-status')).toHaveText('Not saved — retrying')
   expect((await draftOf(STUDY, pid, 0))?.continuation).toBe('Step 2: 7 + 1 = 8 (checked)')
@@ -358,6 +367,27 @@ test('when the time runs out, whatever is typed is sent as timed out', async ({ 
     ).rows[0],
   )
   expect(response).toEqual({ continuation: 'Partial work', answer: '', timed_out: true, ease_rating: null })
+  // the page waits for the server's deadline: an honest page never counts as an early time-out claim
+  const claims = await withDb(async (db) =>
+    (await db.query<{ early_timeout_claims: number }>('SELECT early_timeout_claims FROM participants WHERE study_id = $1 AND external_id = $2', [TIMED, pid])).rows[0],
+  )
+  expect(claims?.early_timeout_claims).toBe(0)
+})
+
+test('participant calls are POSTs: no session token in any request URL', async ({ page }) => {
+  const urls: string[] = []
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname.startsWith('/api/')) urls.push(`${request.method()} ${request.url()}`)
+  })
+  await page.goto(studyLink(STUDY, uniquePid('post')))
+  await page.getByRole('button', { name: 'I agree — start' }).click()
+  await expect(page.getByRole('heading', { level: 1, name: 'Instructions' })).toBeVisible()
+  const token = (await page.evaluate(() => sessionStorage.getItem('tandem:session')))!
+  expect(urls.length).toBeGreaterThan(0)
+  for (const url of urls) {
+    expect(url).toMatch(/^POST /)
+    expect(url).not.toContain(token)
+  }
 })
 
 test('the preview runs the whole flow in the browser and records nothing', async ({ page }) => {

@@ -60,10 +60,9 @@ const studyCount = () => withDb(async (db) => Number((await db.query('SELECT cou
 // ---------------------------------------------------------------- the participant API (tRPC over HTTP, superjson)
 
 async function trpc<T>(request: APIRequestContext, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
-  const response =
-    kind === 'query'
-      ? await request.get(`/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`)
-      : await request.post(`/api/trpc/${path}`, { data: { json: input } })
+  // queries too are POSTs (the client's methodOverride): the server refuses participant GETs
+  void kind
+  const response = await request.post(`/api/trpc/${path}`, { data: { json: input } })
   const body = (await response.json()) as { result?: { data: { json: T } }; error?: { json: { message: string } } }
   if (!response.ok() || !body.result) throw new Error(`${path}: ${response.status()} ${body.error?.json.message ?? JSON.stringify(body)}`)
   return body.result.data.json

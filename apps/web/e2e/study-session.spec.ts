@@ -32,7 +32,7 @@ async function takeStudy(browser: Browser, studyId: string, pid: string, opts: {
   const page = await context.newPage()
   await page.goto(`/study/${studyId}?PROLIFIC_PID=${pid}&STUDY_ID=e2e&SESSION_ID=${pid}-s`)
   await page.getByRole('button', { name: 'I agree — start' }).click()
-  await expect(page).toHaveURL(/\/take\//)
+  await expect(page).toHaveURL(/\/take$/)
   await page.getByRole('button', { name: 'Continue' }).click()
   await page.getByLabel('Continue the reasoning').fill('2 + 2 = 4')
   await page.getByLabel('Final answer').fill('4')

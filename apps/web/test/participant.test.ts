@@ -228,7 +228,8 @@ describe('a session', () => {
     const error = await rejectionOf(api.participant.submit({ token, assignmentId, continuation: 'x', answer: ' ', easeRating: 0, confidence: 3 } as never))
     expect(error.code).toBe('BAD_REQUEST')
     expect(await db.response.count({ where: { assignmentId } })).toBe(0)
-    // a time-out submit may be empty
+    // a time-out submit (at the deadline: the study's limit is 120 s) may be empty
+    await db.assignment.update({ where: { id: assignmentId }, data: { startedAt: new Date(Date.now() - 120_000) } })
     await api.participant.submit({ token, assignmentId, continuation: '', answer: '', timedOut: true })
     expect(await db.response.findUniqueOrThrow({ where: { assignmentId } })).toMatchObject({ timedOut: true, answer: '' })
   })

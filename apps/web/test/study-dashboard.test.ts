@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 
 import type { Db } from '@/server/db'
-import { nonNegative, participantSession, studyDashboard, studyParticipants } from '@/server/studies/dashboard'
+import { EARLY_CLAIMS_FLAG, nonNegative, participantSession, studyDashboard, studyParticipants } from '@/server/studies/dashboard'
 import { clusterBootstrapDifference, meanInterval, pairedPermutationTest, wilsonInterval } from '@/server/statistics'
 
 import { makeCheckpoints, makeUser, testDb, uniq, type TestUser } from './support/helpers'
@@ -172,7 +172,7 @@ beforeAll(async () => {
 
 describe('studyDashboard', () => {
   test('counts show everyone, whatever applyExclusions says', async () => {
-    const expected = { started: 6, consented: 5, declined: 1, completed: 3, excluded: 2, responses: 16, verified: 14, awaitingVerification: 2, timedOut: 1 }
+    const expected = { started: 6, consented: 5, declined: 1, completed: 3, excluded: 2, flagged: 0, responses: 16, verified: 14, awaitingVerification: 2, timedOut: 1 }
     expect((await studyDashboard(db, main.study.id, { applyExclusions: true })).counts).toEqual(expected)
     expect((await studyDashboard(db, main.study.id, { applyExclusions: false })).counts).toEqual(expected)
   })
@@ -255,7 +255,7 @@ describe('studyDashboard', () => {
 
   test('exclusion rules in words, with the study’s threshold', async () => {
     const d = await studyDashboard(db, main.study.id, { applyExclusions: true })
-    expect(d.exclusionRules).toEqual(['Failed an attention check', 'Median time per task under 10 s (implausibly fast)'])
+    expect(d.exclusionRules).toEqual(['Failed an attention check', 'Median time per task under 10 s (implausibly fast)', EARLY_CLAIMS_FLAG])
   })
 
   test('every condition appears even without responses; no verified responses, no difference', async () => {

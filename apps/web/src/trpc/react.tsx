@@ -8,6 +8,7 @@ import { useState } from 'react'
 import superjson from 'superjson'
 
 import type { AppRouter } from '@/server/api/root'
+import { TRPC_MAX_BATCH } from '@/server/limits'
 
 import { makeQueryClient } from './query-client'
 
@@ -32,6 +33,11 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
         httpBatchLink({
           url: '/api/trpc',
           transformer: superjson,
+          // every call is a POST: inputs (a participant's session token among them) never sit in a URL or an access
+          // log; the server refuses participant GETs
+          methodOverride: 'POST',
+          // the server refuses larger batches (limits.ts)
+          maxItems: TRPC_MAX_BATCH,
           headers: () => ({ 'x-trpc-source': 'nextjs-react' }),
         }),
       ],

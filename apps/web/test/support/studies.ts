@@ -1,6 +1,10 @@
 // Study fixtures: a valid design, and an OPEN study whose senior traces are "generated" by SQL (the worker's job is
 // tested in workers/trainer/tests/test_studies.py).
+import { randomInt } from 'node:crypto'
+
+import { createCaller } from '@/server/api/root'
 import type { StudyDesignInput } from '@/server/api/routers/studies.schema'
+import { createTRPCContext } from '@/server/api/trpc'
 import type { Db } from '@/server/db'
 
 import { callerFor, makeCatalog, makeCheckpoints, makeUser, uniq, type TestUser } from './helpers'
@@ -61,7 +65,10 @@ export async function makeOpenStudy(db: Db, overrides: Partial<StudyDesignInput>
   return { owner, studyId: id, conditionIds: conditions.map((c) => c.id), checkpoints, datasetId: catalog.dataset.id }
 }
 
-/** A signed-out caller (participants have no account). */
-export function anonymous(db: Db) {
-  return callerFor(db, null)
+/**
+ * A signed-out caller (participants have no account), from an address of its own: the participant router's
+ * per-address rate limits count each test participant apart, as they would real participants.
+ */
+export async function anonymous(db: Db, address = `198.18.${randomInt(256)}.${randomInt(256)}`) {
+  return createCaller(await createTRPCContext({ db, session: null, headers: new Headers({ 'x-forwarded-for': address }) }))
 }

@@ -1,6 +1,6 @@
 // The participant's pages (the study link and the session): calm and minimal, no console navigation, one
-// readable column that works from 375 px up. Not indexed, and no Referer leaves them: the session token is
-// in the /take URL.
+// readable column that works from 375 px up. Not indexed, and no Referer leaves them (the session token is in no
+// URL after the first load, but an old /take/<token> link still carries it once).
 import type { Metadata } from 'next'
 
 export const metadata: Metadata = {

@@ -25,6 +25,8 @@ export interface StudyDashboard {
     declined: number
     completed: number
     excluded: number
+    /** participants who claimed a time-out before the server's deadline (refused, counted, flagged: see EARLY_CLAIMS_FLAG) */
+    flagged: number
     responses: number
     verified: number
     awaitingVerification: number
@@ -69,9 +71,15 @@ export interface StudyDashboard {
 export const DIFFERENCE_PERMUTATIONS = 5000
 export const DIFFERENCE_BOOTSTRAP_REPLICATES = 2000
 
-/** The exclusion rules in words, as study_participant_status applies them. */
+/**
+ * A participant whose page claimed a time-out before the server's deadline (a bot skipping tasks; the server refused
+ * each claim and counted it in participants.early_timeout_claims). Flagged for the researcher beside the exclusions.
+ */
+export const EARLY_CLAIMS_FLAG = 'Flagged: claimed a time-out before the deadline (refused; the count is shown per participant)'
+
+/** The exclusion rules in words, as study_participant_status applies them, and the flag shown beside them. */
 export function exclusionRuleTexts(minSecondsPerTask: number): string[] {
-  return ['Failed an attention check', `Median time per task under ${minSecondsPerTask} s (implausibly fast)`]
+  return ['Failed an attention check', `Median time per task under ${minSecondsPerTask} s (implausibly fast)`, EARLY_CLAIMS_FLAG]
 }
 
 interface ConditionRow {
@@ -123,13 +131,14 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
   // independent reads of a page that polls: in parallel
   const [[participantCounts], [responseCounts], conditions, steps, rows] = await Promise.all([
     db.$queryRaw<
-      { started: number; consented: number; declined: number; completed: number; excluded: number }[]
+      { started: number; consented: number; declined: number; completed: number; excluded: number; flagged: number }[]
     >(Prisma.sql`
       SELECT count(*)::int AS started,
              count(pa.consented_at)::int AS consented,
              count(pa.declined_at)::int AS declined,
              count(pa.completed_at)::int AS completed,
-             (count(*) FILTER (WHERE ps.exclusion_reason IS NOT NULL))::int AS excluded
+             (count(*) FILTER (WHERE ps.exclusion_reason IS NOT NULL))::int AS excluded,
+             (count(*) FILTER (WHERE pa.early_timeout_claims > 0))::int AS flagged
       FROM participants pa
       JOIN study_participant_status ps ON ps.participant_id = pa.id
       WHERE pa.study_id = ${studyId}`),
@@ -243,6 +252,7 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
       declined: participantCounts?.declined ?? 0,
       completed: participantCounts?.completed ?? 0,
       excluded: participantCounts?.excluded ?? 0,
+      flagged: participantCounts?.flagged ?? 0,
       responses: responseCounts?.responses ?? 0,
       verified: responseCounts?.verified ?? 0,
       awaitingVerification: responseCounts?.awaiting ?? 0,
@@ -278,6 +288,8 @@ export interface ParticipantListRow {
   medianTaskSeconds: number | null
   excluded: boolean
   exclusionReason: string | null
+  /** time-outs claimed before the deadline (refused); above 0 the participant is flagged */
+  earlyTimeoutClaims: number
 }
 
 /**
@@ -326,12 +338,13 @@ export async function studyParticipants(
         correct: number
         median_task_ms: number | null
         exclusion_reason: string | null
+        early_timeout_claims: number | null
       }[]
     >(Prisma.sql`
       SELECT pa.id, pa.ordinal, pa.external_id, pa.created_at, pa.consented_at, pa.declined_at, pa.completed_at,
              (SELECT count(*) FROM assignments a WHERE a.participant_id = pa.id)::int AS tasks_total,
              r.tasks_done, r.verified, r.correct,
-             ps.median_task_ms, ps.exclusion_reason
+             ps.median_task_ms, ps.exclusion_reason, pa.early_timeout_claims
       FROM participants pa
       JOIN study_participant_status ps ON ps.participant_id = pa.id
       CROSS JOIN LATERAL (
@@ -359,6 +372,7 @@ export async function studyParticipants(
     medianTaskSeconds: r.median_task_ms === null ? null : Number(r.median_task_ms) / 1000,
     excluded: r.exclusion_reason !== null,
     exclusionReason: r.exclusion_reason,
+    earlyTimeoutClaims: r.early_timeout_claims ?? 0,
   }))
   return paged(items, countRow?.total ?? 0, page)
 }
@@ -405,6 +419,7 @@ export async function participantSession(db: Db, studyId: string, participantId:
       completedAt: participant.completedAt,
       excluded: exclusionReason !== null,
       exclusionReason,
+      earlyTimeoutClaims: participant.earlyTimeoutClaims ?? 0,
       medianTaskSeconds: status?.median_task_ms == null ? null : Number(status.median_task_ms) / 1000,
     },
     tasks: participant.assignments.map((a) => {

@@ -10,6 +10,7 @@ import { Prisma } from '../../generated/prisma/client'
 import type { AttentionCheck, PracticeTask } from '../api/routers/studies.schema'
 import type { Db } from '../db'
 import { enqueueJob } from '../jobs'
+import { PARTICIPANT_LIMITS } from '../limits'
 import { finishLiveTask, liveTask, liveView, spansOf, type LiveView } from './live-session'
 
 /** Requests reach the server a little after the page's clock runs out; within this the answer still counts. */
@@ -24,6 +25,8 @@ export function hashToken(token: string): string {
 }
 
 export const INVALID_LINK = 'This study link is not valid. Open the link you were given again.'
+/** A completed session's token, once PARTICIPANT_LIMITS.tokenAfterCompletionSeconds have passed. */
+export const SESSION_ENDED = 'This session has ended. Thank you for taking part; you can close this page.'
 
 export type Stage = 'declined' | 'closed' | 'instructions' | 'practice' | 'task' | 'attention' | 'complete'
 
@@ -37,6 +40,7 @@ export interface TaskDraft {
 export interface ParticipantRow {
   id: string
   studyId: string
+  consentedAt: Date | null
   declinedAt: Date | null
   instructionsDoneAt: Date | null
   practiceDoneAt: Date | null
@@ -57,10 +61,13 @@ export interface ParticipantRow {
   }
 }
 
-/** The participant holding this token (one query: every participant call starts here); UNAUTHORIZED if none. */
-export async function participantByToken(db: Db | Prisma.TransactionClient, token: string): Promise<ParticipantRow> {
+/**
+ * The participant holding this token (one query: every participant call starts here); UNAUTHORIZED if none, or if
+ * the session was completed more than PARTICIPANT_LIMITS.tokenAfterCompletionSeconds ago (the token has expired).
+ */
+export async function participantByToken(db: Db | Prisma.TransactionClient, token: string, now = new Date()): Promise<ParticipantRow> {
   const rows = await db.$queryRaw<ParticipantRow[]>`
-    SELECT p.id, p.study_id AS "studyId", p.declined_at AS "declinedAt", p.instructions_done_at AS "instructionsDoneAt",
+    SELECT p.id, p.study_id AS "studyId", p.consented_at AS "consentedAt", p.declined_at AS "declinedAt", p.instructions_done_at AS "instructionsDoneAt",
            p.practice_done_at AS "practiceDoneAt", p.attention, p.completed_at AS "completedAt",
            json_build_object('id', s.id, 'name', s.name, 'status', s.status, 'instructions', s.instructions,
              'practice', s.practice, 'attentionChecks', s.attention_checks, 'timeLimitSeconds', s.time_limit_s, 'maxNewTokens', s.max_new_tokens,
@@ -69,7 +76,26 @@ export async function participantByToken(db: Db | Prisma.TransactionClient, toke
     WHERE p.token_hash = ${hashToken(token)}`
   const participant = rows[0]
   if (!participant) throw new TRPCError({ code: 'UNAUTHORIZED', message: INVALID_LINK })
+  if (participant.completedAt && now.getTime() >= tokenExpiry(participant.completedAt).getTime()) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: SESSION_ENDED })
+  }
   return participant
+}
+
+/** When a completed session's token stops working. */
+export function tokenExpiry(completedAt: Date): Date {
+  return new Date(completedAt.getTime() + PARTICIPANT_LIMITS.tokenAfterCompletionSeconds * 1000)
+}
+
+/**
+ * Stage order on the server: tasks (and what belongs to them: drafts, submits, live calls, attention checks) only
+ * after consent, instructions and practice, and nothing more once the session is complete.
+ */
+export function requireTasksReached(p: Pick<ParticipantRow, 'consentedAt' | 'declinedAt' | 'instructionsDoneAt' | 'practiceDoneAt' | 'completedAt'>) {
+  if (p.declinedAt || !p.consentedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You have not consented to take part, so there are no tasks.' })
+  if (p.completedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You have completed this study; there is nothing more to do.' })
+  if (!p.instructionsDoneAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Read the instructions first.' })
+  if (!p.practiceDoneAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Do the practice task first.' })
 }
 
 /**
@@ -91,6 +117,9 @@ export async function updateOwnOpenTask(
     FROM participants p JOIN studies s ON s.id = p.study_id
     WHERE a.id = ${assignmentId} AND a.participant_id = p.id AND p.token_hash = ${hashToken(token)}
       AND p.declined_at IS NULL AND s.status <> 'CLOSED'
+      -- stage order (requireTasksReached): consent, instructions and practice come first
+      AND p.consented_at IS NOT NULL AND p.instructions_done_at IS NOT NULL AND p.practice_done_at IS NOT NULL
+      AND p.completed_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.assignment_id = a.id)
     RETURNING a.started_at AS "startedAt", s.time_limit_s AS "timeLimitSeconds"`
   return rows[0] ?? null
@@ -121,6 +150,14 @@ export function deadlineOf(startedAt: Date, timeLimitSeconds: number): Date {
   return new Date(startedAt.getTime() + timeLimitSeconds * 1000)
 }
 
+/**
+ * Whether the page may claim a time-out at `at`: only at or after the server's deadline (an earlier claim would let a
+ * bot skip the task, and its completion code, in seconds).
+ */
+export function mayClaimTimeout(startedAt: Date, timeLimitSeconds: number, at: Date): boolean {
+  return at.getTime() >= deadlineOf(startedAt, timeLimitSeconds).getTime()
+}
+
 /** Whether a response arriving at `at` for a task started at `startedAt` is past the limit (plus grace). */
 export function isLate(startedAt: Date, timeLimitSeconds: number, at: Date): boolean {
   return at.getTime() > startedAt.getTime() + timeLimitSeconds * 1000 + TIMEOUT_GRACE_MS
@@ -135,7 +172,8 @@ export async function storeResponse(
   args: { assignmentId: string; startedAt: Date; timeLimitSeconds: number; answer: TaskDraft; timedOut: boolean; now: Date; traceId?: string | null },
 ): Promise<{ responseId: string; duplicate: boolean }> {
   const elapsedMs = Math.max(0, args.now.getTime() - args.startedAt.getTime())
-  const timedOut = args.timedOut || isLate(args.startedAt, args.timeLimitSeconds, args.now)
+  // a time-out counts only from the deadline on (the router refuses and counts earlier claims)
+  const timedOut = (args.timedOut && mayClaimTimeout(args.startedAt, args.timeLimitSeconds, args.now)) || isLate(args.startedAt, args.timeLimitSeconds, args.now)
   const id = 'r' + randomBytes(12).toString('hex')
   const inserted = await tx.$queryRaw<{ id: string }[]>`
     INSERT INTO responses (id, assignment_id, continuation, answer, ease_rating, confidence, elapsed_ms, timed_out, submitted_at, trace_id)
@@ -213,7 +251,8 @@ async function expireOverdueTasks(db: Db, participant: ParticipantRow, tasks: Ta
     // the response counts as given when the time ran out, not when the participant came back
     const at = deadlineOf(task.startedAt!, limit)
     await db.$transaction(async (tx) => {
-      const finished = task.live ? await finishLiveTask(tx, await liveTask(tx, null, task.id), draft.continuation ?? '', at) : null
+      // the participant is gone: writing past MAX_CONTINUATION is cut to fit rather than refused
+      const finished = task.live ? await finishLiveTask(tx, await liveTask(tx, null, task.id), draft.continuation ?? '', at, 'clip') : null
       await storeResponse(tx, {
         assignmentId: task.id,
         startedAt: task.startedAt!,
@@ -258,10 +297,10 @@ export interface SessionView {
  * out while the page was closed (rare: then the participant and tasks are read again).
  */
 export async function sessionView(db: Db, token: string, now = new Date()): Promise<SessionView> {
-  let participant = await participantByToken(db, token)
+  let participant = await participantByToken(db, token, now)
   let tasks = await tasksOf(db, participant.id)
   if (await expireOverdueTasks(db, participant, tasks, now)) {
-    participant = await participantByToken(db, token)
+    participant = await participantByToken(db, token, now)
     tasks = await tasksOf(db, participant.id)
   }
   const { study } = participant

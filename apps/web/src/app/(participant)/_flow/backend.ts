@@ -100,7 +100,12 @@ export function asFlowError(error: unknown): FlowError {
 export const INVALID_LINK = 'This study link is not valid. Open the link you were given again.'
 export const DECLINED_MESSAGE = 'Thank you. You chose not to take part; nothing else was recorded. You can close this page.'
 
-/** localStorage key of the session token for a study: the study link resumes with it. */
+/**
+ * sessionStorage key of this tab's session token: the session page (/take) reads it there, so the token is in no URL
+ * after the first load (docs/security.md, Participants).
+ */
+export const TAB_SESSION_KEY = 'tandem:session'
+/** localStorage key of the session token for a study: the study link resumes with it (also in a new tab). */
 export const studyTokenKey = (studyId: string) => `tandem:study:${studyId}`
 /** localStorage key of a task's draft backup. */
 export const draftBackupKey = (assignmentId: string) => `tandem:draft:${assignmentId}`

@@ -11,6 +11,7 @@ import type { z } from 'zod'
 import { FormError } from '@/components/form-error'
 import { showServerErrors } from '@/components/form-field'
 import { taskAnswerSchema } from '@/server/api/routers/participant.schema'
+import { PARTICIPANT_LIMITS } from '@/server/limits'
 
 import { asFlowError, type DraftValues, type FlowError, type ParticipantBackend, type SessionView, type SubmitInput, type TaskView } from './backend'
 import { ContinuationFields } from './continuation-fields'
@@ -234,13 +235,22 @@ function TaskForm({
   }
   const sendAsTimedOut = () => void send({ token, assignmentId, ...toDraft(getValues()), timedOut: true })
 
-  // the time ran out: send whatever is there, once (a failure leaves the button to send it again)
+  // the time ran out: send whatever is there, once (a failure leaves the button to send it again), a moment after
+  // the countdown's 0 — the server takes a time-out only from its own deadline on and counts an earlier claim
   const timeUpHandled = useRef(false)
+  const sendAsTimedOutLatest = useRef(sendAsTimedOut)
   useEffect(() => {
-    if (!timeUp || timeUpHandled.current) return
-    timeUpHandled.current = true
-    if (!busy.current) sendAsTimedOut()
+    sendAsTimedOutLatest.current = sendAsTimedOut
   })
+  useEffect(() => {
+    if (!timeUp) return
+    const timer = setTimeout(() => {
+      if (timeUpHandled.current) return
+      timeUpHandled.current = true
+      if (!busy.current) sendAsTimedOutLatest.current()
+    }, PARTICIPANT_LIMITS.timedOutSendDelayMs)
+    return () => clearTimeout(timer)
+  }, [timeUp])
 
   const pending = sendState === 'sending' || sendState === 'retrying' || sendState === 'sent'
   const readOnly = timeUp || sendState === 'sent'

@@ -26,7 +26,9 @@ export function fromTrpcError(error: unknown): FlowError {
     const data = (error.data ?? null) as ErrorData | null
     if (!data?.code) return new FlowError('The server could not be reached.', 'NETWORK', true)
     const status = data.httpStatus ?? 500
-    if (status >= 500 || status === 429) return new FlowError('The server had a problem.', data.code, true)
+    // the server's generic message carries the error id its log has; a retry may well succeed
+    if (status >= 500) return new FlowError(error.message || 'The server had a problem.', data.code, true)
+    // "please wait N seconds": the participant is told, not retried into the same limit
     const fieldErrors = data.fieldErrors ?? null
     const first = fieldErrors ? Object.values(fieldErrors).flat()[0] : undefined
     return new FlowError(first ?? error.message, data.code, false, fieldErrors)
@@ -42,30 +44,37 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** localStorage, tolerating browsers where it is off or full (the flow then just has no local backup). */
-export const browserStorage: KeyValueStore = {
-  get(key) {
-    try {
-      return window.localStorage.getItem(key)
-    } catch {
-      return null
-    }
-  },
-  set(key, value) {
-    try {
-      window.localStorage.setItem(key, value)
-    } catch {
-      /* storage off or full: the server copy still counts */
-    }
-  },
-  remove(key) {
-    try {
-      window.localStorage.removeItem(key)
-    } catch {
-      /* as above */
-    }
-  },
+/** Web storage, tolerating browsers where it is off or full (the flow then just has no local copy). */
+function webStorage(which: () => Storage): KeyValueStore {
+  return {
+    get(key) {
+      try {
+        return which().getItem(key)
+      } catch {
+        return null
+      }
+    },
+    set(key, value) {
+      try {
+        which().setItem(key, value)
+      } catch {
+        /* storage off or full: the server copy still counts */
+      }
+    },
+    remove(key) {
+      try {
+        which().removeItem(key)
+      } catch {
+        /* as above */
+      }
+    },
+  }
 }
+
+/** localStorage: draft backups and the study link's token per study (it outlives the tab). */
+export const browserStorage: KeyValueStore = webStorage(() => window.localStorage)
+/** sessionStorage: this tab's session token (TAB_SESSION_KEY), which the session page reads instead of its URL. */
+export const tabStorage: KeyValueStore = webStorage(() => window.sessionStorage)
 
 export function createTrpcBackend(client: Client): ParticipantBackend {
   const p = client.participant
@@ -120,7 +129,9 @@ async function* streamSenior(input: { token: string; assignmentId: string }, sig
   }
   if (!response.ok || !response.body) {
     const body = (await response.json().catch(() => null)) as { error?: string } | null
-    yield { event: response.status >= 500 ? 'unavailable' : 'failed', data: { message: body?.error ?? `The server answered ${response.status}.` } }
+    // 409 (the task's stream is still open elsewhere) and 429 (opened too often) pass: the page tries again later
+    const passing = response.status >= 500 || response.status === 409 || response.status === 429
+    yield { event: passing ? 'unavailable' : 'failed', data: { message: body?.error ?? `The server answered ${response.status}.` } }
     return
   }
   try {

@@ -1,6 +1,10 @@
 // The participant flow's API: no account; `join` hands out a session token and every other call presents it.
 // A token opens only its own session (and only a hash of it is stored). Study logic lives in
 // src/server/studies/participant-session.ts (stages, clock, idempotent writes) and assignment.ts (who gets what).
+// Every call is rate-limited per client address (and join also per study), and an unexpected failure reaches the
+// participant only as a generic message with an error id that the server log carries with the real error.
+import { randomBytes } from 'node:crypto'
+
 import { TRPCError } from '@trpc/server'
 
 import { Prisma } from '../../../generated/prisma/client'
@@ -16,10 +20,13 @@ import {
   storeResponse,
   studyAttentionChecks,
   deadlineOf,
+  mayClaimTimeout,
+  requireTasksReached,
   updateOwnOpenTask,
   type ParticipantRow,
 } from '../../studies/participant-session'
 import { finishLiveTask, handBack, liveTask, takeOver } from '../../studies/live-session'
+import { clientAddress, consume, RateLimited } from '../../http/rate-limit'
 import { createTRPCRouter, publicProcedure } from '../trpc'
 import type { PracticeTask } from './studies.schema'
 import {
@@ -41,9 +48,60 @@ const NOT_OPEN: Record<string, string> = {
   CLOSED: 'This study has closed and takes no new participants. Thank you for your interest.',
 }
 
+const FULL = 'This study is full: it has all the participants it needs. Thank you for your interest.'
+
+/**
+ * An unexpected failure of a participant call, already logged under `errorId`: the participant sees only the id
+ * (no database or internal text), and the route's own error log skips it.
+ */
+export class ReportedParticipantError extends Error {
+  override name = 'ReportedParticipantError'
+  constructor(readonly errorId: string) {
+    super(`participant call failed; logged as error ${errorId}`)
+  }
+}
+
+/** A RateLimited as the tRPC error the page shows (the route adds its Retry-After header). */
+function tooMany(error: RateLimited): TRPCError {
+  const wait = `please wait ${error.retryAfterSeconds} seconds and try again.`
+  const message = error.limit === 'joinPerStudy' ? `Too many people are joining this study right now; ${wait}` : `Too many attempts from your network; ${wait}`
+  return new TRPCError({ code: 'TOO_MANY_REQUESTS', message, cause: error })
+}
+
+async function limit(name: 'joinPerIp' | 'joinPerStudy' | 'participantPerIp', key: string) {
+  try {
+    await consume(name, key)
+  } catch (error) {
+    throw error instanceof RateLimited ? tooMany(error) : error
+  }
+}
+
+/** Every participant procedure: generic errors outside, the per-address limit inside. */
+const participantProcedure = publicProcedure
+  .use(async ({ path, next }) => {
+    const result = await next()
+    if (result.ok || result.error.code !== 'INTERNAL_SERVER_ERROR') return result
+    const errorId = randomBytes(6).toString('hex')
+    console.error(`tRPC ${path} failed (participant error id ${errorId}):`, result.error.cause ?? result.error)
+    throw new TRPCError({
+      code: 'INTERNAL_SERVER_ERROR',
+      message: `Something went wrong on our side. Please try again in a moment. (Error id ${errorId})`,
+      cause: new ReportedParticipantError(errorId),
+    })
+  })
+  .use(async ({ ctx, next }) => {
+    await limit('participantPerIp', clientAddress(ctx.headers))
+    return next()
+  })
+
 function requireActive(p: ParticipantRow) {
   if (p.declinedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You declined to take part; nothing more is recorded.' })
   if (p.study.status === 'CLOSED' && !p.completedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN.CLOSED })
+}
+
+/** After completion a token only shows the completion page. */
+function requireNotComplete(p: ParticipantRow) {
+  if (p.completedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You have completed this study; there is nothing more to do.' })
 }
 
 /** The participant's task `assignmentId`, or NOT_FOUND: a token never reaches another participant's tasks. */
@@ -58,22 +116,30 @@ async function ownTask(db: Prisma.TransactionClient, participantId: string, assi
 
 export const participantRouter = createTRPCRouter({
   /** What the study link's first page shows: the consent text, or why the study cannot be joined. */
-  studyInfo: publicProcedure.input(studyInfoSchema).query(async ({ ctx, input }) => {
+  studyInfo: participantProcedure.input(studyInfoSchema).query(async ({ ctx, input }) => {
     const study = await ctx.db.study.findUnique({
       where: { id: input.studyId },
-      select: { id: true, name: true, status: true, consentText: true, urlParams: true, tasksPerParticipant: true, timeLimitSeconds: true },
+      select: {
+        id: true, name: true, status: true, consentText: true, urlParams: true, tasksPerParticipant: true, timeLimitSeconds: true,
+        participantCount: true, maxParticipants: true,
+      },
     })
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such study. Check the link you were given.' })
-    return { ...study, open: study.status === 'OPEN', notOpenMessage: NOT_OPEN[study.status] ?? null }
+    const { participantCount, maxParticipants, ...shown } = study
+    const full = study.status === 'OPEN' && maxParticipants !== null && participantCount >= maxParticipants
+    return { ...shown, open: study.status === 'OPEN' && !full, notOpenMessage: full ? FULL : (NOT_OPEN[study.status] ?? null) }
   }),
 
   /** Consent (or decline) and, on consent, the participant's tasks by the study's assignment rule. */
-  join: publicProcedure.input(joinSchema).mutation(async ({ ctx, input }) => {
+  join: participantProcedure.input(joinSchema).mutation(async ({ ctx, input }) => {
+    await limit('joinPerIp', clientAddress(ctx.headers))
     const study = await ctx.db.study.findUnique({
       where: { id: input.studyId },
       select: { id: true, status: true, urlParams: true, tasksPerParticipant: true },
     })
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such study. Check the link you were given.' })
+    // counted only for studies that exist, so made-up ids cannot fill the limiter's table
+    await limit('joinPerStudy', study.id)
     if (study.status !== 'OPEN') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN[study.status] })
     const token = input.token ?? newParticipantToken()
     // a retried join (the reply to the first was lost) finds the session it made
@@ -104,11 +170,16 @@ export const participantRouter = createTRPCRouter({
         return { token, declined: true }
       }
       await ctx.db.$transaction(async (tx) => {
-        // the row lock on the study serialises arrivals, so ordinals are 0, 1, 2, … with no gaps or repeats
+        // the row lock on the study serialises arrivals, so ordinals are 0, 1, 2, … with no gaps or repeats, and the
+        // cap (max_participants) admits exactly that many however many arrive at once
         const counted = await tx.$queryRaw<{ ordinal: number }[]>`
           UPDATE studies SET participant_count = participant_count + 1
-          WHERE id = ${study.id} AND status = 'OPEN' RETURNING participant_count - 1 AS ordinal`
-        if (counted.length === 0) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN.CLOSED })
+          WHERE id = ${study.id} AND status = 'OPEN' AND (max_participants IS NULL OR participant_count < max_participants)
+          RETURNING participant_count - 1 AS ordinal`
+        if (counted.length === 0) {
+          const now = await tx.study.findUniqueOrThrow({ where: { id: study.id }, select: { status: true } })
+          throw new TRPCError({ code: 'PRECONDITION_FAILED', message: now.status === 'OPEN' ? FULL : (NOT_OPEN[now.status] ?? NOT_OPEN.CLOSED) })
+        }
         const ordinal = counted[0]!.ordinal
         const items = await tx.studyItem.findMany({
           where: { studyId: study.id },
@@ -136,19 +207,21 @@ export const participantRouter = createTRPCRouter({
   }),
 
   /** Where the participant is. Also records, as timed out, a task whose time ran out while the page was closed. */
-  session: publicProcedure.input(sessionSchema).query(({ ctx, input }) => sessionView(ctx.db, input.token)),
+  session: participantProcedure.input(sessionSchema).query(({ ctx, input }) => sessionView(ctx.db, input.token)),
 
-  finishInstructions: publicProcedure.input(sessionSchema).mutation(async ({ ctx, input }) => {
+  finishInstructions: participantProcedure.input(sessionSchema).mutation(async ({ ctx, input }) => {
     const participant = await participantByToken(ctx.db, input.token)
     requireActive(participant)
+    requireNotComplete(participant)
     await ctx.db.participant.updateMany({ where: { id: participant.id, instructionsDoneAt: null }, data: { instructionsDoneAt: new Date() } })
     return { ok: true }
   }),
 
   /** The practice task: stored with the session (not as a response) and answered with the expected answer. */
-  submitPractice: publicProcedure.input(practiceSchema).mutation(async ({ ctx, input }) => {
+  submitPractice: participantProcedure.input(practiceSchema).mutation(async ({ ctx, input }) => {
     const participant = await participantByToken(ctx.db, input.token)
     requireActive(participant)
+    requireNotComplete(participant)
     if (!participant.instructionsDoneAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Read the instructions first.' })
     await ctx.db.participant.updateMany({
       where: { id: participant.id, practiceDoneAt: null },
@@ -158,13 +231,14 @@ export const participantRouter = createTRPCRouter({
   }),
 
   /** Starts the task's server-side clock (once: a reload or second tab gets the same start and deadline). */
-  startTask: publicProcedure.input(draftSchema.pick({ token: true, assignmentId: true })).mutation(async ({ ctx, input }) => {
+  startTask: participantProcedure.input(draftSchema.pick({ token: true, assignmentId: true })).mutation(async ({ ctx, input }) => {
     let started = await updateOwnOpenTask(ctx.db, input.token, input.assignmentId, { start: true })
     if (!started) {
       // why not: a precise error, or an answered task (its clock stays as it was)
       const participant = await participantByToken(ctx.db, input.token)
       requireActive(participant)
       const task = await ownTask(ctx.db, participant.id, input.assignmentId)
+      if (!task.response) requireTasksReached(participant)
       if (!task.startedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task can no longer be started.' })
       started = { startedAt: task.startedAt, timeLimitSeconds: participant.study.timeLimitSeconds }
     }
@@ -173,22 +247,37 @@ export const participantRouter = createTRPCRouter({
   }),
 
   /** Autosave: the latest draft of a task without a response (a draft after the response changes nothing). */
-  saveDraft: publicProcedure.input(draftSchema).mutation(async ({ ctx, input }) => {
+  saveDraft: participantProcedure.input(draftSchema).mutation(async ({ ctx, input }) => {
     const draft = { continuation: input.continuation, answer: input.answer, easeRating: input.easeRating ?? null, confidence: input.confidence ?? null }
     const savedAt = new Date()
     if (await updateOwnOpenTask(ctx.db, input.token, input.assignmentId, { draft, savedAt })) return { saved: true, savedAt: savedAt.toISOString() }
     // why not: a precise error, or the task already has its response (then the draft is simply not needed)
     const participant = await participantByToken(ctx.db, input.token)
     requireActive(participant)
-    await ownTask(ctx.db, participant.id, input.assignmentId)
+    const task = await ownTask(ctx.db, participant.id, input.assignmentId)
+    if (!task.response) requireTasksReached(participant)
     return { saved: false, savedAt: savedAt.toISOString() }
   }),
 
   /** One response per task, however often it is sent; time is measured on the server from startTask. */
-  submit: publicProcedure.input(submitSchema).mutation(async ({ ctx, input }) => {
+  submit: participantProcedure.input(submitSchema).mutation(async ({ ctx, input }) => {
     const participant = await participantByToken(ctx.db, input.token)
     requireActive(participant)
     const now = new Date()
+    const claimed = await ownTask(ctx.db, participant.id, input.assignmentId)
+    // a resend of an answered task is answered as the duplicate it is (also after completion); a new answer needs the
+    // stages before it
+    if (!claimed.response) requireTasksReached(participant)
+    // the server decides time-outs: a claim before the deadline is refused and counted (the dashboard flags it)
+    const limitSeconds = participant.study.timeLimitSeconds
+    if (input.timedOut === true && !claimed.response && claimed.startedAt && !mayClaimTimeout(claimed.startedAt, limitSeconds, now)) {
+      await ctx.db.participant.update({ where: { id: participant.id }, data: { earlyTimeoutClaims: { increment: 1 } } })
+      const left = Math.ceil((deadlineOf(claimed.startedAt, limitSeconds).getTime() - now.getTime()) / 1000)
+      throw new TRPCError({
+        code: 'PRECONDITION_FAILED',
+        message: `The time for this task has not run out yet (${left} s left). Give your answer and ratings, then submit.`,
+      })
+    }
     return ctx.db.$transaction(async (tx) => {
       const task = await ownTask(tx, participant.id, input.assignmentId)
       if (!task.response && !task.startedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task has not been started.' })
@@ -212,20 +301,24 @@ export const participantRouter = createTRPCRouter({
   }),
 
   /** A live task: the participant takes control from the senior (its open span ends where it is). */
-  liveTakeOver: publicProcedure.input(liveTaskSchema).mutation(async ({ ctx, input }) => {
+  liveTakeOver: participantProcedure.input(liveTaskSchema).mutation(async ({ ctx, input }) => {
+    requireTasksReached(await participantByToken(ctx.db, input.token))
     return takeOver(ctx.db, await liveTask(ctx.db, hashToken(input.token), input.assignmentId))
   }),
 
   /** A live task: the participant hands control back; what they wrote becomes a span and the senior continues. */
-  liveHandBack: publicProcedure.input(handBackSchema).mutation(async ({ ctx, input }) => {
+  liveHandBack: participantProcedure.input(handBackSchema).mutation(async ({ ctx, input }) => {
+    requireTasksReached(await participantByToken(ctx.db, input.token))
     return handBack(ctx.db, await liveTask(ctx.db, hashToken(input.token), input.assignmentId), input.text)
   }),
 
   /** An attention check's answer, once per check (a repeat changes nothing). */
-  answerAttention: publicProcedure.input(attentionSchema).mutation(async ({ ctx, input }) => {
+  answerAttention: participantProcedure.input(attentionSchema).mutation(async ({ ctx, input }) => {
     const participant = await participantByToken(ctx.db, input.token)
     requireActive(participant)
     const checks = studyAttentionChecks(participant.study)
+    // a repeat after completion is answered as before (it changes nothing); a first answer needs the stages before it
+    if (!participant.completedAt) requireTasksReached(participant)
     const check = checks.find((c) => c.id === input.checkId)
     if (!check) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such question in this study.' })
     if (!check.options.includes(input.answer)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Choose one of the options.' })

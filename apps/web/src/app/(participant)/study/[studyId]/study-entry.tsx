@@ -1,12 +1,13 @@
 'use client'
 // The study link in the browser: a session already started here resumes (its token is in localStorage);
-// otherwise the consent page, and on consent the session's own URL.
+// otherwise the consent page. Either way the token goes to this tab's sessionStorage and the page to /take: the
+// token is never put in a URL.
 import { useRouter } from 'next/navigation'
 import { useEffect, useState } from 'react'
 
-import { asFlowError, studyTokenKey } from '../../_flow/backend'
+import { asFlowError, studyTokenKey, TAB_SESSION_KEY } from '../../_flow/backend'
 import { JoinStage } from '../../_flow/join-stage'
-import { useLiveBackend } from '../../_flow/trpc-backend'
+import { tabStorage, useLiveBackend } from '../../_flow/trpc-backend'
 import { Loading } from '../../_flow/ui'
 
 export function StudyEntry({ studyId, query }: { studyId: string; query: Record<string, string> }) {
@@ -22,7 +23,10 @@ export function StudyEntry({ studyId, query }: { studyId: string; query: Record<
       return
     }
     let cancelled = false
-    const resume = () => router.replace(`/take/${encodeURIComponent(token)}`)
+    const resume = () => {
+      tabStorage.set(TAB_SESSION_KEY, token)
+      router.replace('/take')
+    }
     // a token the server no longer knows (e.g. the study was reset) would send the link to a dead end forever
     backend.session(token).then(
       () => {
@@ -49,7 +53,8 @@ export function StudyEntry({ studyId, query }: { studyId: string; query: Record<
       query={query}
       onJoined={(token) => {
         backend.storage.set(studyTokenKey(studyId), token)
-        router.replace(`/take/${encodeURIComponent(token)}`)
+        tabStorage.set(TAB_SESSION_KEY, token)
+        router.replace('/take')
       }}
     />
   )

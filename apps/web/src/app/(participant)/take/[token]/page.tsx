@@ -1,5 +1,6 @@
-// A participant's session: /take/<token> (the token is the credential; only its hash is stored).
-import { TakeSession } from './take-session'
+// An old-style session link, /take/<token> (copied or bookmarked before the token left the URL): the token moves to
+// this tab's sessionStorage and the address becomes /take, so it stays out of history, Referer and later requests.
+import { AdoptToken } from './adopt-token'
 
 function decoded(segment: string): string {
   try {
@@ -9,7 +10,7 @@ function decoded(segment: string): string {
   }
 }
 
-export default async function TakePage({ params }: { params: Promise<{ token: string }> }) {
+export default async function TakeTokenPage({ params }: { params: Promise<{ token: string }> }) {
   const { token } = await params
-  return <TakeSession token={decoded(token)} />
+  return <AdoptToken token={decoded(token)} />
 }

@@ -1,26 +1,68 @@
+// The tRPC endpoint. Before tRPC parses anything: the batch size is checked, participant calls must be POSTs (their
+// token then never sits in a URL, so never in an access log), and the body is read with a byte cap — 64 kB, or the
+// upload cap for datasets.upload from a signed-in session (the caps: src/server/limits.ts).
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch'
 import type { NextRequest } from 'next/server'
 
 import { appRouter } from '@/server/api/root'
+import { ReportedParticipantError } from '@/server/api/routers/participant'
 import { createTRPCContext } from '@/server/api/trpc'
 import { auth } from '@/server/auth'
+import { BodyTooLarge, payloadTooLarge, readBodyWithin, withBody } from '@/server/http/body-limit'
+import { RateLimited } from '@/server/http/rate-limit'
+import { BODY_LIMITS, TRPC_MAX_BATCH } from '@/server/limits'
 
-/** A call (or batch of calls) made only of participant.* procedures. */
-function isParticipantCall(req: NextRequest): boolean {
-  const paths = req.nextUrl.pathname.slice('/api/trpc/'.length).split(',')
-  return paths.every((p) => p.startsWith('participant.'))
+const ENDPOINT = '/api/trpc'
+
+/** The procedure paths of a call: one, or several comma-separated in a batch. */
+function procedurePaths(url: URL): string[] {
+  return url.pathname.slice(ENDPOINT.length + 1).split(',')
 }
 
-function handler(req: NextRequest) {
+const isParticipantPath = (path: string) => path.startsWith('participant.')
+
+function refuse(status: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(`${message}\n`, { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers } })
+}
+
+async function handler(req: NextRequest) {
+  const url = new URL(req.url)
+  const paths = procedurePaths(url)
+  if (url.searchParams.get('batch') === '1' && paths.length > TRPC_MAX_BATCH) {
+    return refuse(400, `A batch holds at most ${TRPC_MAX_BATCH} calls; this one has ${paths.length}.`)
+  }
+  if (paths.some(isParticipantPath) && req.method !== 'POST') {
+    return refuse(405, 'Participant calls are POST requests (the session token must not travel in a URL).', { allow: 'POST' })
+  }
+  // participants have no account: their calls skip reading the Auth.js session (the token is their credential)
+  const session = paths.every(isParticipantPath) ? null : await auth()
+  const maxBytes = session && paths.every((p) => p === 'datasets.upload') ? BODY_LIMITS.uploadBytes : BODY_LIMITS.defaultBytes
+  let request: Request = req
+  if (req.method === 'POST') {
+    try {
+      request = withBody(req, await readBodyWithin(req, maxBytes))
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return payloadTooLarge(error)
+      throw error
+    }
+  }
   return fetchRequestHandler({
-    endpoint: '/api/trpc',
-    req,
+    endpoint: ENDPOINT,
+    req: request,
     router: appRouter,
-    // participants have no account: their calls skip reading the Auth.js session (the token is their credential)
-    createContext: async () =>
-      createTRPCContext({ session: isParticipantCall(req) ? null : await auth(), headers: req.headers }),
+    maxBatchSize: TRPC_MAX_BATCH,
+    // queries may come as POSTs (the client sends every call so); mutations still cannot come as GETs
+    allowMethodOverride: true,
+    createContext: () => createTRPCContext({ session, headers: req.headers }),
+    responseMeta({ errors }) {
+      const limited = errors.map((e) => e.cause).find((c): c is RateLimited => c instanceof RateLimited)
+      return limited ? { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) } : {}
+    },
     onError({ path, error }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`tRPC ${path ?? '<no path>'} failed:`, error)
+      // a participant call's failure is logged where it happened, under the error id the participant was shown
+      if (error.code === 'INTERNAL_SERVER_ERROR' && !(error.cause instanceof ReportedParticipantError)) {
+        console.error(`tRPC ${path ?? '<no path>'} failed:`, error)
+      }
     },
   })
 }
