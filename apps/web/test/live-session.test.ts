@@ -3,91 +3,25 @@
 // continues from the shared text, a broken stream resumes from what was stored, and submit stores the whole
 // shared text as a trace with its author spans. workers/live itself is tested in workers/live/test; the two
 // together in the Playwright e2e (e2e/live-session.spec.ts).
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
 import { hashToken } from '@/server/studies/participant-session'
 import { authorSpans, linesIn, liveTask, streamLimits, streamSenior, type LiveSpanRow, type StreamEvent } from '@/server/studies/live-session'
 
 import { callerFor, outcome, testDb } from './support/helpers'
-import { anonymous, makeOpenStudy, type OpenStudy } from './support/studies'
+import { atLiveTask as participantAtLiveTask, makeLiveStudy as liveStudy, standInLiveService } from './support/live-service'
+import { makeOpenStudy, type OpenStudy } from './support/studies'
 
 const db = testDb()
 
 // ---------------------------------------------------------------- the stand-in service
 
-interface Script {
-  tokens: string[]
-  /** how the stream ends: done with a reason, or cut off with no done (the service went away mid-stream; ended
-   * rather than reset, so that every token sent is read — the e2e kills the real service) */
-  end: { reason: 'eos' | 'length' | 'lines' } | 'cut'
-  delayMs?: number
-}
-
-const scripts: Script[] = []
-const requests: Record<string, unknown>[] = []
-let server: Server
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk) => (body += chunk))
-    req.on('end', async () => {
-      const request = JSON.parse(body) as Record<string, unknown>
-      requests.push(request)
-      if (String(request.model).includes('missing')) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `No ONNX export at ${String(request.model)}` }))
-        return
-      }
-      const script = scripts.shift() ?? { tokens: ['x'], end: { reason: 'eos' } }
-      res.writeHead(200, { 'content-type': 'text/event-stream' })
-      res.write(`event: start\ndata: ${JSON.stringify({ promptTokens: 10 })}\n\n`)
-      let n = 0
-      for (const text of script.tokens) {
-        if (res.destroyed) return
-        res.write(`event: token\ndata: ${JSON.stringify({ text, id: 1, n: ++n })}\n\n`)
-        await new Promise((r) => setTimeout(r, script.delayMs ?? 1))
-      }
-      if (script.end === 'cut') return res.end()
-      res.end(`event: done\ndata: ${JSON.stringify({ reason: script.end.reason, tokens: n, ttftMs: 1, totalMs: 2 })}\n\n`)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  process.env.LIVE_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
-
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
-
-beforeEach(() => {
-  scripts.length = 0
-  requests.length = 0
-})
+const { scripts, requests } = standInLiveService()
 
 // ---------------------------------------------------------------- a live study and a participant at a live task
 
-async function makeLiveStudy(handoffRule: { kind: 'step'; k: number } | { kind: 'fraction'; f: number } = { kind: 'step', k: 1 }): Promise<OpenStudy> {
-  const study = await makeOpenStudy(db, { handoffRule, temperature: 0.5, maxNewTokens: 12, liveTokensPerSecond: 0 })
-  await db.studyCondition.updateMany({ where: { studyId: study.studyId }, data: { live: true } })
-  await db.$executeRaw`UPDATE study_items SET prefix_text = NULL, handoff_step = NULL WHERE study_id = ${study.studyId}`
-  // the GRPO checkpoint has an export (support/helpers.ts makeCheckpoints); the TRL one gets one here
-  await db.checkpoint.create({
-    data: { runId: study.checkpoints.trlRun.id, step: 2, format: 'onnx', path: `/runs/onnx/${study.checkpoints.trl.id}`, sha256: 'b'.repeat(64), sizeBytes: BigInt(1) },
-  })
-  return study
-}
-
-async function atLiveTask(study: OpenStudy) {
-  const api = await anonymous(db)
-  const { token } = await api.participant.join({ studyId: study.studyId, consent: true, params: {} })
-  await api.participant.finishInstructions({ token })
-  await api.participant.submitPractice({ token, continuation: '', answer: '2' })
-  const session = await api.participant.session({ token })
-  const assignmentId = session.task!.assignmentId
-  await api.participant.startTask({ token, assignmentId })
-  return { api, token, assignmentId, session }
-}
+const makeLiveStudy = (handoffRule?: Parameters<typeof liveStudy>[1]) => liveStudy(db, handoffRule)
+const atLiveTask = (study: OpenStudy) => participantAtLiveTask(db, study)
 
 async function collect(events: AsyncGenerator<StreamEvent>, onToken?: (n: number) => Promise<void>): Promise<StreamEvent[]> {
   const out: StreamEvent[] = []

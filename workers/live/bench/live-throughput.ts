@@ -25,7 +25,7 @@
 // model; its ONNX export is made once (`tandem export-onnx`) into the OS temp dir.
 
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -39,6 +39,8 @@ import { createLiveServer } from "../src/server.js";
 const TRAINER = resolve(dirname(fileURLToPath(import.meta.url)), "../../trainer");
 const VENV_BIN = join(TRAINER, ".venv", "bin");
 const WORK = join(tmpdir(), "tandem-live-bench");
+/** The HTTP side runs as deployed: the shared secret on every request, exports served only from under WORK. */
+const SECRET = randomBytes(32).toString("hex");
 /** One HTTP session that takes longer than this is a failure (the CI smoke run must not hang). */
 const SESSION_TIMEOUT_MS = 60_000;
 
@@ -198,7 +200,7 @@ async function httpSession(url: string, body: Record<string, unknown>): Promise<
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${SECRET}` },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(SESSION_TIMEOUT_MS),
     });
@@ -239,7 +241,7 @@ async function httpSession(url: string, body: Record<string, unknown>): Promise<
 }
 
 async function measureHttp(exportDir: string, problems: string[]): Promise<(Figures & { serverTtftMs: number })[]> {
-  const live = createLiveServer(new EosBlindEngine({ maxBatch: Math.max(...counts) }));
+  const live = createLiveServer({ engine: new EosBlindEngine({ maxBatch: Math.max(...counts) }), secret: SECRET, onnxRoot: WORK });
   await new Promise<void>((resolve) => live.server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(live.server.address() as AddressInfo).port}/v1/generate`;
   try {

@@ -6,6 +6,7 @@
 // the padding is dropped again whenever the batch changes (see forward.ts). New sessions are prefilled
 // together (their prompts left-padded, empty cache) and join the decode batch on the next tick.
 
+import { DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUED, positiveInteger } from "./config.js";
 import { type KvCache, type StepResult, batchedStep } from "./forward.js";
 import { IncrementalText } from "./incremental-text.js";
 import { type LiveModel, decode, encodePrompt } from "./model.js";
@@ -39,6 +40,14 @@ export class PromptTooLongError extends Error {
   ) {
     super(`the prompt is ${promptTokens} tokens; the model's context is ${contextLength} tokens`);
     this.name = "PromptTooLongError";
+  }
+}
+
+/** The engine's queue is full (HTTP 503 with Retry-After): this session would wait behind too many others. */
+export class QueueFullError extends Error {
+  constructor(readonly waiting: number) {
+    super(`the live service is busy (${waiting} session(s) already waiting for a place in a full batch); try again shortly`);
+    this.name = "QueueFullError";
   }
 }
 
@@ -168,24 +177,29 @@ function round(ms: number): number {
 }
 
 export interface EngineOptions {
-  /** Most sessions per model in one decode batch; more wait queued (env LIVE_MAX_BATCH, default 32). */
+  /** Most sessions per model in one decode batch; more wait queued (env LIVE_MAX_BATCH, config.ts DEFAULT_MAX_BATCH). */
   maxBatch?: number;
+  /** Most sessions waiting for a place in a full batch; more are refused (env LIVE_MAX_QUEUED, config.ts DEFAULT_MAX_QUEUED). */
+  maxQueued?: number;
 }
 
 export function maxBatchFromEnv(): number {
-  const raw = process.env.LIVE_MAX_BATCH;
-  const n = raw ? Number(raw) : 32;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`LIVE_MAX_BATCH must be a positive integer, got ${raw}`);
-  return n;
+  return positiveInteger(process.env, "LIVE_MAX_BATCH", DEFAULT_MAX_BATCH);
+}
+
+export function maxQueuedFromEnv(): number {
+  return positiveInteger(process.env, "LIVE_MAX_QUEUED", DEFAULT_MAX_QUEUED);
 }
 
 export class Engine {
   readonly maxBatch: number;
+  readonly maxQueued: number;
   private readonly sessions = new Set<LiveSession>();
   private looping = false;
 
   constructor(options: EngineOptions = {}) {
     this.maxBatch = options.maxBatch ?? maxBatchFromEnv();
+    this.maxQueued = options.maxQueued ?? maxQueuedFromEnv();
   }
 
   /** Sessions not yet finished (queued or running). */
@@ -193,12 +207,33 @@ export class Engine {
     return this.sessions.size;
   }
 
+  /** Open sessions of `model`. */
+  sessionsOf(model: LiveModel): number {
+    let n = 0;
+    for (const session of this.sessions) if (session.model === model && isOpen(session)) n++;
+    return n;
+  }
+
+  /** Sessions beyond their model's batch: they wait for a running one to end. */
+  get waitingSessions(): number {
+    const perModel = new Map<LiveModel, number>();
+    for (const session of this.sessions) if (isOpen(session)) perModel.set(session.model, (perModel.get(session.model) ?? 0) + 1);
+    let waiting = 0;
+    for (const n of perModel.values()) waiting += Math.max(0, n - this.maxBatch);
+    return waiting;
+  }
+
   /**
    * Opens a session: tokenizes the prompt (the model's template filled with the problem, then the shared
    * text) and queues it. Its events start with `start`; aborting (or the signal) ends it at the next tick.
+   * Throws QueueFullError when the session would have to wait and maxQueued sessions already do.
    */
   start(model: LiveModel, request: GenerateRequest, signal?: AbortSignal): LiveSession {
     const startedAt = performance.now();
+    if (this.sessionsOf(model) >= this.maxBatch) {
+      const waiting = this.waitingSessions;
+      if (waiting >= this.maxQueued) throw new QueueFullError(waiting);
+    }
     const promptIds = encodePrompt(model, request.problem, request.text);
     let limit = request.maxNewTokens;
     if (model.contextLength !== null) {
@@ -248,7 +283,7 @@ export class Engine {
   }
 
   /** One scheduler tick: per model, prefill the newly admitted sessions, then one decode step for the running ones. */
-  private async tick(): Promise<void> {
+  protected async tick(): Promise<void> {
     const byModel = new Map<LiveModel, LiveSession[]>();
     for (const session of this.sessions) {
       const group = byModel.get(session.model) ?? [];

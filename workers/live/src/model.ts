@@ -2,9 +2,11 @@
 // workers/trainer/src/tandem/onnx_export.py): the manifest, the onnxruntime session and the tokenizer.
 
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { resolve, join } from "node:path";
+import { realpath } from "node:fs/promises";
+import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import * as ort from "onnxruntime-node";
+import { DEFAULT_MAX_MODELS } from "./config.js";
 
 export const MANIFEST_FILE = "onnx_manifest.json";
 export const EXPORT_FORMAT = "tandem-onnx-kv/1";
@@ -89,7 +91,10 @@ export function validateManifest(path: string, raw: unknown): Manifest {
   for (const field of ["num_layers", "num_kv_heads", "head_dim", "vocab_size"]) {
     if (!isInt(m[field]) || (m[field] as number) < 1) throw bad(field, "must be a positive integer");
   }
-  if (typeof m.model_file !== "string" || m.model_file === "") throw bad("model_file", "must be a file name");
+  // a plain name: the graph is read from the export folder itself, never from a path the manifest points elsewhere
+  if (typeof m.model_file !== "string" || m.model_file === "" || basename(m.model_file) !== m.model_file || m.model_file === "..") {
+    throw bad("model_file", "must be a file name in the export folder");
+  }
   const layers = m.num_layers as number;
   const cache = Array.from({ length: layers }, (_, i) => [`${i}.key`, `${i}.value`]).flat();
   const expectedInputs = ["input_ids", "attention_mask", "position_ids", ...cache.map((c) => `past.${c}`)];
@@ -186,35 +191,154 @@ async function load(path: string): Promise<LiveModel> {
   };
 }
 
-const loading = new Map<string, Promise<LiveModel>>();
-const loaded = new Map<string, LiveModel>();
+/** The request names a folder outside the service's ONNX root (HTTP 403); the message names no path. */
+export class ExportOutsideRootError extends Error {
+  constructor() {
+    super("model: must be an export folder inside the live service's ONNX root (LIVE_ONNX_ROOT); no other path is served");
+    this.name = "ExportOutsideRootError";
+  }
+}
+
+/** Whether `path` lies strictly inside `root` (both absolute and normalised). */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/**
+ * The real path of the export folder `requested` names, which must lie inside `root` both as written and once every
+ * symlink is resolved: a `..` segment, or a link that leads out of the root, is ExportOutsideRootError (which echoes
+ * no path, so a caller learns nothing about the rest of the disk). A folder inside the root that does not exist is
+ * ExportNotFoundError.
+ */
+export async function resolveExport(root: string, requested: string): Promise<string> {
+  if (!isAbsolute(requested) || requested.split(/[\\/]/).includes("..")) throw new ExportOutsideRootError();
+  const lexical = resolve(requested);
+  if (!isInside(resolve(root), lexical)) throw new ExportOutsideRootError();
+  let realRoot: string;
+  let real: string;
+  try {
+    realRoot = await realpath(root);
+    real = await realpath(lexical);
+  } catch {
+    throw new ExportNotFoundError(lexical); // inside the root as written: naming it tells nothing new
+  }
+  if (!isInside(realRoot, real)) throw new ExportOutsideRootError();
+  return real;
+}
+
+/** Every loaded model is in use by open sessions and no more may be loaded (HTTP 503 with Retry-After). */
+export class ModelSlotsBusyError extends Error {
+  constructor(readonly maxModels: number) {
+    super(`the live service already holds ${maxModels} model(s), all in use (LIVE_MAX_MODELS); try again shortly`);
+    this.name = "ModelSlotsBusyError";
+  }
+}
+
+interface Slot {
+  pending: Promise<LiveModel>;
+  model: LiveModel | null;
+  /** sessions holding the model (acquire … release): a model in use is never unloaded */
+  users: number;
+}
+
+/**
+ * The loaded models, at most `maxModels` of them, least recently used first: loading one more unloads the least
+ * recently used that no session holds (its onnxruntime session is released). Each absolute path loads once;
+ * concurrent callers share the load; failures are not kept.
+ */
+export class ModelStore {
+  /** insertion order = use order: a use moves the slot to the end */
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(readonly maxModels: number) {
+    if (!Number.isInteger(maxModels) || maxModels < 1) throw new Error(`maxModels must be a positive integer, got ${maxModels}`);
+  }
+
+  /** The model at `path` for a session: call release(model) when the session ends. */
+  acquire(path: string): Promise<LiveModel> {
+    return this.use(path, 1);
+  }
+
+  /** The model at `path`, not held (tests, benchmarks): it may be unloaded once maxModels others are used after it. */
+  load(path: string): Promise<LiveModel> {
+    return this.use(path, 0);
+  }
+
+  /** A session that acquired `model` has ended. */
+  release(model: LiveModel): void {
+    const slot = this.slots.get(model.path);
+    if (slot && slot.model === model && slot.users > 0) slot.users -= 1;
+  }
+
+  private async use(path: string, hold: 0 | 1): Promise<LiveModel> {
+    const key = resolve(path);
+    let slot = this.slots.get(key);
+    if (slot) {
+      this.slots.delete(key); // most recently used from now
+      this.slots.set(key, slot);
+    } else {
+      this.makeRoom();
+      const pending = load(key);
+      const fresh: Slot = { pending, model: null, users: 0 };
+      slot = fresh;
+      this.slots.set(key, fresh);
+      pending.then(
+        (model) => (fresh.model = model),
+        () => {
+          if (this.slots.get(key) === fresh) this.slots.delete(key);
+        },
+      );
+    }
+    slot.users += hold;
+    try {
+      return await slot.pending;
+    } catch (error) {
+      slot.users -= hold;
+      throw error;
+    }
+  }
+
+  /** Unloads least recently used idle models until one more fits; ModelSlotsBusyError if every slot is in use. */
+  private makeRoom(): void {
+    for (const [key, slot] of this.slots) {
+      if (this.slots.size < this.maxModels) return;
+      if (slot.users > 0 || slot.model === null) continue; // in use, or still loading
+      this.slots.delete(key);
+      void slot.model.session.release().catch(() => undefined);
+    }
+    if (this.slots.size >= this.maxModels) throw new ModelSlotsBusyError(this.maxModels);
+  }
+
+  /** The models loaded now, least recently used first. */
+  loaded(): LiveModel[] {
+    return [...this.slots.values()].flatMap((slot) => (slot.model ? [slot.model] : []));
+  }
+
+  /** Releases every loaded onnxruntime session (shutdown, tests). */
+  async unloadAll(): Promise<void> {
+    const models = await Promise.allSettled([...this.slots.values()].map((slot) => slot.pending));
+    this.slots.clear();
+    await Promise.all(models.flatMap((m) => (m.status === "fulfilled" ? [m.value.session.release()] : [])));
+  }
+}
+
+/** The store `loadModel` uses, and a server's unless given one (the service's main makes its own with LIVE_MAX_MODELS). */
+export const sharedStore = new ModelStore(DEFAULT_MAX_MODELS);
 
 /** Loads an export folder once per absolute path; concurrent callers share the same load. Failures are not cached. */
 export function loadModel(path: string): Promise<LiveModel> {
-  const key = resolve(path);
-  let pending = loading.get(key);
-  if (!pending) {
-    pending = load(key);
-    loading.set(key, pending);
-    pending.then(
-      (model) => loaded.set(key, model),
-      () => loading.delete(key),
-    );
-  }
-  return pending;
+  return sharedStore.load(path);
 }
 
-/** The models loaded so far. */
+/** The models loaded so far through loadModel. */
 export function loadedModels(): LiveModel[] {
-  return [...loaded.values()];
+  return sharedStore.loaded();
 }
 
-/** Releases every loaded onnxruntime session (shutdown, tests). */
-export async function unloadModels(): Promise<void> {
-  const models = await Promise.allSettled(loading.values());
-  loading.clear();
-  loaded.clear();
-  await Promise.all(models.flatMap((m) => (m.status === "fulfilled" ? [m.value.session.release()] : [])));
+/** Releases every model loaded through loadModel (shutdown, tests). */
+export function unloadModels(): Promise<void> {
+  return sharedStore.unloadAll();
 }
 
 /** Token ids of the prompt for a problem and the shared continuation so far. */

@@ -2,17 +2,32 @@
 // Stateless on purpose: the web app stores every span and, after a restart or a dropped connection,
 // simply asks again with the shared text so far.
 //
-//   GET  /health        {ok, models: [{path, loadedAt}], activeSessions, maxBatch}
+//   GET  /health        {ok, activeSessions, waitingSessions, maxBatch, maxQueued, maxModels, loadedModels}
+//                       (+ models: [{path, loadedAt}] for a caller with the secret)
 //   POST /v1/generate   JSON request -> text/event-stream: start, token..., done (or error)
+//
+// Bounded (numbers in config.ts): every request but /health carries the shared secret (401 without it, compared in
+// constant time); a request that would wait behind LIVE_MAX_QUEUED others is refused (503, Retry-After); models are
+// loaded only from export folders inside LIVE_ONNX_ROOT (403 otherwise), at most LIVE_MAX_MODELS at once (LRU).
 
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Engine, type GenerateRequest, PromptTooLongError, type SessionEvent } from "./batcher.js";
-import { ExportNotFoundError, InvalidExportError, loadModel, loadedModels, unloadModels } from "./model.js";
+import { Engine, type GenerateRequest, PromptTooLongError, QueueFullError, type SessionEvent } from "./batcher.js";
+import { ConfigError, MAX_BODY_BYTES, MAX_NEW_TOKENS, QUEUE_FULL_RETRY_AFTER_SECONDS, configFromEnv } from "./config.js";
+import {
+  ExportNotFoundError,
+  ExportOutsideRootError,
+  InvalidExportError,
+  type LiveModel,
+  ModelSlotsBusyError,
+  ModelStore,
+  resolveExport,
+  sharedStore,
+} from "./model.js";
 
-export const MAX_NEW_TOKENS = 4096;
-const MAX_BODY_BYTES = 1 << 20;
+export { MAX_NEW_TOKENS };
 
 /** A request the client must fix; the message starts with the field's name (HTTP 400). */
 export class BadRequestError extends Error {
@@ -80,10 +95,25 @@ export function parseGenerateRequest(body: unknown): ParsedRequest {
   return request;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(payload) });
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(payload), ...headers });
   res.end(payload);
+}
+
+const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+
+/**
+ * Whether the request carries one of the accepted secrets (authorization: Bearer <secret>). Both sides are hashed
+ * first and every accepted one is compared, so the time taken says nothing about the length, the first differing
+ * byte, or which one matched.
+ */
+export function hasSecret(req: IncomingMessage, acceptedDigests: Buffer[]): boolean {
+  const header = req.headers.authorization ?? "";
+  const given = digest(header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "");
+  let matched = false;
+  for (const accepted of acceptedDigests) matched = timingSafeEqual(given, accepted) || matched;
+  return matched;
 }
 
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
@@ -106,7 +136,7 @@ function sseEvent(event: SessionEvent): string {
   return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-async function generate(engine: Engine, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function generate(engine: Engine, models: ModelStore, onnxRoot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let request: ParsedRequest;
   try {
     request = parseGenerateRequest(await readJsonBody(req));
@@ -114,19 +144,34 @@ async function generate(engine: Engine, req: IncomingMessage, res: ServerRespons
     if (error instanceof BadRequestError) return sendJson(res, 400, { error: error.message });
     throw error;
   }
+  const busy = { "retry-after": String(QUEUE_FULL_RETRY_AFTER_SECONDS) };
+  let model: LiveModel | null = null;
   let session;
   try {
-    session = engine.start(await loadModel(request.model), request);
+    model = await models.acquire(await resolveExport(onnxRoot, request.model));
+    session = engine.start(model, request);
   } catch (error) {
+    if (model) models.release(model);
+    if (error instanceof ExportOutsideRootError) return sendJson(res, 403, { error: error.message });
     if (error instanceof ExportNotFoundError) return sendJson(res, 404, { error: error.message });
     if (error instanceof InvalidExportError) return sendJson(res, 422, { error: error.message });
     if (error instanceof PromptTooLongError) return sendJson(res, 400, { error: `text: ${error.message}` });
+    if (error instanceof QueueFullError || error instanceof ModelSlotsBusyError) return sendJson(res, 503, { error: error.message }, busy);
     throw error;
   }
+  const held = model;
   // The client went away before `done`: stop generating for it (its cache is freed at the next tick).
   res.on("close", () => {
     if (!res.writableFinished) session.abort();
   });
+  try {
+    await stream(session, request, res);
+  } finally {
+    models.release(held); // the model may be unloaded for another once no session holds it
+  }
+}
+
+async function stream(session: AsyncIterable<SessionEvent>, request: ParsedRequest, res: ServerResponse): Promise<void> {
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
@@ -153,26 +198,53 @@ async function generate(engine: Engine, req: IncomingMessage, res: ServerRespons
 export interface LiveServer {
   server: Server;
   engine: Engine;
+  models: ModelStore;
   /** Stops accepting requests, lets open sessions finish for up to drainMs, ends the rest with an error event. */
   close(drainMs?: number): Promise<void>;
 }
 
-export function createLiveServer(engine = new Engine()): LiveServer {
+export interface LiveServerOptions {
+  engine?: Engine;
+  /** the loaded models (default: the store loadModel uses) */
+  models?: ModelStore;
+  /** the secret every request but /health must carry; null: none (main() allows that only on loopback, outside production) */
+  secret: string | null;
+  /** during a rotation, the old secret, accepted as well */
+  previousSecret?: string | null;
+  /** exports are served only from folders inside this one */
+  onnxRoot: string;
+}
+
+export function createLiveServer(options: LiveServerOptions): LiveServer {
+  const engine = options.engine ?? new Engine();
+  const models = options.models ?? sharedStore;
+  const accepted = options.secret === null ? null : [options.secret, ...(options.previousSecret ? [options.previousSecret] : [])].map(digest);
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const authorized = accepted === null || hasSecret(req, accepted);
     const handle = async () => {
       if (path === "/health") {
+        // open to probes (they carry no secret); the loaded paths only to callers with it
         if (req.method !== "GET") return sendJson(res, 405, { error: "method: use GET" });
+        const loaded = models.loaded();
         return sendJson(res, 200, {
           ok: true,
-          models: loadedModels().map((m) => ({ path: m.path, loadedAt: m.loadedAt.toISOString() })),
           activeSessions: engine.activeSessions,
+          waitingSessions: engine.waitingSessions,
           maxBatch: engine.maxBatch,
+          maxQueued: engine.maxQueued,
+          maxModels: models.maxModels,
+          loadedModels: loaded.length,
+          ...(authorized ? { models: loaded.map((m) => ({ path: m.path, loadedAt: m.loadedAt.toISOString() })) } : {}),
         });
+      }
+      if (!authorized) {
+        req.resume(); // the body is not read: drain it so the connection can answer
+        return sendJson(res, 401, { error: "authorization: missing or wrong live service secret (LIVE_SECRET)" }, { "www-authenticate": "Bearer" });
       }
       if (path === "/v1/generate") {
         if (req.method !== "POST") return sendJson(res, 405, { error: "method: use POST" });
-        return generate(engine, req, res);
+        return generate(engine, models, options.onnxRoot, req, res);
       }
       return sendJson(res, 404, { error: `no route ${req.method} ${path}` });
     };
@@ -194,27 +266,28 @@ export function createLiveServer(engine = new Engine()): LiveServer {
     await new Promise((r) => setTimeout(r, 50)); // let the error events reach their sockets
     server.closeAllConnections();
     await closed;
-    await unloadModels();
+    await models.unloadAll();
   };
-  return { server, engine, close };
-}
-
-function envPort(): number {
-  const raw = process.env.LIVE_PORT ?? "8790";
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`LIVE_PORT must be a port number, got ${raw}`);
-  return port;
+  return { server, engine, models, close };
 }
 
 async function main(): Promise<void> {
-  const host = process.env.LIVE_HOST ?? "127.0.0.1";
-  const port = envPort();
-  const drainMs = Number(process.env.LIVE_DRAIN_MS ?? 10_000);
-  const live = createLiveServer();
+  const config = configFromEnv();
+  const { host, port, drainMs } = config;
+  const live = createLiveServer({
+    engine: new Engine({ maxBatch: config.maxBatch, maxQueued: config.maxQueued }),
+    models: new ModelStore(config.maxModels),
+    secret: config.secret,
+    previousSecret: config.previousSecret,
+    onnxRoot: config.onnxRoot,
+  });
   await new Promise<void>((resolve) => live.server.listen(port, host, resolve));
   const address = live.server.address();
   const shown = typeof address === "object" && address ? `${address.address}:${address.port}` : `${host}:${port}`;
-  console.log(`live: listening on http://${shown} (max batch ${live.engine.maxBatch})`);
+  console.log(
+    `live: listening on http://${shown} (max batch ${config.maxBatch}, max queued ${config.maxQueued}, max models ${config.maxModels}, ` +
+      `exports under ${config.onnxRoot}, ${config.secret ? "secret required" : "no secret: loopback only"})`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -234,7 +307,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error: Error) => {
-    console.error(`live: ${error.message}`);
+    console.error(error instanceof ConfigError ? `live: refusing to start: ${error.message}` : `live: ${error.message}`);
     process.exit(1);
   });
 }

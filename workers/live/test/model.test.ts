@@ -51,6 +51,9 @@ describe("loading an export", () => {
     await expect(loadModel(wrongLayers)).rejects.toThrow(/onnx_manifest\.json inputs/);
     const noModel = brokenCopy("no-model", (m) => (m.model_file = "missing.onnx"));
     await expect(loadModel(noModel)).rejects.toThrow(/model_file: .*missing\.onnx missing/);
+    // the graph is read from the export folder only (item 4: nothing outside the ONNX root is loaded)
+    const elsewhere = brokenCopy("model-elsewhere", (m) => (m.model_file = `../wrong-format/model.onnx`));
+    await expect(loadModel(elsewhere)).rejects.toThrow(/onnx_manifest\.json model_file: must be a file name in the export folder/);
   });
 
   it("fills the prompt template like Python's str.format", () => {

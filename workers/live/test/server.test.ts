@@ -1,14 +1,17 @@
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { Engine, type GenerateRequest, type LiveSession } from "../src/batcher.js";
-import type { LiveModel } from "../src/model.js";
+import { ConfigError, configFromEnv } from "../src/config.js";
+import { type LiveModel, ModelStore } from "../src/model.js";
 import { type LiveServer, createLiveServer } from "../src/server.js";
 
 const fixture = inject("fixture");
+/** The secret the test servers require (64 hex characters, as `openssl rand -hex 32` makes). */
+const SECRET = "5f".repeat(32);
 
 /** The real engine, remembering its sessions so a test can look inside them. */
 class WatchedEngine extends Engine {
@@ -26,12 +29,21 @@ let live: LiveServer;
 let engine: WatchedEngine;
 let base: string;
 const scratch = mkdtempSync(join(tmpdir(), "live-server-test-"));
+/** The servers' ONNX root: a copy of the fixture export lives in it (the fixture itself is outside). */
+const root = join(scratch, "onnx");
+const exportDir = join(root, "ck-fixture");
+mkdirSync(root);
+cpSync(fixture.exportDir, exportDir, { recursive: true });
+
+async function listen(server: LiveServer): Promise<string> {
+  await new Promise<void>((resolve) => server.server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+}
 
 beforeAll(async () => {
   engine = new WatchedEngine({ maxBatch: 8 });
-  live = createLiveServer(engine);
-  await new Promise<void>((resolve) => live.server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(live.server.address() as AddressInfo).port}`;
+  live = createLiveServer({ engine, secret: SECRET, onnxRoot: root });
+  base = await listen(live);
 });
 afterAll(async () => {
   await live.close(0);
@@ -39,7 +51,7 @@ afterAll(async () => {
 });
 
 const body = (extra: Record<string, unknown> = {}) => ({
-  model: fixture.exportDir,
+  model: exportDir,
   problem: fixture.references[0]!.problem,
   text: "",
   maxNewTokens: 16,
@@ -47,8 +59,10 @@ const body = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-function post(json: unknown): Promise<Response> {
-  return fetch(`${base}/v1/generate`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(json) });
+const authorized = { "content-type": "application/json", authorization: `Bearer ${SECRET}` };
+
+function post(json: unknown, at = base): Promise<Response> {
+  return fetch(`${at}/v1/generate`, { method: "POST", headers: authorized, body: JSON.stringify(json) });
 }
 
 interface SseEvent {
@@ -68,8 +82,19 @@ function parseSse(text: string): SseEvent[] {
     });
 }
 
-async function health(): Promise<{ ok: boolean; models: { path: string; loadedAt: string }[]; activeSessions: number; maxBatch: number }> {
-  return (await fetch(`${base}/health`)).json() as never;
+interface Health {
+  ok: boolean;
+  models?: { path: string; loadedAt: string }[];
+  activeSessions: number;
+  waitingSessions: number;
+  maxBatch: number;
+  maxQueued: number;
+  maxModels: number;
+  loadedModels: number;
+}
+
+async function health(at = base, headers: Record<string, string> = authorized): Promise<Health> {
+  return (await fetch(`${at}/health`, { headers })).json() as never;
 }
 
 describe("HTTP server", () => {
@@ -94,8 +119,8 @@ describe("HTTP server", () => {
 
     const status = await health();
     expect(status).toMatchObject({ ok: true, activeSessions: 0, maxBatch: 8 });
-    expect(status.models.map((m) => m.path)).toContain(fixture.exportDir);
-    expect(Number.isNaN(Date.parse(status.models[0]!.loadedAt))).toBe(false);
+    expect(status.models!.map((m) => m.path)).toContain(exportDir);
+    expect(Number.isNaN(Date.parse(status.models![0]!.loadedAt))).toBe(false);
   });
 
   it("stops after the requested number of lines", async () => {
@@ -147,19 +172,19 @@ describe("HTTP server", () => {
       expect(response.status, JSON.stringify(json)).toBe(400);
       expect(((await response.json()) as { error: string }).error).toMatch(new RegExp(`^${field}: `));
     }
-    const notJson = await fetch(`${base}/v1/generate`, { method: "POST", body: "{" });
+    const notJson = await fetch(`${base}/v1/generate`, { method: "POST", headers: authorized, body: "{" });
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: string }).error).toBe("body: not valid JSON");
   });
 
   it("answers 404 for a folder without an export and 422 for an invalid one", async () => {
-    const empty = mkdtempSync(join(scratch, "no-export-"));
+    const empty = mkdtempSync(join(root, "no-export-"));
     const missing = await post(body({ model: empty }));
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({
       error: `No ONNX export at ${empty} (onnx_manifest.json missing): export the checkpoint first (job EXPORT_ONNX, or tandem export-onnx)`,
     });
-    const invalid = mkdtempSync(join(scratch, "bad-export-"));
+    const invalid = mkdtempSync(join(root, "bad-export-"));
     writeFileSync(join(invalid, "onnx_manifest.json"), JSON.stringify({ format: "something-else" }));
     const response = await post(body({ model: invalid }));
     expect(response.status).toBe(422);
@@ -171,7 +196,7 @@ describe("HTTP server", () => {
     engine.ignoreEos = true;
     const payload = JSON.stringify(body({ maxNewTokens: 4096, temperature: 1, seed: 5 }));
     await new Promise<void>((resolve, reject) => {
-      const req = httpRequest(`${base}/v1/generate`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+      const req = httpRequest(`${base}/v1/generate`, { method: "POST", headers: authorized }, (res) => {
         let seen = "";
         res.on("data", (chunk: Buffer) => {
           seen += chunk.toString();
@@ -196,7 +221,184 @@ describe("HTTP server", () => {
   });
 
   it("answers unknown routes with 404 and wrong methods with 405", async () => {
-    expect((await fetch(`${base}/nope`)).status).toBe(404);
-    expect((await fetch(`${base}/v1/generate`)).status).toBe(405);
+    expect((await fetch(`${base}/nope`, { headers: authorized })).status).toBe(404);
+    expect((await fetch(`${base}/v1/generate`, { headers: authorized })).status).toBe(405);
+  });
+});
+
+// ---------------------------------------------------------------- issue 13 item 4: live sessions are bounded
+
+describe("item 4: only the web app, holding the shared secret, may use the service", () => {
+  it("refuses a request without the secret, or with a wrong one, with 401 and starts nothing", async () => {
+    const before = engine.started.length;
+    const payload = JSON.stringify(body());
+    const cases: Record<string, string>[] = [
+      {}, // none
+      { authorization: `Bearer ${"6a".repeat(32)}` }, // wrong, same length
+      { authorization: "Bearer short" }, // wrong, another length
+      { authorization: SECRET }, // the secret without the scheme
+      { authorization: `Basic ${SECRET}` },
+    ];
+    for (const headers of cases) {
+      const response = await fetch(`${base}/v1/generate`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: payload });
+      expect(response.status, JSON.stringify(headers)).toBe(401);
+      expect(response.headers.get("www-authenticate")).toBe("Bearer");
+      expect(((await response.json()) as { error: string }).error).toMatch(/^authorization: missing or wrong live service secret/);
+    }
+    expect(engine.started.length).toBe(before);
+    expect((await post(body({ maxNewTokens: 2 }))).status).toBe(200);
+  });
+
+  it("answers /health to probes without the secret, but names the loaded exports only to holders of it", async () => {
+    const open = await health(base, {});
+    expect(open).toMatchObject({ ok: true, maxBatch: 8 });
+    expect(open.models).toBeUndefined();
+    expect((await health()).models).toBeDefined();
+  });
+
+  it("refuses to start in production without a secret of 32 bytes, or without one off loopback; never echoes it", () => {
+    const env = { LIVE_ONNX_ROOT: root };
+    const refusal = (extra: Record<string, string>) => {
+      try {
+        configFromEnv({ ...env, ...extra });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      return null;
+    };
+    expect(refusal({ NODE_ENV: "production" })).toMatch(/^LIVE_SECRET is not set: in production/);
+    expect(refusal({ NODE_ENV: "production", LIVE_SECRET: "too-short-secret-value" })).toMatch(/^LIVE_SECRET must be at least 32 bytes \(it has 22\)/);
+    expect(refusal({ LIVE_SECRET: "too-short-secret-value" })).not.toContain("too-short-secret-value");
+    expect(refusal({ LIVE_HOST: "0.0.0.0" })).toMatch(/^LIVE_SECRET is not set: without it the live service listens only on 127\.0\.0\.1, not 0\.0\.0\.0/);
+    expect(refusal({ NODE_ENV: "production", LIVE_HOST: "0.0.0.0", LIVE_SECRET: SECRET })).toBeNull();
+    // development and tests on this machine only may go without
+    expect(configFromEnv({ ...env, LIVE_HOST: "127.0.0.1" })).toMatchObject({ secret: null, host: "127.0.0.1", onnxRoot: root });
+    expect(refusal({ LIVE_ONNX_ROOT: "" })).toMatch(/^LIVE_ONNX_ROOT is not set/);
+    expect(configFromEnv({ TANDEM_RUNS_DIR: scratch }).onnxRoot).toBe(root);
+    expect(refusal({ LIVE_MAX_QUEUED: "0" })).toMatch(/^LIVE_MAX_QUEUED must be a positive integer/);
+    expect(refusal({ LIVE_SECRET_PREVIOUS: SECRET })).toMatch(/^LIVE_SECRET_PREVIOUS is set without LIVE_SECRET/);
+    expect(refusal({ LIVE_SECRET: SECRET, LIVE_SECRET_PREVIOUS: "old" })).toMatch(/^LIVE_SECRET_PREVIOUS must be at least 32 bytes/);
+  });
+
+  it("during a rotation accepts the new and the previous secret, and nothing else", async () => {
+    const next = "7b".repeat(32);
+    const server = createLiveServer({ secret: next, previousSecret: SECRET, onnxRoot: root, models: new ModelStore(1) });
+    const at = await listen(server);
+    try {
+      const send = (secret: string) =>
+        fetch(`${at}/v1/generate`, { method: "POST", headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify(body({ maxNewTokens: 2 })) });
+      for (const secret of [next, SECRET]) {
+        const response = await send(secret);
+        expect(response.status).toBe(200);
+        await response.text();
+      }
+      expect((await send("8c".repeat(32))).status).toBe(401);
+    } finally {
+      await server.close(0);
+    }
+  });
+});
+
+/** An engine whose scheduler waits at a gate: its sessions stay open (queued) until the test opens it. */
+class GatedEngine extends Engine {
+  private openGate: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.openGate = resolve));
+  open(): void {
+    this.openGate();
+  }
+  protected override async tick(): Promise<void> {
+    await this.gate;
+    return super.tick();
+  }
+}
+
+describe("item 4: an admission limit on the engine's queue", () => {
+  it("accepts a full batch and LIVE_MAX_QUEUED waiting sessions, then answers 503 with Retry-After", async () => {
+    const gated = new GatedEngine({ maxBatch: 1, maxQueued: 1 });
+    const server = createLiveServer({ engine: gated, secret: SECRET, onnxRoot: root });
+    const at = await listen(server);
+    try {
+      const running = await post(body({ maxNewTokens: 4 }), at); // the batch's one place
+      const waiting = await post(body({ maxNewTokens: 4 }), at); // the queue's one place
+      expect([running.status, waiting.status]).toEqual([200, 200]);
+      expect(await health(at)).toMatchObject({ activeSessions: 2, waitingSessions: 1, maxQueued: 1 });
+      const refused = await post(body({ maxNewTokens: 4 }), at);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("5");
+      expect(((await refused.json()) as { error: string }).error).toMatch(/busy \(1 session\(s\) already waiting/);
+      expect(gated.activeSessions).toBe(2); // the refused one never started
+      gated.open();
+      for (const response of [running, waiting]) expect(parseSse(await response.text()).at(-1)!.event).toBe("done");
+      expect((await post(body({ maxNewTokens: 2 }), at)).status).toBe(200); // room again
+    } finally {
+      gated.open();
+      await server.close(0);
+    }
+  });
+});
+
+describe("item 4: models are loaded only from exports under the ONNX root", () => {
+  const refusedWithoutEcho = async (model: string) => {
+    const response = await post(body({ model }));
+    expect(response.status, model).toBe(403);
+    const { error } = (await response.json()) as { error: string };
+    expect(error).toBe("model: must be an export folder inside the live service's ONNX root (LIVE_ONNX_ROOT); no other path is served");
+  };
+
+  it("refuses a path outside the root, a `..` that climbs out, and a symlink that leads out, naming no path", async () => {
+    await refusedWithoutEcho(fixture.exportDir); // a real export, but outside the root
+    await refusedWithoutEcho(`${root}/../../${fixture.exportDir}`);
+    await refusedWithoutEcho(`${root}/ck-fixture/../ck-fixture`); // `..` is refused even where it stays inside
+    await refusedWithoutEcho(root); // the root itself is no export
+    await refusedWithoutEcho("/etc");
+    symlinkSync(fixture.exportDir, join(root, "ck-link-out"));
+    await refusedWithoutEcho(join(root, "ck-link-out"));
+    // a link that stays inside the root is an ordinary export
+    symlinkSync(exportDir, join(root, "ck-link-in"));
+    expect((await post(body({ model: join(root, "ck-link-in"), maxNewTokens: 2 }))).status).toBe(200);
+    expect((await health()).models!.map((m) => m.path)).not.toContain(fixture.exportDir);
+  });
+});
+
+describe("item 4: an LRU bound on loaded models", () => {
+  const second = join(root, "ck-second");
+  const third = join(root, "ck-third");
+  cpSync(fixture.exportDir, second, { recursive: true });
+  cpSync(fixture.exportDir, third, { recursive: true });
+
+  it("unloads the least recently used model to load one past LIVE_MAX_MODELS", async () => {
+    const store = new ModelStore(2);
+    try {
+      const first = await store.load(exportDir);
+      await store.load(second);
+      expect(await store.load(exportDir)).toBe(first); // used again: now the most recent
+      await store.load(third);
+      expect(store.loaded().map((m) => m.path)).toEqual([exportDir, third]);
+    } finally {
+      await store.unloadAll();
+    }
+  });
+
+  it("never unloads a model a session holds: with every slot in use, 503 until one is free", async () => {
+    const store = new ModelStore(1);
+    const gated = new GatedEngine({ maxBatch: 4, maxQueued: 4 });
+    const server = createLiveServer({ engine: gated, models: store, secret: SECRET, onnxRoot: root });
+    const at = await listen(server);
+    try {
+      const holding = await post(body({ maxNewTokens: 2 }), at);
+      expect(holding.status).toBe(200);
+      const refused = await post(body({ model: second, maxNewTokens: 2 }), at);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("5");
+      expect(((await refused.json()) as { error: string }).error).toMatch(/already holds 1 model\(s\), all in use \(LIVE_MAX_MODELS\)/);
+      gated.open();
+      await holding.text();
+      expect((await post(body({ model: second, maxNewTokens: 2 }), at)).status).toBe(200);
+      expect(await health(at)).toMatchObject({ maxModels: 1, loadedModels: 1, models: [{ path: second }] });
+    } finally {
+      gated.open();
+      await server.close(0);
+    }
   });
 });

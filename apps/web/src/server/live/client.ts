@@ -1,13 +1,24 @@
 // The web app's side of the live model service (workers/live): one streamed generation request, its server-sent
 // events read with eventsource-parser. The service is stateless; the caller stores what streams (live-session.ts).
 import { readServerSentEvents } from '@/components/server-sent-events'
-import { liveUrlSchema } from '@/env'
+import { liveSecretSchema, liveUrlSchema } from '@/env'
 
 /** Where workers/live listens (LIVE_URL, checked as src/env.ts does; its default port is 8790). */
 function liveServiceUrl(): string {
   const url = liveUrlSchema.safeParse(process.env.LIVE_URL || undefined)
   if (!url.success) throw new LiveRequestError(`LIVE_URL ${url.error.issues[0]!.message} (it is "${process.env.LIVE_URL}")`, 500)
   return (url.data ?? 'http://127.0.0.1:8790').replace(/\/+$/, '')
+}
+
+/**
+ * The secret workers/live requires (LIVE_SECRET, checked as src/env.ts does, read on each use like LIVE_URL).
+ * Unset: no header (a service without a secret listens on 127.0.0.1 only).
+ */
+function liveServiceSecret(): string | undefined {
+  const secret = liveSecretSchema.safeParse(process.env.LIVE_SECRET || undefined)
+  // the message names the rule, never the value
+  if (!secret.success) throw new LiveRequestError(`LIVE_SECRET ${secret.error.issues[0]!.message}`, 500)
+  return secret.data
 }
 
 export interface GenerateRequest {
@@ -57,12 +68,13 @@ function unreachable(url: string, cause: unknown): LiveUnavailableError {
 
 /** Streams one generation; ends after `done`. Aborting `signal` stops the senior at the service too. */
 export async function* generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent> {
-  const url = liveServiceUrl() // a malformed LIVE_URL is the operator's to fix: reported, not retried
+  const url = liveServiceUrl() // a malformed LIVE_URL or LIVE_SECRET is the operator's to fix: reported, not retried
+  const secret = liveServiceSecret()
   let response: Response
   try {
     response = await fetch(`${url}/v1/generate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
       body: JSON.stringify(request),
       signal,
     })
@@ -73,6 +85,10 @@ export async function* generate(request: GenerateRequest, signal: AbortSignal): 
   if (!response.ok || !response.body) {
     const body = (await response.json().catch(() => null)) as { error?: string } | null
     const message = body?.error ?? `the live model service answered ${response.status} ${response.statusText}`
+    if (response.status === 401) {
+      throw new LiveRequestError(`The live model service at ${url} refused this web app (${message}): give web and workers/live the same LIVE_SECRET.`, 401)
+    }
+    // 503: the service's queue is full (it sends Retry-After); the page tries again with backoff
     if (response.status >= 500) throw new LiveUnavailableError(message)
     throw new LiveRequestError(message, response.status)
   }

@@ -6,12 +6,19 @@
 // token per UPDATE, and only while it is open and no other writer got there first, so a take-over (which closes
 // the span) is exact: what the participant saw is what is stored. The live service keeps no state: a stream that
 // breaks (the service restarted, the page reloaded) resumes by sending the stored shared text again.
+//
+// Bounds (numbers in ../limits.ts LIVE_LIMITS): one open stream per task, held as a lease on the assignment row
+// (renewed while it runs, so a crashed web instance frees the task within leaseSeconds); at most maxSpans spans and
+// maxChars characters of shared text, so take-over/hand-back loops cannot grow a task forever; and the stored
+// continuation (shared text plus the participant's last writing) never exceeds MAX_CONTINUATION.
 import { randomBytes } from 'node:crypto'
 
 import { TRPCError } from '@trpc/server'
 
 import { Prisma } from '../../generated/prisma/client'
+import { MAX_CONTINUATION } from '../api/routers/participant.schema'
 import type { Db } from '../db'
+import { LIVE_LIMITS } from '../limits'
 import { generate, LiveRequestError, LiveUnavailableError, type GenerateRequest } from '../live/client'
 
 export type SpanAuthor = 'senior' | 'human'
@@ -82,6 +89,31 @@ export function authorSpans(spans: Pick<LiveSpanRow, 'author' | 'text'>[]): { au
     })
 }
 
+/**
+ * Spans a hand-back needs: the participant's span, the senior's new one, and one kept for the participant's last
+ * writing at submit, so a task never holds more than LIVE_LIMITS.maxSpans.
+ */
+const SPANS_PER_HAND_BACK = 3
+
+/** The shared text's bound: LIVE_LIMITS.maxChars, and never more than a stored continuation may hold. */
+const MAX_SHARED_CHARS = Math.min(LIVE_LIMITS.maxChars, MAX_CONTINUATION)
+
+/** Why the task's limits allow no further hand-back (a participant-facing sentence), or null. */
+function handBackLimitReached(spans: Pick<LiveSpanRow, 'text'>[]): string | null {
+  if (spans.length + SPANS_PER_HAND_BACK > LIVE_LIMITS.maxSpans) {
+    return `You and the AI have taken turns as often as one task allows (${LIVE_LIMITS.maxSpans} turns). Finish the reasoning yourself.`
+  }
+  if (sharedText(spans).length >= MAX_SHARED_CHARS) {
+    return `The shared reasoning has reached its limit of ${MAX_SHARED_CHARS.toLocaleString('en')} characters. Finish with your answer.`
+  }
+  return null
+}
+
+/** A participant-facing refusal of text that would make the shared reasoning longer than `max` characters. */
+function tooLongMessage(length: number, max: number): string {
+  return `The shared reasoning may be at most ${max.toLocaleString('en')} characters; with your text it would be ${length.toLocaleString('en')}. Shorten your text by ${(length - max).toLocaleString('en')} characters.`
+}
+
 export function liveView(spans: LiveSpanRow[], maxNewTokens: number): LiveView {
   const last = spans.at(-1)
   const control = !last || (last.author === 'senior' && !last.endedAt) ? 'senior' : 'human'
@@ -92,7 +124,7 @@ export function liveView(spans: LiveSpanRow[], maxNewTokens: number): LiveView {
   return {
     control,
     spans: spans.map((s) => ({ seq: s.seq, author: s.author, text: s.text, endReason: s.endReason })),
-    canHandBack: control === 'human' && used < maxNewTokens,
+    canHandBack: control === 'human' && used < maxNewTokens && handBackLimitReached(spans) === null,
     seniorStopped,
   }
 }
@@ -194,9 +226,13 @@ export async function handBack(db: Db, task: LiveTask, text: string): Promise<Li
     const spans = await spansOf(tx, task.assignmentId)
     const view = liveView(spans, task.maxNewTokens)
     if (view.control === 'senior') return spans // a repeated hand-back (lost reply): the first one stands
+    const limit = handBackLimitReached(spans)
+    if (limit) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: limit })
     if (!view.canHandBack) {
       throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `The AI has written all it may in this task (${task.maxNewTokens} tokens). Finish the reasoning yourself.` })
     }
+    const length = sharedText(spans).length + text.length
+    if (length > MAX_SHARED_CHARS) throw new TRPCError({ code: 'BAD_REQUEST', message: tooLongMessage(length, MAX_SHARED_CHARS) })
     const now = new Date()
     let seq = spans.length
     if (text.length > 0) await insertSpan(tx, task.assignmentId, seq++, 'human', { text, startedAt: spans.at(-1)?.endedAt ?? now, endedAt: now, endReason: 'hand_back' })
@@ -212,14 +248,33 @@ export async function handBack(db: Db, task: LiveTask, text: string): Promise<Li
  * On submit (or a timeout): the senior's open span ends, the participant's writing since their last hand-back
  * becomes the last span, and the whole shared text is stored as a trace with its author spans and timing, linked
  * from the response. Returns the shared text (the response's continuation) and the trace to link.
+ *
+ * The continuation may hold at most MAX_CONTINUATION characters. `tooLong` says what happens to writing that would
+ * pass it: 'refuse' (the participant's own submit: BAD_REQUEST saying by how much to shorten it, nothing stored) or
+ * 'clip' (the server recording a time-out while the page was closed: the writing is cut to fit, and the trace's
+ * settings say how many characters were cut).
  */
-export async function finishLiveTask(tx: Prisma.TransactionClient, task: Pick<LiveTask, 'assignmentId' | 'checkpointId' | 'problemId' | 'seed' | 'temperature' | 'maxNewTokens' | 'handoffRule' | 'studyId'>, humanText: string, now: Date) {
+export async function finishLiveTask(
+  tx: Prisma.TransactionClient,
+  task: Pick<LiveTask, 'assignmentId' | 'checkpointId' | 'problemId' | 'seed' | 'temperature' | 'maxNewTokens' | 'handoffRule' | 'studyId'>,
+  humanText: string,
+  now: Date,
+  tooLong: 'refuse' | 'clip' = 'refuse',
+) {
   await lockAssignment(tx, task.assignmentId)
   // a second submit (another tab, a retry) that waited for the lock finds the first one's response: nothing to do
   const answered = await tx.$queryRaw<unknown[]>`SELECT 1 FROM responses WHERE assignment_id = ${task.assignmentId}`
   if (answered.length > 0) return null
-  await tx.$executeRaw`UPDATE live_spans SET ended_at = ${now}, end_reason = 'submit' WHERE assignment_id = ${task.assignmentId} AND ended_at IS NULL`
   let spans = await spansOf(tx, task.assignmentId)
+  const length = sharedText(spans).length + humanText.length
+  let clippedChars = 0
+  if (length > MAX_CONTINUATION) {
+    if (tooLong === 'refuse') throw new TRPCError({ code: 'BAD_REQUEST', message: tooLongMessage(length, MAX_CONTINUATION) })
+    clippedChars = length - MAX_CONTINUATION
+    humanText = humanText.slice(0, Math.max(0, humanText.length - clippedChars))
+  }
+  await tx.$executeRaw`UPDATE live_spans SET ended_at = ${now}, end_reason = 'submit' WHERE assignment_id = ${task.assignmentId} AND ended_at IS NULL`
+  spans = await spansOf(tx, task.assignmentId)
   if (humanText.length > 0) {
     await insertSpan(tx, task.assignmentId, spans.length, 'human', { text: humanText, startedAt: spans.at(-1)?.endedAt ?? now, endedAt: now, endReason: 'submit' })
     spans = await spansOf(tx, task.assignmentId)
@@ -241,6 +296,7 @@ export async function finishLiveTask(tx: Prisma.TransactionClient, task: Pick<Li
         top_p: 1.0,
         max_new_tokens: task.maxNewTokens,
         handoff_rule: task.handoffRule,
+        ...(clippedChars > 0 ? { clipped_chars: clippedChars } : {}),
         spans: spans.map((s) => ({
           seq: s.seq, author: s.author, chars: s.text.length, tokens: s.tokens, startedAt: s.startedAt.toISOString(),
           firstTokenAt: s.firstTokenAt?.toISOString() ?? null, endedAt: s.endedAt?.toISOString() ?? null, endReason: s.endReason,
@@ -281,11 +337,83 @@ async function endSpan(db: Db, span: LiveSpanRow, reason: EndReason) {
   await db.$executeRaw`UPDATE live_spans SET ended_at = now(), end_reason = ${reason} WHERE id = ${span.id} AND ended_at IS NULL`
 }
 
+// ---------------------------------------------------------------- one open stream per task: the lease
+
+/** The task's stream is already open (in another tab, or a stream that has not noticed its page left): HTTP 409. */
+export class LiveStreamBusy extends Error {
+  override name = 'LiveStreamBusy'
+  constructor(readonly retryAfterSeconds: number) {
+    super(`The AI is already writing this task in another tab or window. Close that one, or try again in ${retryAfterSeconds} s.`)
+  }
+}
+
+/** The right to write one task's senior span: a random id stored on the assignment with its expiry. */
+export interface StreamLease {
+  id: string
+  assignmentId: string
+}
+
+/**
+ * Takes the task's stream lease in one statement: only when no lease is held or the holder's has lapsed (a web
+ * instance that crashed mid-stream stops renewing it). Throws LiveStreamBusy when another stream holds it.
+ */
+export async function takeStreamLease(db: Db, assignmentId: string): Promise<StreamLease> {
+  const id = 'll' + randomBytes(10).toString('hex')
+  const taken = await db.$executeRaw`
+    UPDATE assignments SET live_lease_id = ${id}, live_lease_expires_at = now() + make_interval(secs => ${LIVE_LIMITS.leaseSeconds})
+    WHERE id = ${assignmentId} AND (live_lease_id IS NULL OR live_lease_expires_at IS NULL OR live_lease_expires_at <= now())`
+  if (taken === 1) return { id, assignmentId }
+  const [held] = await db.$queryRaw<{ seconds: number | null }[]>`
+    SELECT ceil(extract(epoch FROM live_lease_expires_at - now()))::int AS seconds FROM assignments WHERE id = ${assignmentId}`
+  if (!held) throw new TRPCError({ code: 'NOT_FOUND', message: 'This task is not part of your session.' })
+  throw new LiveStreamBusy(Math.max(1, held.seconds ?? 1))
+}
+
+/** Extends the lease by leaseSeconds from now; false when it is no longer this stream's (it lapsed and was taken). */
+async function renewStreamLease(db: Db, lease: StreamLease): Promise<boolean> {
+  const renewed = await db.$executeRaw`
+    UPDATE assignments SET live_lease_expires_at = now() + make_interval(secs => ${LIVE_LIMITS.leaseSeconds})
+    WHERE id = ${lease.assignmentId} AND live_lease_id = ${lease.id}`
+  return renewed === 1
+}
+
+/** Gives the lease up (only if it is still this stream's); safe to call more than once. */
+export async function releaseStreamLease(db: Db, lease: StreamLease): Promise<void> {
+  await db.$executeRaw`
+    UPDATE assignments SET live_lease_id = NULL, live_lease_expires_at = NULL WHERE id = ${lease.assignmentId} AND live_lease_id = ${lease.id}`
+}
+
+/** How often an open stream renews its lease: three times per lease, so one slow renewal does not lose it. */
+const LEASE_RENEW_MS = (LIVE_LIMITS.leaseSeconds * 1000) / 3
+
 /**
  * Runs the senior from the stored shared text until it stops, the participant takes over, or `signal` aborts
  * (the page went away: the span stays open and the next stream resumes it). Every token is stored before it is sent.
+ *
+ * The stream holds the task's lease (`lease`, taken by the caller, or taken here: LiveStreamBusy on the first
+ * next()), renews it while it runs and releases it when it ends, however it ends.
  */
-export async function* streamSenior(db: Db, task: LiveTask, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+export async function* streamSenior(db: Db, task: LiveTask, signal: AbortSignal, lease?: StreamLease): AsyncGenerator<StreamEvent> {
+  const held = lease ?? (await takeStreamLease(db, task.assignmentId))
+  const upstream = new AbortController()
+  const stop = () => upstream.abort()
+  signal.addEventListener('abort', stop)
+  if (signal.aborted) stop()
+  const renewal = setInterval(() => {
+    // a lease lost to another stream (this one stalled past its expiry) stops this one: one writer at a time
+    renewStreamLease(db, held).then((mine) => mine || stop(), () => undefined) // Postgres away: the token writes fail too
+  }, LEASE_RENEW_MS)
+  renewal.unref?.()
+  try {
+    yield* runSenior(db, task, upstream)
+  } finally {
+    clearInterval(renewal)
+    signal.removeEventListener('abort', stop)
+    await releaseStreamLease(db, held).catch(() => undefined) // else it lapses within leaseSeconds
+  }
+}
+
+async function* runSenior(db: Db, task: LiveTask, upstream: AbortController): AsyncGenerator<StreamEvent> {
   try {
     requireOpenLiveTask(task)
   } catch (error) {
@@ -301,17 +429,16 @@ export async function* streamSenior(db: Db, task: LiveTask, signal: AbortSignal)
   if (!open) return
 
   const limits = streamLimits(task, spans, open)
-  if (limits.maxNewTokens <= 0 || (limits.stopAfterLines !== undefined && limits.stopAfterLines <= 0)) {
-    await endSpan(db, open, limits.scheduled ? 'handover' : 'length')
+  // the senior stops where the shared text reaches its bound, as if its token budget ran out
+  let charsLeft = MAX_SHARED_CHARS - sharedText(spans).length
+  if (limits.maxNewTokens <= 0 || (limits.stopAfterLines !== undefined && limits.stopAfterLines <= 0) || charsLeft <= 0) {
+    await endSpan(db, open, limits.scheduled && charsLeft > 0 ? 'handover' : 'length')
     yield { event: 'done', data: liveView(await spansOf(db, task.assignmentId), task.maxNewTokens) }
     return
   }
 
-  running.get(task.assignmentId)?.abort() // another tab's stream of this task stops: one writer at a time
-  const upstream = new AbortController()
+  running.get(task.assignmentId)?.abort() // a stream whose lease lapsed and was taken over stops: one writer at a time
   running.set(task.assignmentId, upstream)
-  const stop = () => upstream.abort()
-  signal.addEventListener('abort', stop)
   const request: GenerateRequest = {
     model: task.exportPath,
     problem: task.problem,
@@ -329,12 +456,19 @@ export async function* streamSenior(db: Db, task: LiveTask, signal: AbortSignal)
   try {
     for await (const event of generate(request, upstream.signal)) {
       if (event.type === 'token') {
+        if (event.text.length > charsLeft) {
+          upstream.abort() // the service stops generating; the token that would pass the bound is neither stored nor shown
+          await endSpan(db, open, 'length')
+          yield { event: 'done', data: liveView(await spansOf(db, task.assignmentId), task.maxNewTokens) }
+          return
+        }
         // stored only while the span is open and this stream is its only writer (tokens as expected)
         const stored = await db.$executeRaw`
           UPDATE live_spans SET text = text || ${event.text}, tokens = tokens + 1, first_token_at = COALESCE(first_token_at, now())
           WHERE id = ${open.id} AND ended_at IS NULL AND tokens = ${tokens}`
         if (stored === 0) return upstream.abort()
         tokens += 1
+        charsLeft -= event.text.length
         if (event.text) yield { event: 'token', data: { seq: open.seq, text: event.text } }
       } else if (event.type === 'done') {
         const reason: EndReason = event.reason === 'lines' || (event.reason === 'length' && limits.scheduled) ? 'handover' : event.reason
@@ -348,7 +482,6 @@ export async function* streamSenior(db: Db, task: LiveTask, signal: AbortSignal)
     else if (error instanceof LiveUnavailableError) yield { event: 'unavailable', data: { message: error.message } }
     else throw error
   } finally {
-    signal.removeEventListener('abort', stop)
     if (running.get(task.assignmentId) === upstream) running.delete(task.assignmentId)
   }
 }
