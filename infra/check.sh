@@ -49,9 +49,10 @@ else
 fi
 echo "compose: $("${compose_bin[@]}" version 2>&1 | head -n 1) (${compose_bin[*]})"
 
-# Hermetic: no .env file, no inherited POSTGRES_*/TANDEM_* overrides; AUTH_SECRET only where given.
+# Hermetic: no .env file, no inherited POSTGRES_*/TANDEM_* overrides; AUTH_SECRET only where given (LIVE_SECRET,
+# also required, always: web and live share it).
 compose() {
-  env -i PATH="$PATH" HOME="${HOME:-/tmp}" "$@"
+  env -i PATH="$PATH" HOME="${HOME:-/tmp}" LIVE_SECRET=check-dummy-live-secret-of-32-bytes "$@"
 }
 compose_args=(--env-file /dev/null --project-directory "$root" -f "$compose_file")
 
@@ -183,7 +184,7 @@ gpu = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] ==
 if not gpu or str(gpu[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"].get("nvidia.com/gpu")) != "1":
     problems.append("tandem-worker-gpu has no nvidia.com/gpu: 1 limit")
 secret = [d for d in yaml.safe_load_all((k8s / "secret.template.yaml").read_text()) if d][0]
-if set(secret["stringData"]) != {"DATABASE_URL", "AUTH_SECRET"}:
+if set(secret["stringData"]) != {"DATABASE_URL", "AUTH_SECRET", "LIVE_SECRET"}:
     problems.append(f"secret template keys: {sorted(secret['stringData'])}")
 for key, value in secret["stringData"].items():
     if "REPLACE" not in value:
@@ -382,6 +383,84 @@ need(mounts and all(m["mountPath"] == "/data" and m.get("readOnly") is True for 
      f"tandem-data mounts: {mounts}")
 finish()
 EOF
+
+# ------------------------------------------------------------------ limits: ingress = limits.ts, worker drain and probes
+# The ingress repeats the web app's body and per-address caps; its numbers must be limits.ts's (read by running the
+# TypeScript module, so an edit to either side that makes them differ fails here).
+ingress_check="ingress limits equal limits.ts (body sizes everywhere and on the upload path, limit-rps, limit-connections)"
+tsx="$root/node_modules/.bin/tsx"
+if [ -x "$tsx" ] && limits_json=$(cd "$root" && "$tsx" -e "import('./apps/web/src/server/limits.ts').then((m) => console.log(JSON.stringify({ body: m.BODY_LIMITS, ingress: m.INGRESS_LIMITS })))" 2>&1); then
+  if out=$(LIMITS="$limits_json" "$py" - "$infra/k8s/ingress.example.yaml" <<'EOF' 2>&1
+import json, os, re, sys, yaml
+limits = json.loads(os.environ["LIMITS"])
+problems = []
+def need(cond, what):
+    if not cond:
+        problems.append(what)
+def nginx_bytes(text):
+    m = re.fullmatch(r"(\d+)([kKmMgG]?)", str(text).strip())
+    if not m:
+        problems.append(f"proxy-body-size {text!r} is not an nginx size")
+        return None
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2).lower()]
+ingresses = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "Ingress"]
+def by_path(path, path_type):
+    found = [i for i in ingresses for r in i["spec"]["rules"] for p in r["http"]["paths"]
+             if p["path"] == path and p["pathType"] == path_type]
+    need(len(found) == 1, f"want one Ingress with a {path_type} rule for {path}, found {len(found)}")
+    return found[0]["metadata"].get("annotations", {}) if found else {}
+ingress = limits.get("ingress") or {}
+need(ingress, "limits.ts has no INGRESS_LIMITS")
+for path, path_type, cap in (("/", "Prefix", "defaultBytes"), ("/api/trpc/datasets.upload", "Exact", "uploadBytes")):
+    notes = by_path(path, path_type)
+    size = nginx_bytes(notes.get("nginx.ingress.kubernetes.io/proxy-body-size"))
+    need(size == limits["body"][cap], f"{path}: proxy-body-size is {size} bytes, BODY_LIMITS.{cap} is {limits['body'][cap]}")
+    rps, want_rps = notes.get("nginx.ingress.kubernetes.io/limit-rps"), ingress.get("requestsPerSecond")
+    need(str(rps) == str(want_rps), f"{path}: limit-rps is {rps}, INGRESS_LIMITS.requestsPerSecond is {want_rps}")
+    conns, want_conns = notes.get("nginx.ingress.kubernetes.io/limit-connections"), ingress.get("connectionsPerIp")
+    need(str(conns) == str(want_conns), f"{path}: limit-connections is {conns}, INGRESS_LIMITS.connectionsPerIp is {want_conns}")
+print("\n".join(problems))
+raise SystemExit(1 if problems else 0)
+EOF
+); then
+    ok "$ingress_check"
+  else
+    fail "$ingress_check" "$out"
+  fi
+else
+  fail "$ingress_check" "cannot read apps/web/src/server/limits.ts with $tsx (npm install first): ${limits_json:-}"
+fi
+
+worker_check="workers: grace period past the drain time, TANDEM_ALIVE_FILE set, probes run worker-healthcheck.py"
+if out=$("$py" - "$infra/k8s" <<'EOF' 2>&1
+import pathlib, sys, yaml
+k8s = pathlib.Path(sys.argv[1])
+problems = []
+def need(cond, what):
+    if not cond:
+        problems.append(what)
+for name in ("worker.yaml", "worker-gpu.yaml"):
+    dep = [d for d in yaml.safe_load_all((k8s / name).read_text()) if d and d["kind"] == "Deployment"][0]
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    drain = float(env.get("TANDEM_DRAIN_SECONDS") or 0)
+    grace = pod.get("terminationGracePeriodSeconds", 30)
+    need(drain > 0, f"{name}: TANDEM_DRAIN_SECONDS is not set")
+    need(grace >= drain + 10, f"{name}: terminationGracePeriodSeconds {grace} leaves under 10 s past TANDEM_DRAIN_SECONDS {drain}")
+    need(env.get("TANDEM_ALIVE_FILE"), f"{name}: TANDEM_ALIVE_FILE is not set (the liveness probe reads it)")
+    for probe, flag in (("livenessProbe", "--liveness"), ("readinessProbe", "--readiness")):
+        cmd = c.get(probe, {}).get("exec", {}).get("command", [])
+        need(cmd[-2:] == ["/usr/local/lib/tandem/worker-healthcheck.py", flag],
+             f"{name}: {probe} does not run worker-healthcheck.py {flag}: {cmd}")
+print("\n".join(problems))
+raise SystemExit(1 if problems else 0)
+EOF
+); then
+  ok "$worker_check"
+else
+  fail "$worker_check" "$out"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

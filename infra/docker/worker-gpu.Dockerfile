@@ -17,6 +17,7 @@ ENV PYTHONUNBUFFERED=1 \
     HOME=/home/tandem \
     TANDEM_RUNS_DIR=/data/runs \
     TANDEM_CACHE=/data/cache \
+    TANDEM_ALIVE_FILE=/tmp/tandem-worker.alive \
     HF_HUB_OFFLINE=1 \
     TANDEM_REQUIRE_CUDA=1
 

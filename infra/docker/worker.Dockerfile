@@ -17,6 +17,7 @@ ENV PYTHONUNBUFFERED=1 \
     HOME=/home/tandem \
     TANDEM_RUNS_DIR=/data/runs \
     TANDEM_CACHE=/data/cache \
+    TANDEM_ALIVE_FILE=/tmp/tandem-worker.alive \
     HF_HUB_OFFLINE=1
 
 # tini as PID 1: Python as PID 1 ignores SIGTERM; tini passes it on so the worker stops promptly

@@ -19,6 +19,20 @@ ROOT = Path(__file__).resolve().parents[3]
 ADMIN_URL = os.environ.get("TANDEM_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_roots_include_test_dirs(tmp_path_factory):
+    """The tests' models live in pytest's temporary folder: make it a model root (limits.model_roots), beside the
+    model cache, for this process and the worker processes it starts."""
+    if os.environ.get("TANDEM_MODEL_ROOTS"):
+        yield
+        return
+    from tandem.base_model import default_cache_dir
+
+    os.environ["TANDEM_MODEL_ROOTS"] = os.pathsep.join([str(tmp_path_factory.getbasetemp()), str(default_cache_dir())])
+    yield
+    del os.environ["TANDEM_MODEL_ROOTS"]
+
+
 @pytest.fixture(scope="session")
 def fixture_model_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("fixture-model")

@@ -142,7 +142,7 @@ def test_stale_jobs_are_requeued_and_the_old_holder_loses_its_lease(db_url, conn
     job_id = queue.enqueue(conn, "VERIFY_RESPONSES", {"responseIds": []})
     assert queue.claim(conn, "dead-worker").id == job_id
     conn.execute("UPDATE jobs SET heartbeat_at = now() - interval '1 minute' WHERE id = %s", (job_id,))
-    assert queue.requeue_stale(conn, stale_after_s=30) == [job_id]
+    assert queue.requeue_stale(conn, stale_after_s=30, backoff_base=0) == [job_id]
     assert queue.get(conn, job_id)["status"] == "QUEUED"
     with pytest.raises(queue.LeaseLost):
         queue.heartbeat(conn, job_id, "dead-worker")

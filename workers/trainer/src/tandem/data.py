@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from .limits import UploadBounds
+
 PROMPT_TEMPLATE = "Problem: {problem}\nSolution:\n"
 
 NAMES = ["Mia", "Leo", "Ava", "Sam", "Zoe", "Max", "Ivy", "Ben", "Eva", "Tom", "Ana", "Kai", "Lily", "Omar", "Nina"]
@@ -324,20 +326,30 @@ def _decode(content: bytes) -> str:
         raise DatasetError("", [RowError(0, None, f"not UTF-8 text: {e.reason} at byte {e.start} (line {line})")]) from None
 
 
-def _jsonl_rows(content: bytes) -> tuple[list[tuple[int, object]], list[RowError]]:
+def _too_many_rows(max_rows: int) -> DatasetError:
+    return DatasetError("", [RowError(0, None, f"more than {max_rows} rows; the limit is {max_rows} rows per upload")])
+
+
+def _jsonl_rows(content: bytes, bounds: UploadBounds | None = None) -> tuple[list[tuple[int, object]], list[RowError]]:
     rows, errors = [], []
     # split on \n only: that is what editors number; \r\n leaves a \r that JSON reads as whitespace
     for line_no, text in enumerate(_decode(content).split("\n"), start=1):
         if not text.strip():
             continue
+        if bounds and len(rows) + len(errors) >= bounds.max_rows:
+            raise _too_many_rows(bounds.max_rows)
         try:
             rows.append((line_no, json.loads(text)))
         except json.JSONDecodeError as e:
             errors.append(RowError(line_no, None, f"invalid JSON: {e.msg} at column {e.colno}"))
+        except RecursionError:
+            errors.append(RowError(line_no, None, "invalid JSON: nested too deeply"))
+        except ValueError as e:  # e.g. an integer of more digits than Python converts
+            errors.append(RowError(line_no, None, f"invalid JSON: {e}"))
     return rows, errors
 
 
-def _csv_rows(content: bytes) -> tuple[list[tuple[int, object]], list[RowError]]:
+def _csv_rows(content: bytes, bounds: UploadBounds | None = None) -> tuple[list[tuple[int, object]], list[RowError]]:
     """Rows keyed by the header's column names; a row's line is the physical line where its record starts
     (the header is line 1 when it is the file's first line; a quoted cell may span several lines)."""
     import csv
@@ -370,6 +382,8 @@ def _csv_rows(content: bytes) -> tuple[list[tuple[int, object]], list[RowError]]
             if errors:
                 return [], errors
             continue
+        if bounds and len(rows) + len(errors) >= bounds.max_rows:
+            raise _too_many_rows(bounds.max_rows)
         if len(cells) != len(header):
             errors.append(RowError(start, None, f"row has {len(cells)} cells, the header has {len(header)} columns"))
             continue
@@ -378,30 +392,88 @@ def _csv_rows(content: bytes) -> tuple[list[tuple[int, object]], list[RowError]]
     return rows, errors
 
 
-def _parquet_rows(content: bytes) -> tuple[list[tuple[int, object]], list[RowError]]:
+FIELDS = (*REQUIRED, "id", "solution", "difficulty")  # the columns a row is read from; others are ignored
+
+
+def _parquet_rows(content: bytes, bounds: UploadBounds | None = None) -> tuple[list[tuple[int, object]], list[RowError]]:
+    """The rows of a Parquet file. With `bounds`, the footer's row count and decompressed page sizes are checked
+    before any page is read, and the decoded text (dictionary-encoded values counted once per row) before any
+    row becomes a Python object: a few kB of pages cannot expand into gigabytes of strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(io.BytesIO(content))
-    except Exception as e:  # pyarrow raises several types for corrupt files
+    def unreadable(e: Exception) -> tuple[list, list[RowError]]:
         return [], [RowError(0, None, f"not a readable Parquet file: {e}")]
-    missing = [f for f in REQUIRED if f not in table.column_names]
+
+    try:
+        footer = pq.ParquetFile(io.BytesIO(content))
+        schema = footer.schema_arrow
+    except Exception as e:  # pyarrow raises several types for corrupt files
+        return unreadable(e)
+    missing = [f for f in REQUIRED if f not in schema.names]
     if missing:
-        return [], [RowError(0, None, f"missing column(s) {missing}; columns are {table.column_names}")]
+        return [], [RowError(0, None, f"missing column(s) {missing}; columns are {schema.names}")]
+    columns = [name for name in schema.names if name in FIELDS]
+    text_columns = [name for name in columns if pa.types.is_string(schema.field(name).type)
+                    or pa.types.is_large_string(schema.field(name).type) or pa.types.is_binary(schema.field(name).type)]
+    if bounds:
+        nested = [f"'{name}' ({schema.field(name).type})" for name in columns if pa.types.is_nested(schema.field(name).type)]
+        if nested:
+            return [], [RowError(0, None, f"column(s) {', '.join(nested)} hold lists or records; each row's "
+                                          "fields must be text or numbers")]
+        meta = footer.metadata
+        if meta.num_rows > bounds.max_rows:
+            raise _too_many_rows(bounds.max_rows)
+        pages = sum(meta.row_group(g).column(c).total_uncompressed_size
+                    for g in range(meta.num_row_groups) for c in range(meta.num_columns)
+                    if meta.row_group(g).column(c).path_in_schema.split(".")[0] in columns)
+        if pages > bounds.max_decoded_bytes:
+            raise _too_much_text(bounds.max_decoded_bytes, f"its pages decompress to {pages} bytes")
+    try:
+        # Text columns stay dictionary-encoded while they are measured: one copy of each distinct value.
+        table = pq.ParquetFile(io.BytesIO(content), read_dictionary=text_columns).read(columns=columns)
+    except Exception as e:
+        return unreadable(e)
+    if bounds:
+        if table.num_rows > bounds.max_rows:
+            raise _too_many_rows(bounds.max_rows)
+        decoded = 0
+        for column in table.columns:
+            for chunk in column.chunks:
+                if pa.types.is_dictionary(chunk.type):
+                    decoded += pc.sum(pc.binary_length(chunk.dictionary).take(chunk.indices)).as_py() or 0
+                    decoded += chunk.indices.nbytes
+                else:
+                    decoded += chunk.nbytes
+        if decoded > bounds.max_decoded_bytes:
+            raise _too_much_text(bounds.max_decoded_bytes, f"its rows decode to {decoded} bytes")
     return list(enumerate(table.to_pylist(), start=1)), []
+
+
+def file_too_large(size: int, max_bytes: int) -> RowError:
+    return RowError(0, None, f"the file is {size} bytes; the limit is {max_bytes} bytes ({max_bytes / 2**20:g} MiB)")
+
+
+def _too_much_text(max_bytes: int, what: str) -> DatasetError:
+    return DatasetError("", [RowError(0, None, f"the file expands too far: {what}; the limit is {max_bytes} bytes "
+                                               f"({max_bytes / 2**20:g} MiB) of decoded data per upload")])
 
 
 READERS = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}
 
 
-def parse_dataset(content: bytes, fmt: str, source: str | Path = "<upload>") -> list[dict]:
+def parse_dataset(content: bytes, fmt: str, source: str | Path = "<upload>", bounds: UploadBounds | None = None) -> list[dict]:
     """Read a JSONL, CSV or Parquet dataset from bytes, all rows or none: any problem raises DatasetError naming
     every bad row (line, field, reason). Rows need `problem` and `answer` (an answer the verifier can parse);
-    `id`, `solution` and `difficulty` (a whole number) are optional; a row without id gets `row-<line>`."""
+    `id`, `solution` and `difficulty` (a whole number) are optional; a row without id gets `row-<line>`.
+    `bounds` (uploads: limits.UPLOAD) caps the file's bytes, rows and decoded size; past one, nothing is read on."""
     if fmt not in READERS:
         raise DatasetError(source, [RowError(0, None, f"unsupported format {fmt!r} (use {', '.join(READERS)})")])
+    if bounds and len(content) > bounds.max_bytes:
+        raise DatasetError(source, [file_too_large(len(content), bounds.max_bytes)])
     try:
-        rows, errors = READERS[fmt](content)
+        rows, errors = READERS[fmt](content, bounds)
     except DatasetError as e:
         raise DatasetError(source, e.errors) from None
     problems, ids = [], set()

@@ -20,13 +20,28 @@ def load_tokenizer(path: str | Path):
     return tokenizer
 
 
+class UnsafeWeights(ValueError):
+    """A model directory whose weights are pickle files (pytorch_model*.bin): unpickling can run code, so only
+    safetensors weights are loaded."""
+
+
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None):
     from transformers import AutoModelForCausalLM
 
     path = Path(path)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: not a model directory (no config.json)")
-    model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=dtype or torch.float32)
+    if not any((path / name).is_file() for name in SAFETENSORS_FILES):
+        if any(path.glob("pytorch_model*.bin")):
+            raise UnsafeWeights(f"{path}: the weights are in pytorch_model*.bin (pickle) only, and only safetensors "
+                                "weights are loaded; convert them with model.save_pretrained(dir)")
+        raise FileNotFoundError(f"{path}: no weights file ({' or '.join(SAFETENSORS_FILES)})")
+    # use_safetensors=True: transformers never falls back to a pickle file, whatever else lies in the directory
+    model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=dtype or torch.float32,
+                                                 use_safetensors=True)
     return model.to(device).eval()
 
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from ..data import DatasetError, RowError, generate_problems, parse_dataset
+from .. import limits
+from ..data import DatasetError, RowError, file_too_large, generate_problems, parse_dataset
 from .payload import InvalidPayload, require
 from .queue import new_id
 
@@ -92,8 +95,51 @@ class ModelInvalid(ValueError):
     """A model directory that cannot be trained or evaluated; the message names the path and the cause."""
 
 
+def outside_roots(path_text: str, roots: tuple[Path, ...] | None = None) -> str | None:
+    """Why a model path may not be used, or None when it lies inside a model root (limits.model_roots). The path
+    is resolved first (`..` and symlinks), so neither leads out; so are the directory's own entries (a
+    config.json that links to /etc is outside too). The reason names the roots, never the path or where it
+    leads, so a refusal says nothing about the file system outside the roots."""
+    roots = roots if roots is not None else limits.model_roots()
+    where = ", ".join(str(r) for r in roots) or "(none configured)"
+    refused = (f"the path is outside the model roots this worker loads models from ({where}); put the model "
+               f"directory under one of them, or ask an operator to add a root ({limits.MODEL_ROOTS_ENV})")
+    if not path_text.startswith("/") or "\x00" in path_text:
+        return refused
+    path = Path(path_text).resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        return refused
+    if path.is_dir():
+        for entry in path.iterdir():
+            if entry.is_symlink() and not any(entry.resolve().is_relative_to(root) for root in roots):
+                return f"{entry.name} links outside the model roots ({where}); copy the file into the directory"
+    return None
+
+
+def require_within_roots(path_text: str, what: str):
+    """Raise InvalidPayload (the job fails at once, nothing loaded) when `what`'s path is outside the model roots."""
+    reason = outside_roots(path_text)
+    if reason:
+        raise InvalidPayload(f"{what}: {reason}")
+
+
+# A path in an error message from a library (transformers, safetensors): kept when it is inside a root, else
+# replaced, so an error cannot carry a path outside the roots back to the console.
+_PATH_IN_TEXT = re.compile(r"(?<![\w.~-])/[^\s'\"`,;:()\[\]{}<>]+")
+
+
+def redact_paths(text: str, roots: tuple[Path, ...] | None = None) -> str:
+    roots = roots if roots is not None else limits.model_roots()
+
+    def keep_or_hide(match: re.Match) -> str:
+        path = Path(os.path.normpath(match.group(0)))
+        return match.group(0) if any(path.is_relative_to(root) for root in roots) else "<a path outside the model roots>"
+
+    return _PATH_IN_TEXT.sub(keep_or_hide, text)
+
+
 def _cause(e: Exception, limit: int = 300) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
+    text = redact_paths(" ".join(str(e).split()) or type(e).__name__)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -104,6 +150,9 @@ def inspect_model(path_text: str) -> dict:
     from safetensors import safe_open
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+    refused = outside_roots(path_text)
+    if refused:  # before anything else touches the path: its existence is not to be learned from the answer
+        raise ModelInvalid(refused)
     path = Path(path_text)
 
     def invalid(cause: str) -> ModelInvalid:
@@ -248,8 +297,11 @@ def _name_taken(name: str) -> str:
 
 def import_dataset_job(ctx) -> dict:
     upload_id = require(ctx.job.payload, "uploadId", str)
+    bounds = limits.UPLOAD
+    # The file's size first, without its bytes: an oversized row is refused before it is read into memory.
     upload = ctx.conn.execute(
-        """SELECT u.id, u.name, u.filename, u.format, u.content, u.status, u.dataset_id, u.created_by_id, d.row_count
+        """SELECT u.id, u.name, u.filename, u.format, octet_length(u.content) AS content_bytes, u.status, u.dataset_id,
+                  u.created_by_id, d.row_count
            FROM dataset_uploads u LEFT JOIN datasets d ON d.id = u.dataset_id WHERE u.id = %s""",
         (upload_id,),
     ).fetchone()
@@ -259,10 +311,15 @@ def import_dataset_job(ctx) -> dict:
         return {"ok": True, "datasetId": upload["dataset_id"], "rowCount": upload["row_count"]}
     ctx.progress(0.1, "validating rows")
     name = upload["name"].strip()
-    try:
-        problems, errors = parse_dataset(bytes(upload["content"]), upload["format"], upload["filename"]), []
-    except DatasetError as e:
-        problems, errors = [], list(e.errors)
+    if upload["content_bytes"] > bounds.max_bytes:
+        problems, errors = [], [file_too_large(upload["content_bytes"], bounds.max_bytes)]
+    else:
+        content = ctx.conn.execute("SELECT content FROM dataset_uploads WHERE id = %s", (upload_id,)).fetchone()["content"]
+        try:
+            problems, errors = parse_dataset(bytes(content), upload["format"], upload["filename"], bounds), []
+        except DatasetError as e:
+            problems, errors = [], list(e.errors)
+        del content
     if not name:
         errors.insert(0, RowError(0, None, "the dataset has no name"))
     ctx.progress(0.6, f"{len(problems)} rows valid, {len(errors)} problems")

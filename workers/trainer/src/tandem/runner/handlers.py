@@ -27,7 +27,8 @@ from typing import Callable
 
 from psycopg.types.json import Jsonb
 
-from .catalog import export_onnx_job, generate_dataset_job, import_dataset_job, record_checkpoint, validate_model_job
+from .catalog import (export_onnx_job, generate_dataset_job, import_dataset_job, record_checkpoint, require_within_roots,
+                      validate_model_job)
 from .payload import InvalidPayload, require
 from .queue import new_id
 from .studies import export_study_job, generate_study_traces_job
@@ -104,6 +105,9 @@ def train_job(ctx) -> dict:
     ).fetchone()
     if run is None:
         raise InvalidPayload(f"training run {run_id} does not exist")
+    require_within_roots(run["base_path"], f"the base model of training run {run_id}")
+    if run["junior_path"]:
+        require_within_roots(run["junior_path"], f"the junior model of training run {run_id}")
     output_dir = ctx.runs_dir / run_id
     dataset_path = output_dir / "dataset.jsonl"
     overrides = {"model_name_or_path": run["base_path"], "junior_name_or_path": run["junior_path"],
@@ -138,8 +142,13 @@ def train_job(ctx) -> dict:
     except Exception as e:
         ctx.conn.execute("UPDATE training_runs SET error = %s WHERE id = %s", (str(e)[:2000], run_id))
         raise
-    if ctx.lease_lost:
+    if ctx.lease_lost or ctx.stalled:
         return {}
+    if not result.completed and ctx.releasing:  # the worker is stopping: the run waits for the next worker
+        ctx.conn.execute("UPDATE training_runs SET status = 'QUEUED', current_step = %s WHERE id = %s",
+                         (result.final_step, run_id))
+        ctx.log(f"stopped at step {result.final_step} for a stopping worker; it resumes from there")
+        return {"runId": run_id, "finalStep": result.final_step, "released": True}
     status = "SUCCEEDED" if result.completed else "CANCELLED"
     checkpoint_id = None
     if result.completed:
@@ -164,6 +173,8 @@ def default_junior_path(conn, checkpoint_id: str) -> str | None:
            WHERE c.id = %s""",
         (checkpoint_id,),
     ).fetchone()
+    if row and row["path"]:
+        require_within_roots(row["path"], f"the junior model of checkpoint {checkpoint_id}")
     return row["path"] if row else None
 
 

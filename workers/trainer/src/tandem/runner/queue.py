@@ -3,7 +3,8 @@
 A job moves QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. A worker claims the oldest claimable job
 with FOR UPDATE SKIP LOCKED (two workers never get the same row), heartbeats while it runs, and loses its
 lease when the job is re-queued under it. A RUNNING job whose heartbeat is older than the stale timeout is
-re-queued by any worker (the one that held it died). Cancellation is a requested state (CANCEL_REQUESTED)
+re-queued by any worker (the one that held it died) while attempts remain, else FAILED with the reason; a
+stopping worker releases its job without using up an attempt. Cancellation is a requested state (CANCEL_REQUESTED)
 that the running handler sees on its next heartbeat and honours between steps. Failures retry with
 exponential backoff up to max_attempts; a job whose input is invalid fails at once.
 """
@@ -17,6 +18,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
+
+from ..limits import BACKOFF_CAP_SECONDS
 
 CHANNEL = "tandem_jobs"
 KINDS = ("BUILD_BASE", "TRAIN", "EVALUATE", "GENERATE_TRACES", "VERIFY_RESPONSES", "VALIDATE_MODEL", "IMPORT_DATASET",
@@ -116,7 +119,7 @@ def cancelled(conn, job_id: str, worker_id: str) -> bool:
     return _finish(conn, job_id, worker_id, "CANCELLED")
 
 
-def backoff_seconds(attempts: int, base: float = 5.0, cap: float = 600.0) -> float:
+def backoff_seconds(attempts: int, base: float = 5.0, cap: float = BACKOFF_CAP_SECONDS) -> float:
     """Delay before retry number `attempts` (1-based): base, 2*base, 4*base, ... capped."""
     return min(cap, base * 2 ** max(0, attempts - 1))
 
@@ -135,22 +138,58 @@ def fail(conn, job: Job, worker_id: str, error: str, retryable: bool = True, bac
     return "FAILED"
 
 
-def requeue_stale(conn, stale_after_s: float) -> list[str]:
-    """Re-queue RUNNING jobs whose worker stopped heartbeating; stale cancel requests become CANCELLED."""
+def sweep_stale(conn, stale_after_s: float, backoff_base: float = 5.0) -> list[dict]:
+    """Settle RUNNING jobs whose worker stopped heartbeating (killed, out of memory, hung; see the worker's stall
+    rule): re-queued with backoff while attempts remain, else FAILED with the reason, so a job that kills its
+    worker cannot crash-loop. A stale cancel request becomes CANCELLED. Returns the rows changed (id, kind,
+    payload, status, error)."""
     rows = conn.execute(
-        """UPDATE jobs SET status = CASE WHEN status = 'CANCEL_REQUESTED' THEN 'CANCELLED'::"JobStatus"
-                                         ELSE 'QUEUED'::"JobStatus" END,
-                  locked_by = NULL, run_after = now(),
-                  finished_at = CASE WHEN status = 'CANCEL_REQUESTED' THEN now() END
+        """UPDATE jobs SET
+                  status = CASE WHEN status = 'CANCEL_REQUESTED' THEN 'CANCELLED'::"JobStatus"
+                                WHEN attempts < max_attempts THEN 'QUEUED'::"JobStatus"
+                                ELSE 'FAILED'::"JobStatus" END,
+                  error = CASE WHEN status = 'CANCEL_REQUESTED' THEN error
+                               ELSE format('the worker stopped responding on attempt %%s of %%s (last heartbeat %%s, '
+                                           'from %%s; none for over %%s s); %%s', attempts, max_attempts,
+                                           to_char(heartbeat_at, 'YYYY-MM-DD HH24:MI:SS'), locked_by, %(stale)s,
+                                           CASE WHEN attempts < max_attempts THEN 're-queued'
+                                                ELSE 'no attempts left, so it is not retried' END) END,
+                  locked_by = NULL,
+                  run_after = now() + make_interval(secs => least(%(cap)s, %(base)s * power(2, greatest(0, attempts - 1)))),
+                  finished_at = CASE WHEN status = 'CANCEL_REQUESTED' OR attempts >= max_attempts THEN now() END
            WHERE status IN ('RUNNING', 'CANCEL_REQUESTED')
-             AND heartbeat_at < now() - make_interval(secs => %s)
-           RETURNING id, status""",
-        (stale_after_s,),
+             AND heartbeat_at < now() - make_interval(secs => %(stale)s)
+           RETURNING id, kind, payload, status, error""",
+        {"stale": stale_after_s, "base": backoff_base, "cap": BACKOFF_CAP_SECONDS},
     ).fetchall()
     requeued = [r["id"] for r in rows if r["status"] == "QUEUED"]
     if requeued:
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, requeued[0]))
-    return [r["id"] for r in rows]
+    return rows
+
+
+def requeue_stale(conn, stale_after_s: float, backoff_base: float = 5.0) -> list[str]:
+    """sweep_stale, returning the ids of the jobs it changed."""
+    return [r["id"] for r in sweep_stale(conn, stale_after_s, backoff_base)]
+
+
+def release(conn, job_id: str, worker_id: str) -> str | None:
+    """Give a job back without finishing it (the worker is stopping): QUEUED and claimable at once, its attempt not
+    counted, since the job did not fail; a job whose cancellation was requested meanwhile is CANCELLED instead.
+    Returns the new status, or None when the job was no longer ours."""
+    row = conn.execute(
+        """UPDATE jobs SET status = CASE WHEN status = 'CANCEL_REQUESTED' THEN 'CANCELLED'::"JobStatus"
+                                         ELSE 'QUEUED'::"JobStatus" END,
+                  finished_at = CASE WHEN status = 'CANCEL_REQUESTED' THEN now() END,
+                  attempts = CASE WHEN status = 'CANCEL_REQUESTED' THEN attempts ELSE greatest(0, attempts - 1) END,
+                  locked_by = NULL, run_after = now(), progress_message = 'released by a stopping worker'
+           WHERE id = %s AND locked_by = %s AND status IN ('RUNNING', 'CANCEL_REQUESTED')
+           RETURNING status""",
+        (job_id, worker_id),
+    ).fetchone()
+    if row and row["status"] == "QUEUED":
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, job_id))
+    return row["status"] if row else None
 
 
 def request_cancel(conn, job_id: str) -> str | None:
