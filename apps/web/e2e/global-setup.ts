@@ -162,6 +162,10 @@ export default async function globalSetup() {
     log(`worker started (pid ${worker.pid}, log ${workerProc.logFile})`)
 
     const livePort = await freePort()
+    // workers/live as deployed: a shared secret the web app sends, exports served only from the worker's runs folder
+    // (set here, so the spec that restarts the service passes them on too)
+    const liveSecret = randomBytes(32).toString('hex')
+    Object.assign(process.env, { LIVE_SECRET: liveSecret, LIVE_ONNX_ROOT: path.join(runsDir, 'onnx') })
     const liveEnv = { ...process.env, LIVE_HOST: '127.0.0.1', LIVE_PORT: String(livePort) }
     const liveProc = startDaemon('live', 'npm', ['run', '-s', 'start', '-w', 'workers/live'], { cwd: repoRoot, env: liveEnv })
     live = liveProc.child
@@ -179,7 +183,7 @@ export default async function globalSetup() {
     const nextBin = createRequire(path.join(webDir, 'package.json')).resolve('next/dist/bin/next')
     const webProc = startDaemon('web', process.execPath, [nextBin, 'start', '--port', String(port), '--hostname', '127.0.0.1'], {
       cwd: webDir,
-      env: { ...env, AUTH_SECRET: randomBytes(32).toString('base64'), TANDEM_RUNS_DIR: runsDir, NODE_ENV: 'production', LIVE_URL: liveUrl },
+      env: { ...env, AUTH_SECRET: randomBytes(32).toString('base64'), TANDEM_RUNS_DIR: runsDir, NODE_ENV: 'production', LIVE_URL: liveUrl, LIVE_SECRET: liveSecret },
     })
     web = webProc.child
     const baseURL = `http://127.0.0.1:${port}`

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util'
 
 import { createDb } from '../src/server/db'
 import { hashPassword } from '../src/server/auth/password'
+import { SECRET_LIMITS } from '../src/server/limits'
 
 const ROLES = ['ADMIN', 'RESEARCHER'] as const
 type Role = (typeof ROLES)[number]
@@ -32,7 +33,9 @@ async function main() {
   })
   const email = values.email?.trim().toLowerCase()
   if (!email || !/^[^\s@]+@[^\s@]+$/.test(email)) fail('--email is required (an e-mail address)')
-  if (!values.password || values.password.length < 8) fail('--password is required (at least 8 characters)')
+  const minLength = SECRET_LIMITS.minPasswordLength
+  if (!values.password) fail(`--password is required (at least ${minLength} characters)`)
+  if (values.password.length < minLength) fail(`--password must be at least ${minLength} characters (got ${values.password.length})`)
   const role = values.role?.toUpperCase() as Role
   if (!ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')} (got ${values.role})`)
   const url = values['database-url'] ?? process.env.DATABASE_URL

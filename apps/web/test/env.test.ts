@@ -6,7 +6,7 @@ const GOOD = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/tandem', AUTH
 
 describe('environment validation', () => {
   test('accepts a complete environment; TANDEM_RUNS_DIR is optional', () => {
-    expect(parseEnv(GOOD)).toEqual({ ...GOOD, TANDEM_RUNS_DIR: undefined, LIVE_URL: undefined })
+    expect(parseEnv(GOOD)).toEqual({ ...GOOD, TANDEM_RUNS_DIR: undefined, LIVE_URL: undefined, TANDEM_DEMO: false })
     expect(parseEnv({ ...GOOD, LIVE_URL: 'http://live:8790' }).LIVE_URL).toBe('http://live:8790')
     expect(parseEnv({ ...GOOD, TANDEM_RUNS_DIR: '/srv/runs' }).TANDEM_RUNS_DIR).toBe('/srv/runs')
   })

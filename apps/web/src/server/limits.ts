@@ -59,4 +59,80 @@ export const LIVE_LIMITS = {
 export const PARTICIPANT_LIMITS = {
   /** After completion a token only shows the completion page, and only for this long; then it is refused. */
   tokenAfterCompletionSeconds: 24 * 60 * 60,
+  /**
+   * The page sends a timed-out task this long after its countdown reaches 0: the server accepts a time-out only at or
+   * after its own deadline, and the page's estimate of the server clock can be off by up to half a round trip.
+   */
+  timedOutSendDelayMs: 2_000,
+} as const
+
+/** The participant page's retries of a call that got no answer or a 5xx/429 (_flow/retry.ts; the benches use them). */
+export const PARTICIPANT_RETRY = {
+  /** The first wait; each next one doubles… */
+  firstDelayMs: 500,
+  /** …up to this: once the server is back, a waiting page notices within this time. */
+  maxDelayMs: 10_000,
+  /**
+   * Then the page says it could not reach the server (drafts keep retrying after that). Rides out a database outage
+   * of a minute (bench/participant-load.ts --outage-seconds 60) with room for the restart; a longer silence is
+   * worth telling the participant about.
+   */
+  budgetMs: 2 * 60_000,
+} as const
+
+/** The web server's Postgres pool (src/server/db.ts). */
+export const DATABASE_POOL = {
+  /**
+   * Waiting for a connection (a new one, or a free one from a full pool): past this the request fails with a 500
+   * that the page retries, instead of hanging while Postgres is unreachable or every connection is busy.
+   */
+  connectionTimeoutMs: 5_000,
+} as const
+
+/** Secrets and passwords (src/env.ts, src/server/auth/credentials.ts, scripts/seed-user.ts). */
+export const SECRET_LIMITS = {
+  /** AUTH_SECRET in production: 32 random bytes (256 bits), what `openssl rand -base64 32` prints. */
+  authSecretMinBytes: 32,
+  /**
+   * …and its characters must be varied enough to carry this many bits (length × the entropy of their frequencies):
+   * random hex or base64 of 32 bytes scores 177 or more, a repeated or hand-typed pattern far less.
+   */
+  authSecretMinEstimatedBits: 128,
+  /** Passwords (seed-user, invitations; production sign-in refuses shorter ones): NIST SP 800-63B's floor is 8. */
+  minPasswordLength: 12,
+} as const
+
+/** Streamed CSV/JSONL exports (src/server/studies/export.ts). */
+export const EXPORT_LIMITS = {
+  /**
+   * An export reads one REPEATABLE READ snapshot, holding a database connection until the download ends; past this it
+   * is cut off and marked FAILED (a stalled client cannot pin a connection and an old snapshot forever). 100,000
+   * responses stream in well under a minute.
+   */
+  maxSeconds: 10 * 60,
+  /** Streamed exports at once per web instance: each holds a connection of the shared pool (pg's default: 10). */
+  concurrentPerInstance: 3,
+} as const
+
+/** Response headers (src/proxy.ts). */
+export const HEADER_LIMITS = {
+  /** Strict-Transport-Security max-age, sent only over TLS: one year, the common floor for HSTS. */
+  hstsMaxAgeSeconds: 365 * 24 * 60 * 60,
+} as const
+
+/**
+ * Per client address at the k8s ingress (nginx, infra/k8s/ingress.example.yaml; infra/check.sh keeps it equal to these),
+ * before a request reaches any web instance. Its body caps are BODY_LIMITS.
+ */
+export const INGRESS_LIMITS = {
+  /**
+   * Requests per second (nginx limit-rps; it lets bursts of 5× through): the most the app itself accepts from one
+   * address, participantPerIp, so the edge never refuses what the app would serve, and a flood is cut before it.
+   */
+  requestsPerSecond: RATE_LIMITS.participantPerIp.points / RATE_LIMITS.participantPerIp.seconds,
+  /**
+   * Open connections (nginx limit-connections): a lab of joinPerIp (30) participants behind one NAT, each with a page
+   * request, a live stream and an autosave in flight, with room to spare.
+   */
+  connectionsPerIp: 100,
 } as const

@@ -4,6 +4,8 @@ import { AuthError, type CredentialsSignin } from 'next-auth'
 
 import { signIn } from '@/server/auth'
 
+import { signInRefusal } from './messages'
+
 export interface LoginState {
   error?: string
   email?: string
@@ -24,10 +26,7 @@ export async function login(_prev: LoginState, formData: FormData): Promise<Logi
     await signIn('credentials', { email, password, redirectTo: safeRedirect(formData.get('callbackUrl')) })
   } catch (error) {
     if (error instanceof AuthError) {
-      if (error.type === 'CredentialsSignin' && (error as CredentialsSignin).code === 'disabled') {
-        return { error: 'This account is disabled. Ask an administrator to enable it.', email }
-      }
-      if (error.type === 'CredentialsSignin') return { error: 'Wrong e-mail or password.', email }
+      if (error.type === 'CredentialsSignin') return { error: signInRefusal((error as CredentialsSignin).code), email }
       console.error('sign-in failed:', error)
       return { error: 'Sign-in failed. Try again in a moment.', email }
     }

@@ -4,12 +4,11 @@ import { redirect } from 'next/navigation'
 import { currentUser } from '@/server/auth/current-user'
 
 import { LoginForm } from './login-form'
+import { signInRefusal } from './messages'
 
 export const metadata: Metadata = { title: 'Sign in' }
 
 const NOTICES: Record<string, string> = {
-  CredentialsSignin: 'Wrong e-mail or password.',
-  disabled: 'This account is disabled. Ask an administrator to enable it.',
   session: 'Your session has ended. Sign in again.',
 }
 
@@ -21,7 +20,12 @@ export default async function LoginPage({
   const params = await searchParams
   // a valid session goes straight on; one whose account was disabled or removed stays here
   if (await currentUser()) redirect(params.callbackUrl?.startsWith('/') && !params.callbackUrl.startsWith('//') ? params.callbackUrl : '/console')
-  const notice = params.code === 'disabled' ? NOTICES.disabled : params.error ? (NOTICES[params.error] ?? 'Sign-in failed.') : undefined
+  const notice =
+    params.error === 'CredentialsSignin'
+      ? signInRefusal(params.code)
+      : params.error
+        ? (Object.hasOwn(NOTICES, params.error) ? NOTICES[params.error] : 'Sign-in failed.')
+        : undefined
   return (
     <main className="flex min-h-screen items-center justify-center px-4">
       <div className="w-full max-w-sm">

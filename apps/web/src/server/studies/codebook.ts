@@ -71,6 +71,8 @@ export function codebookMarkdown(study: { name: string; minSecondsPerTask: numbe
     '',
     'One row per response. Files: CSV (RFC 4180, UTF-8, header row; JSON columns as JSON text; empty = null),',
     'JSONL (one JSON object per line) and Parquet (same columns; JSON columns as JSON text).',
+    "In the CSV a text cell that starts with = + - @, a tab or a carriage return has a ' put in front, so a",
+    'spreadsheet shows it as text instead of running it as a formula; JSONL and Parquet hold the values unchanged.',
     '',
     `Exclusions are marked, never applied by deleting rows. Implausibly fast = median time per task under ${study.minSecondsPerTask} s.`,
     '',

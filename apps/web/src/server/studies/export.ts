@@ -1,9 +1,16 @@
 // Streaming CSV and JSONL exports of a study: rows are read from the view study_response_rows in keyset-paged
-// batches and written out batch by batch, so memory stays constant however many responses there are.
+// batches and written out batch by batch, so memory stays constant however many responses there are. All batches of
+// one download read one REPEATABLE READ, read-only snapshot: a response submitted mid-download appears in no batch
+// rather than shifting the pages, so the file is the study as it was at one instant.
+//
+// Spreadsheet formulas: a CSV cell that starts with = + - @ tab or CR gets a leading ' (csv-stringify's
+// escape_formulas), so opening the file cannot run a participant's "=HYPERLINK(…)". Numbers keep their sign. JSONL
+// (and the worker's typed Parquet) are data for programs and carry the values unchanged (docs/security.md).
 import { stringify } from 'csv-stringify/sync'
 
 import { Prisma } from '../../generated/prisma/client'
 import type { Db } from '../db'
+import { EXPORT_LIMITS } from '../limits'
 import { EXPORT_COLUMNS, HASHED_ID_COLUMN } from './codebook'
 import type { IdMode } from '../api/routers/studies.schema'
 
@@ -11,8 +18,11 @@ export const EXPORT_BATCH = 500
 
 type Row = Record<string, unknown>
 
+/** What the batches are read through: the app's client, or a transaction's. */
+type Reader = Pick<Db, '$queryRaw'> | Prisma.TransactionClient
+
 /** The rows of the export in order (participant, task), `batchSize` at a time. */
-export async function* exportBatches(db: Db, studyId: string, idMode: IdMode, batchSize = EXPORT_BATCH): AsyncGenerator<Row[]> {
+export async function* exportBatches(db: Reader, studyId: string, idMode: IdMode, batchSize = EXPORT_BATCH): AsyncGenerator<Row[]> {
   let after: { ordinal: number; position: number } | null = null
   for (;;) {
     const keyset: Prisma.Sql = after
@@ -40,11 +50,18 @@ export function exportRow(row: Row, idMode: IdMode): Row {
   return out
 }
 
-function csvCell(value: unknown, type: string): string {
+function csvCell(value: unknown, type: string): string | number | bigint {
   if (value === null || value === undefined) return ''
   if (value instanceof Date) return value.toISOString()
   if (type === 'json') return JSON.stringify(value)
+  // numbers stay numbers, so escape_formulas leaves a negative number's "-" alone
+  if (typeof value === 'number' || typeof value === 'bigint') return value
   return String(value)
+}
+
+/** CSV lines (RFC 4180) with formula-looking cells defused. */
+export function csvLines(records: unknown[][]): string {
+  return stringify(records, { escape_formulas: true })
 }
 
 function jsonValue(value: unknown): unknown {
@@ -53,40 +70,143 @@ function jsonValue(value: unknown): unknown {
 
 export type ExportFormatName = 'csv' | 'jsonl'
 
-/** A byte stream of the export; `onDone(rowCount)` runs after the last row is written. */
+export const EXPORT_FORMATS: readonly ExportFormatName[] = ['csv', 'jsonl']
+
+/** Streamed exports running in this process; each holds a pooled connection for its snapshot. */
+let runningExports = 0
+
+/**
+ * A place among the EXPORT_LIMITS.concurrentPerInstance streamed exports, or null when all are taken. The returned
+ * function gives it back (once; later calls do nothing).
+ */
+export function reserveExportSlot(): (() => void) | null {
+  if (runningExports >= EXPORT_LIMITS.concurrentPerInstance) return null
+  runningExports += 1
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    runningExports -= 1
+  }
+}
+
+interface Snapshot {
+  tx: Prisma.TransactionClient
+  /** Ends the transaction (read-only: nothing to commit); safe to call twice. */
+  close(): Promise<void>
+}
+
+/**
+ * Opens a REPEATABLE READ, read-only transaction that stays open until close(): Prisma's interactive transaction,
+ * kept waiting while the stream is pulled. Its timeout (EXPORT_LIMITS.maxSeconds) cuts off a download that takes
+ * longer; the queries after that fail and the stream errors.
+ */
+async function openSnapshot(db: Db): Promise<Snapshot> {
+  let release!: () => void
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let opened!: (tx: Prisma.TransactionClient) => void
+  const ready = new Promise<Prisma.TransactionClient>((resolve) => (opened = resolve))
+  const finished = db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SET TRANSACTION READ ONLY`
+      opened(tx)
+      await released
+    },
+    { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: EXPORT_LIMITS.maxSeconds * 1000 },
+  )
+  // an expired transaction rejects here when it is finally released: the stream has reported the failure already
+  const settled = finished.catch(() => {})
+  const tx = await Promise.race([ready, finished.then(() => Promise.reject(new Error('the export snapshot closed before it opened')))])
+  return {
+    tx,
+    async close() {
+      release()
+      await settled
+    },
+  }
+}
+
+export interface ExportHooks {
+  /** The download failed or was abandoned (message: what happened, e.g. "download aborted"). */
+  onFail?: (message: string) => Promise<void>
+  /** Runs once when the stream ends in any way (gives back the export slot). */
+  onClose?: () => void
+  /** Rows per read (tests use small batches to read a snapshot in several steps). */
+  batchSize?: number
+}
+
+/**
+ * A byte stream of the export; `onDone(rowCount)` runs after the last row is written. Nothing is read until the
+ * first pull; the snapshot is opened then and closed when the stream ends, fails or is cancelled.
+ */
 export function exportStream(
   db: Db,
   studyId: string,
   format: ExportFormatName,
   idMode: IdMode,
   onDone?: (rowCount: number) => Promise<void>,
+  hooks: ExportHooks = {},
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
-  const batches = exportBatches(db, studyId, idMode)
+  const startedAt = Date.now()
+  let snapshot: Snapshot | undefined
+  let batches: AsyncGenerator<Row[]> | undefined
   let rowCount = 0
   let headerSent = false
+  let ended = false
+
+  async function end(failure?: string) {
+    if (ended) return
+    ended = true
+    await batches?.return(undefined).catch(() => {})
+    await snapshot?.close()
+    try {
+      if (failure !== undefined) await hooks.onFail?.(failure)
+    } finally {
+      hooks.onClose?.()
+    }
+  }
+
+  function failureMessage(error: unknown): string {
+    const seconds = Math.round((Date.now() - startedAt) / 1000)
+    if (seconds >= EXPORT_LIMITS.maxSeconds) return `export cut off after ${EXPORT_LIMITS.maxSeconds} s (the download took too long)`
+    return `export failed after ${rowCount} rows: ${error instanceof Error ? error.message : String(error)}`.slice(0, 1000)
+  }
+
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (format === 'csv' && !headerSent) {
-        headerSent = true
-        controller.enqueue(encoder.encode(stringify([EXPORT_COLUMNS.map((c) => c.name)])))
-        return
+      try {
+        if (format === 'csv' && !headerSent) {
+          headerSent = true
+          controller.enqueue(encoder.encode(csvLines([EXPORT_COLUMNS.map((c) => c.name)])))
+          return
+        }
+        if (!snapshot) {
+          snapshot = await openSnapshot(db)
+          batches = exportBatches(snapshot.tx, studyId, idMode, hooks.batchSize)
+        }
+        const next = await batches!.next()
+        if (next.done) {
+          await snapshot.close()
+          await onDone?.(rowCount)
+          await end()
+          controller.close()
+          return
+        }
+        rowCount += next.value.length
+        const text =
+          format === 'csv'
+            ? csvLines(next.value.map((row) => EXPORT_COLUMNS.map((c) => csvCell(row[c.name], c.type))))
+            : next.value.map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)])))).join('\n') + '\n'
+        controller.enqueue(encoder.encode(text))
+      } catch (error) {
+        await end(failureMessage(error))
+        controller.error(error)
       }
-      const next = await batches.next()
-      if (next.done) {
-        await onDone?.(rowCount)
-        controller.close()
-        return
-      }
-      rowCount += next.value.length
-      const text =
-        format === 'csv'
-          ? stringify(next.value.map((row) => EXPORT_COLUMNS.map((c) => csvCell(row[c.name], c.type))))
-          : next.value.map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)])))).join('\n') + '\n'
-      controller.enqueue(encoder.encode(text))
     },
+    // the client went away (closed the tab, cancelled the download): the file it has is incomplete
     async cancel() {
-      await batches.return(undefined)
+      await end('download aborted')
     },
   })
 }

@@ -1,0 +1,128 @@
+// Issue 13, item 11: a CSV export cannot carry spreadsheet formulas; a download reads one consistent snapshot; an
+// aborted download is marked FAILED; an unknown format or id mode is a 400 that records nothing.
+import { parse } from 'csv-parse/sync'
+import type { Session } from 'next-auth'
+import { afterEach, describe, expect, test, vi } from 'vitest'
+
+import { csvLines, exportStream } from '@/server/studies/export'
+import { EXPORT_LIMITS } from '@/server/limits'
+
+import { sessionFor, testDb, type TestUser } from '../support/helpers'
+import { anonymous, makeOpenStudy } from '../support/studies'
+
+// the route asks Auth.js for the session: here it is the study's owner
+const session = vi.hoisted(() => ({ current: null as Session | null }))
+vi.mock('@/server/auth', () => ({ auth: vi.fn(async () => session.current), handlers: {}, signIn: vi.fn(), signOut: vi.fn() }))
+
+const db = testDb()
+
+async function signInAs(user: TestUser) {
+  session.current = await sessionFor(db, user)
+}
+
+afterEach(() => {
+  session.current = null
+})
+
+/** An open study where three participants each answered two tasks with `answer` (and a formula as continuation). */
+async function studyWithAnswers(answer: string) {
+  const study = await makeOpenStudy(db)
+  const api = await anonymous(db)
+  for (const pid of ['=cmd|pid-a', 'pid-b', 'pid-c']) {
+    const { token } = await api.participant.join({ studyId: study.studyId, consent: true, params: { PROLIFIC_PID: pid, STUDY_ID: 'S' } })
+    await api.participant.finishInstructions({ token })
+    await api.participant.submitPractice({ token, continuation: '', answer: '2' })
+    for (let i = 0; i < 2; i++) {
+      const session = await api.participant.session({ token })
+      if (session.stage === 'attention') await api.participant.answerAttention({ token, checkId: 'a1', answer: 'blue' })
+      const task = (await api.participant.session({ token })).task!
+      await api.participant.startTask({ token, assignmentId: task.assignmentId })
+      await api.participant.submit({ token, assignmentId: task.assignmentId, continuation: '@SUM(A1:A9)', answer, easeRating: 4, confidence: 3 })
+    }
+  }
+  return study
+}
+
+async function exportRequest(studyId: string, query: string) {
+  const { GET } = await import('@/app/api/studies/[id]/export/route')
+  return GET(new Request(`http://localhost/api/studies/${studyId}/export?${query}`), { params: Promise.resolve({ id: studyId }) })
+}
+
+describe('item 11: CSV cells cannot start a spreadsheet formula', () => {
+  test('cells starting with = + - @ tab or CR get a leading quote; numbers keep their sign; JSONL keeps the data', async () => {
+    expect(parse(csvLines([['=1+1', '+1', '-1', '@A1', '\tx', '\rx', 'plain', -3]]))).toEqual([["'=1+1", "'+1", "'-1", "'@A1", "'\tx", "'\rx", 'plain', '-3']])
+    const study = await studyWithAnswers('=HYPERLINK("http://evil.test","5")')
+    const rows = parse(await new Response(exportStream(db, study.studyId, 'csv', 'raw')).text(), { columns: true }) as Record<string, string>[]
+    expect(rows).toHaveLength(6)
+    for (const row of rows) {
+      expect(row.answer).toBe(`'=HYPERLINK("http://evil.test","5")`)
+      expect(row.continuation).toBe("'@SUM(A1:A9)")
+    }
+    expect(rows.map((r) => r.participant_external_id)).toContain("'=cmd|pid-a")
+    const lines = (await new Response(exportStream(db, study.studyId, 'jsonl', 'raw')).text()).trim().split('\n').map((l) => JSON.parse(l))
+    expect(lines[0].answer).toBe('=HYPERLINK("http://evil.test","5")')
+  })
+})
+
+describe('item 11: an export reads one consistent snapshot', () => {
+  test('rows changed while a download runs do not appear in its later batches', async () => {
+    const study = await studyWithAnswers('5')
+    const reader = exportStream(db, study.studyId, 'jsonl', 'raw', undefined, { batchSize: 2 }).getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    expect(first.trim().split('\n')).toHaveLength(2)
+    // committed by another connection after the download began
+    await db.$executeRaw`UPDATE responses SET answer = 'changed' WHERE assignment_id IN (SELECT id FROM assignments WHERE participant_id IN (SELECT id FROM participants WHERE study_id = ${study.studyId}))`
+    let rest = ''
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      rest += new TextDecoder().decode(value)
+    }
+    const later = rest.trim().split('\n').map((l) => JSON.parse(l))
+    expect(later).toHaveLength(4)
+    expect(later.map((r) => r.answer)).toEqual(['5', '5', '5', '5'])
+  })
+})
+
+describe('item 11: the download route', () => {
+  test('an unknown format or id mode is a 400 and records nothing', async () => {
+    const study = await studyWithAnswers('5')
+    await signInAs(study.owner)
+    const before = await db.studyExport.count({ where: { studyId: study.studyId } })
+    for (const query of ['format=toString', 'format=__proto__', 'format=xlsx', 'format=csv&ids=constructor', 'format=csv&ids=plain']) {
+      const response = await exportRequest(study.studyId, query)
+      expect(response.status, query).toBe(400)
+      expect(await response.text(), query).toMatch(/^(format must be csv or jsonl|ids must be hashed or raw), got "/)
+    }
+    expect(await db.studyExport.count({ where: { studyId: study.studyId } })).toBe(before)
+  })
+
+  test('a finished download is READY with its row count; an aborted one is FAILED with "download aborted"', async () => {
+    const study = await studyWithAnswers('5')
+    await signInAs(study.owner)
+    const done = await exportRequest(study.studyId, 'format=csv&ids=hashed')
+    expect(done.status).toBe(200)
+    expect(parse(await done.text(), { columns: true })).toHaveLength(6)
+    const ready = await db.studyExport.findFirstOrThrow({ where: { studyId: study.studyId }, orderBy: { createdAt: 'desc' } })
+    expect(ready).toMatchObject({ status: 'READY', rowCount: 6, format: 'CSV' })
+
+    const aborted = await exportRequest(study.studyId, 'format=jsonl&ids=hashed')
+    const reader = aborted.body!.getReader()
+    await reader.read()
+    await reader.cancel()
+    const failed = await db.studyExport.findFirstOrThrow({ where: { studyId: study.studyId, format: 'JSONL' } })
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'download aborted', rowCount: null })
+  })
+
+  test(`at most ${EXPORT_LIMITS.concurrentPerInstance} downloads stream at once; finished ones free their place`, async () => {
+    const study = await studyWithAnswers('5')
+    await signInAs(study.owner)
+    const open = []
+    for (let i = 0; i < EXPORT_LIMITS.concurrentPerInstance; i++) open.push(await exportRequest(study.studyId, 'format=csv'))
+    const refused = await exportRequest(study.studyId, 'format=csv')
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('60')
+    for (const response of open) await response.text()
+    expect((await exportRequest(study.studyId, 'format=csv')).status).toBe(200)
+  })
+})
