@@ -172,6 +172,21 @@ test('a good CSV becomes a dataset whose problems can be previewed', async ({ pa
   await expect(page.getByTestId('datasets-table-row').filter({ hasText: name })).toContainText('upload')
 })
 
+test('a file larger than the 64 kB body cap uploads (the upload travels alone, with the upload cap)', async ({ page }) => {
+  await signIn(page)
+  await page.goto('/console/datasets/upload')
+  const name = `e2e-large-${Date.now()}`
+  const rows = Array.from({ length: 1500 }, (_, i) => JSON.stringify({ id: `r${i}`, problem: `What is ${i} + ${i + 1}? Write the sum.`, answer: String(2 * i + 1) }))
+  const jsonl = rows.join('\n')
+  expect(Buffer.byteLength(jsonl)).toBeGreaterThan(64 * 1024)
+  await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'large.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(jsonl) })
+  await page.getByLabel('Dataset name').fill(name)
+  await page.getByRole('button', { name: 'Upload' }).click()
+  await expect(page.getByTestId('upload-status')).toHaveText('IMPORTED', { timeout: 120_000 })
+  await page.getByRole('link', { name: `Open ${name}` }).click()
+  await expect(page.getByTestId('dataset-problem-count')).toHaveText('1,500')
+})
+
 test('generate a demo dataset and open it', async ({ page }) => {
   await signIn(page)
   await page.goto('/console/datasets')

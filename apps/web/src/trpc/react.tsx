@@ -1,7 +1,7 @@
 'use client'
 // The browser's tRPC client: TanStack Query + @trpc/tanstack-react-query (useTRPC().x.queryOptions()).
 import { QueryClientProvider, type QueryClient } from '@tanstack/react-query'
-import { createTRPCClient, httpBatchLink, loggerLink } from '@trpc/client'
+import { createTRPCClient, httpBatchLink, httpLink, loggerLink, splitLink } from '@trpc/client'
 import { createTRPCContext } from '@trpc/tanstack-react-query'
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server'
 import { useState } from 'react'
@@ -30,15 +30,20 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
     createTRPCClient<AppRouter>({
       links: [
         loggerLink({ enabled: (op) => process.env.NODE_ENV === 'development' && op.direction === 'down' && op.result instanceof Error }),
-        httpBatchLink({
-          url: '/api/trpc',
-          transformer: superjson,
-          // every call is a POST: inputs (a participant's session token among them) never sit in a URL or an access
-          // log; the server refuses participant GETs
-          methodOverride: 'POST',
-          // the server refuses larger batches (limits.ts)
-          maxItems: TRPC_MAX_BATCH,
-          headers: () => ({ 'x-trpc-source': 'nextjs-react' }),
+        // a dataset upload travels alone: only a lone datasets.upload call gets the upload body cap (limits.ts)
+        splitLink({
+          condition: (op) => op.path === 'datasets.upload',
+          true: httpLink({ url: '/api/trpc', transformer: superjson, headers: () => ({ 'x-trpc-source': 'nextjs-react' }) }),
+          false: httpBatchLink({
+            url: '/api/trpc',
+            transformer: superjson,
+            // every call is a POST: inputs (a participant's session token among them) never sit in a URL or an access
+            // log; the server refuses participant GETs
+            methodOverride: 'POST',
+            // the server refuses larger batches (limits.ts)
+            maxItems: TRPC_MAX_BATCH,
+            headers: () => ({ 'x-trpc-source': 'nextjs-react' }),
+          }),
         }),
       ],
     }),
