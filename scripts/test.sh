@@ -30,9 +30,13 @@ run "e2e: Playwright in Chromium" npm run -s test:e2e -w apps/web
 # the live service against the PyTorch worker, engine and HTTP, on the fixture model: fails on a wrong token count
 # (the figures in workers/live/README.md come from the full run: npm run bench -w workers/live)
 run "bench: live service vs PyTorch (smoke)" npm run -s bench -w workers/live -- --quick
-# the participant API under load with a Postgres restart mid-run: fails on any lost response (latency is reported,
-# not asserted: the full N = 50/200 figures come from running the bench alone)
-run "bench: participant load + Postgres restart, 0 lost" bash -c "cd apps/web && npx tsx bench/participant-load.ts --n 20 --think 200-500 --skip-build"
+# the participant API under load with Postgres down for 5 s mid-run (the full run: 60 s): fails on any lost response
+# or draft (think times above the page's 0.8 s autosave pause, so drafts are saved and checked; about 70 s; latency
+# is reported, not asserted: the full N = 50/200 figures come from running the bench alone)
+run "bench: participant load + Postgres outage, 0 lost" bash -c "cd apps/web && npx tsx bench/participant-load.ts --n 20 --tasks 2 --think 900-1500 --outage-seconds 5 --skip-build"
+# one client floods joins, sign-ins and live opens (about 30 s, reusing the load bench's build): fails when a flood
+# is not refused or a well-behaved participant's response is lost (the full run: npm run bench:abuse -w apps/web)
+run "bench: abuse floods refused, 0 lost" bash -c "cd apps/web && npx tsx bench/abuse.ts --quick --skip-build"
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

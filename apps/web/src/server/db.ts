@@ -5,13 +5,15 @@ import { PrismaPg } from '@prisma/adapter-pg'
 
 import { env } from '../env'
 import { PrismaClient } from '../generated/prisma/client'
+import { DATABASE_POOL } from './limits'
 
 export type Db = PrismaClient
 
 /** A new client on `url`; the caller owns it (`await db.$disconnect()` when done). */
 export function createDb(url: string): Db {
   return new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url }),
+    // without a connection timeout a request waits forever for Postgres (down, or every connection busy)
+    adapter: new PrismaPg({ connectionString: url, connectionTimeoutMillis: DATABASE_POOL.connectionTimeoutMs }),
     log: process.env.TANDEM_LOG_QUERIES ? ['query', 'warn', 'error'] : ['warn', 'error'],
   })
 }

@@ -35,10 +35,17 @@ export const RATE_LIMITS = {
   /** Sign-in attempts from one address, whatever the account (each costs a 32 MiB scrypt). */
   signInPerIp: { points: 20, seconds: 60 },
   /**
-   * Consecutive failed sign-ins of one account: then it is locked for `seconds` (for everyone; a success resets
-   * the count). Slows guessing to 10 tries per 15 minutes per account.
+   * Failed sign-ins of one account from one address: then that address may not try the account for `seconds` (a
+   * success resets the count). Slows one guesser to 10 tries per 15 minutes, and locks out only that address, so
+   * a stranger hammering an account does not lock its owner out.
    */
-  signInFailuresPerAccount: { points: 10, seconds: 15 * 60 },
+  signInFailuresPerAccountAndIp: { points: 10, seconds: 15 * 60 },
+  /**
+   * Failed sign-ins of one account from all addresses together: a guesser spread over many addresses gets at most 100
+   * tries an hour. Past it the account is locked for everyone for the rest of the hour: the price of a cap on
+   * distributed guessing is that a distributed attacker can lock an account out (docs/security.md, Sign-in).
+   */
+  signInFailuresPerAccount: { points: 100, seconds: 60 * 60 },
   /** Live stream opens per assignment: a reconnecting page needs a few; a loop is cut off. */
   liveOpensPerTask: { points: 20, seconds: 60 },
   /** Live stream opens per address, over all tasks. */

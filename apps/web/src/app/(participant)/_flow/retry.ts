@@ -1,9 +1,28 @@
 // Retrying the participant's idempotent calls (saveDraft, submit, answerAttention, …) through a dropped
-// connection: exponential backoff for about half a minute, then the caller decides what to tell the participant.
+// connection or a database outage: capped exponential backoff for about two minutes (the numbers and their reasons
+// are in server/limits.ts), then the caller decides what to tell the participant.
+import { PARTICIPANT_RETRY } from '@/server/limits'
+
 import { asFlowError, FlowError } from './backend'
 
-/** Waits between attempts: 0.5 s, 1 s, 2 s, 4 s, 8 s, 14 s — about 30 s in all. */
-export const RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000, 14_000] as const
+/** Doubling waits from `firstMs`, each at most `maxMs`, as many as fit in `budgetMs`. */
+export function cappedBackoff(firstMs: number, maxMs: number, budgetMs: number): number[] {
+  const delays: number[] = []
+  let total = 0
+  for (let next = firstMs; total + Math.min(next, maxMs) <= budgetMs; next *= 2) {
+    delays.push(Math.min(next, maxMs))
+    total += Math.min(next, maxMs)
+  }
+  return delays
+}
+
+/**
+ * Waits between attempts: 0.5 s, 1 s, 2 s, 4 s, 8 s, then 10 s each — 115.5 s in all, so a minute-long outage
+ * is ridden out (the page shows "Connection problem — still trying…" meanwhile). The benches retry with these.
+ */
+export const RETRY_DELAYS_MS: readonly number[] = Object.freeze(
+  cappedBackoff(PARTICIPANT_RETRY.firstDelayMs, PARTICIPANT_RETRY.maxDelayMs, PARTICIPANT_RETRY.budgetMs),
+)
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
