@@ -64,29 +64,48 @@ describe('item 3: sign-in is limited per address and per account', () => {
     expect(await checkCredentials(db, { email, password: PASSWORD }, { address: address() })).toMatchObject({ ok: true })
   })
 
-  test(`after ${RATE_LIMITS.signInFailuresPerAccount.points} failures the account is locked for every address, the right password included, without scrypt`, async () => {
+  test(`after ${RATE_LIMITS.signInFailuresPerAccountAndIp.points} failures from one address, that address is locked out of the account (the right password included, without scrypt); the owner elsewhere is not`, async () => {
     const email = await account()
-    for (let i = 0; i < RATE_LIMITS.signInFailuresPerAccount.points; i++) {
-      expect(await checkCredentials(db, { email, password: `wrong-password-${i}` }, { address: address() })).toEqual({ ok: false, reason: 'invalid' })
+    const attacker = address()
+    for (let i = 0; i < RATE_LIMITS.signInFailuresPerAccountAndIp.points; i++) {
+      expect(await checkCredentials(db, { email, password: `wrong-password-${i}` }, { address: attacker })).toEqual({ ok: false, reason: 'invalid' })
     }
     vi.mocked(verifyPassword).mockClear()
-    const refused = await checkCredentials(db, { email: email.toUpperCase(), password: PASSWORD }, { address: address() })
+    const refused = await checkCredentials(db, { email: email.toUpperCase(), password: PASSWORD }, { address: attacker })
     expect(refused).toMatchObject({ ok: false, reason: 'locked' })
     const wait = (refused as { retryAfterSeconds: number }).retryAfterSeconds
-    expect(wait).toBeGreaterThan(RATE_LIMITS.signInFailuresPerAccount.seconds - 60)
+    expect(wait).toBeGreaterThan(RATE_LIMITS.signInFailuresPerAccountAndIp.seconds - 60)
     expect(verifyPassword).not.toHaveBeenCalled()
+    // the owner, from another address, still signs in: a stranger cannot lock them out from one address
+    expect(await checkCredentials(db, { email, password: PASSWORD }, { address: address() })).toMatchObject({ ok: true })
     // an unknown e-mail locks the same way (the lock says nothing about whether the account exists)
     const unknown = `${uniq('ghost')}@test.local`
-    for (let i = 0; i < RATE_LIMITS.signInFailuresPerAccount.points; i++) await checkCredentials(db, { email: unknown, password: 'wrong-password-1' })
-    expect(await checkCredentials(db, { email: unknown, password: 'wrong-password-1' })).toMatchObject({ ok: false, reason: 'locked' })
+    for (let i = 0; i < RATE_LIMITS.signInFailuresPerAccountAndIp.points; i++) await checkCredentials(db, { email: unknown, password: 'wrong-password-1' }, { address: attacker })
+    expect(await checkCredentials(db, { email: unknown, password: 'wrong-password-1' }, { address: attacker })).toMatchObject({ ok: false, reason: 'locked' })
+  })
+
+  test(`guessing spread over many addresses is capped at ${RATE_LIMITS.signInFailuresPerAccount.points} failures per account, then the account is locked for everyone`, async () => {
+    const email = await account()
+    const perAddress = RATE_LIMITS.signInFailuresPerAccountAndIp.points - 1
+    let failures = 0
+    while (failures < RATE_LIMITS.signInFailuresPerAccount.points) {
+      const from = address()
+      for (let i = 0; i < perAddress && failures < RATE_LIMITS.signInFailuresPerAccount.points; i++, failures++) {
+        expect(await checkCredentials(db, { email, password: 'wrong-password-1' }, { address: from })).toEqual({ ok: false, reason: 'invalid' })
+      }
+    }
+    vi.mocked(verifyPassword).mockClear()
+    expect(await checkCredentials(db, { email, password: PASSWORD }, { address: address() })).toMatchObject({ ok: false, reason: 'locked' })
+    expect(verifyPassword).not.toHaveBeenCalled()
   })
 
   test('a successful sign-in clears the account’s failures', async () => {
     const email = await account()
-    for (let i = 0; i < RATE_LIMITS.signInFailuresPerAccount.points - 1; i++) await checkCredentials(db, { email, password: 'wrong-password-1' })
+    for (let i = 0; i < RATE_LIMITS.signInFailuresPerAccountAndIp.points - 1; i++) await checkCredentials(db, { email, password: 'wrong-password-1' })
     expect(await checkCredentials(db, { email, password: PASSWORD })).toMatchObject({ ok: true })
+    expect(await limiter('signInFailuresPerAccountAndIp').get(`${email}|unknown`)).toBeNull()
     expect(await limiter('signInFailuresPerAccount').get(email)).toBeNull()
-    for (let i = 0; i < RATE_LIMITS.signInFailuresPerAccount.points - 1; i++) await checkCredentials(db, { email, password: 'wrong-password-1' })
+    for (let i = 0; i < RATE_LIMITS.signInFailuresPerAccountAndIp.points - 1; i++) await checkCredentials(db, { email, password: 'wrong-password-1' })
     expect(await checkCredentials(db, { email, password: PASSWORD })).toMatchObject({ ok: true })
   })
 

@@ -1,6 +1,7 @@
 // The credentials check behind the sign-in form, separate from Auth.js so tests can call it directly.
 // Every attempt that would run scrypt (32 MiB, tens of milliseconds of CPU) is first counted against the client's
-// address, and an account with too many consecutive failures is refused before scrypt runs (limits.ts RATE_LIMITS).
+// address, and an account with too many failures from this address, or from all addresses together, is refused before
+// scrypt runs (limits.ts RATE_LIMITS).
 import { z } from 'zod'
 
 import type { Db } from '../db'
@@ -41,9 +42,11 @@ export async function checkCredentials(db: Db, input: unknown, context: SignInCo
   if (!parsed.success) return { ok: false, reason: 'invalid' }
   const { email, password } = parsed.data
   const production = context.production ?? process.env.NODE_ENV === 'production'
+  // failures are keyed by the e-mail as typed (normalised), whether or not the account exists: a lock reveals nothing
+  const accountFromAddress = `${email}|${context.address ?? 'unknown'}`
   try {
     if (context.address) await consume('signInPerIp', context.address)
-    // keyed by the e-mail as typed (normalised), whether or not the account exists: the lock reveals nothing
+    await ensureNotExhausted('signInFailuresPerAccountAndIp', accountFromAddress)
     await ensureNotExhausted('signInFailuresPerAccount', email)
   } catch (error) {
     if (error instanceof RateLimited) return locked(error)
@@ -58,6 +61,7 @@ export async function checkCredentials(db: Db, input: unknown, context: SignInCo
   const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()))
   if (!user || !matches) {
     try {
+      await consume('signInFailuresPerAccountAndIp', accountFromAddress)
       await consume('signInFailuresPerAccount', email)
     } catch (error) {
       if (error instanceof RateLimited) return locked(error)
@@ -66,6 +70,6 @@ export async function checkCredentials(db: Db, input: unknown, context: SignInCo
     return { ok: false, reason: 'invalid' }
   }
   if (user.disabledAt) return { ok: false, reason: 'disabled' }
-  await resetLimit('signInFailuresPerAccount', email)
+  await Promise.all([resetLimit('signInFailuresPerAccountAndIp', accountFromAddress), resetLimit('signInFailuresPerAccount', email)])
   return { ok: true, user: { id: user.id, email: user.email, name: user.name, role: user.role } }
 }
