@@ -1,4 +1,4 @@
-// Number fields with the messages every form shows ("Seed is required", "… must be a whole number"). Pure zod:
+// Fields with the messages every form shows ("Seed is required", "… must be a whole number"). Pure zod:
 // the input schemas that use these are shared with the client forms.
 import { z } from 'zod'
 
@@ -10,3 +10,12 @@ export const wholeNumber = (label: string, min: number, max: number) =>
     .int(`${label} must be a whole number`)
     .min(min, `${label} must be at least ${min}`)
     .max(max, `${label} must be at most ${max}`)
+
+/** An account's e-mail address, as typed into a form: trimmed, lower-cased, at most 254 characters. */
+export const emailAddress = () =>
+  z
+    .string({ error: 'Enter an e-mail address' })
+    .trim()
+    .toLowerCase()
+    .max(254, 'At most 254 characters')
+    .pipe(z.email({ error: 'Enter a valid e-mail address' }))

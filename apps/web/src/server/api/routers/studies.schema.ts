@@ -3,7 +3,7 @@
 import { z } from 'zod'
 
 import { pageInput } from '../pagination'
-import { requiredNumber, wholeNumber } from '../fields'
+import { requiredNumber, wholeNumber, emailAddress } from '../fields'
 
 /** The URL parameters Prolific appends to a study link; a study may accept others too. */
 export const PROLIFIC_PARAMS = ['PROLIFIC_PID', 'STUDY_ID', 'SESSION_ID'] as const
@@ -137,12 +137,7 @@ export const requestExportSchema = z.object({ id: z.string().min(1), idMode: z.e
 /** A collaborator is named by the e-mail address of their account. */
 export const addCollaboratorSchema = z.object({
   id: z.string().min(1),
-  email: z
-    .string({ error: 'Enter an e-mail address' })
-    .trim()
-    .toLowerCase()
-    .max(254, 'At most 254 characters')
-    .pipe(z.email({ error: 'Enter a valid e-mail address' })),
+  email: emailAddress(),
 })
 export type AddCollaboratorInput = z.input<typeof addCollaboratorSchema>
 export const removeCollaboratorSchema = z.object({ id: z.string().min(1), userId: z.string().min(1, 'Name the collaborator to remove') })

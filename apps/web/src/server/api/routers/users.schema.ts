@@ -2,6 +2,8 @@
 // validate with the same schemas before anything is sent.
 import { z } from 'zod'
 
+import { emailAddress } from '../fields'
+
 import { SECRET_LIMITS } from '../../limits'
 import { pageInput } from '../pagination'
 
@@ -17,12 +19,7 @@ export const listUsersSchema = z.object(pageInput).default({ page: 1, pageSize: 
 const personName = z.string({ error: 'Give a name' }).trim().min(1, 'Give a name').max(120, 'At most 120 characters')
 
 export const inviteUserSchema = z.object({
-  email: z
-    .string({ error: 'Enter an e-mail address' })
-    .trim()
-    .toLowerCase()
-    .max(254, 'At most 254 characters')
-    .pipe(z.email({ error: 'Enter a valid e-mail address' })),
+  email: emailAddress(),
   name: personName,
   role: z.enum(ROLES, { error: 'Choose RESEARCHER or ADMIN' }),
 })

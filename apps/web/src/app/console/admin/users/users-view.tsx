@@ -99,7 +99,7 @@ export function UsersView() {
                 type="button"
                 className="btn-secondary py-1"
                 disabled={busy}
-                aria-label={`End every session of ${u.email}`}
+                aria-label={`End sessions of ${u.email}`}
                 onClick={() => revokeSessions.mutate({ userId: u.id }, { onSuccess: () => setRevoked(u.email) })}
               >
                 End sessions
