@@ -389,7 +389,7 @@ EOF
 # TypeScript module, so an edit to either side that makes them differ fails here).
 ingress_check="ingress limits equal limits.ts (body sizes everywhere and on the upload path, limit-rps, limit-connections)"
 tsx="$root/node_modules/.bin/tsx"
-if [ -x "$tsx" ] && limits_json=$(cd "$root" && "$tsx" -e "import('./apps/web/src/server/limits.ts').then((m) => console.log(JSON.stringify({ body: m.BODY_LIMITS, ingress: m.INGRESS_LIMITS })))" 2>&1); then
+if [ -x "$tsx" ] && limits_json=$(cd "$root" && "$tsx" -e "import('./apps/web/src/server/limits.ts').then((m) => console.log(JSON.stringify({ body: m.BODY_LIMITS, ingress: m.INGRESS_LIMITS, upload: m.UPLOAD_PROCEDURE })))" 2>&1); then
   if out=$(LIMITS="$limits_json" "$py" - "$infra/k8s/ingress.example.yaml" <<'EOF' 2>&1
 import json, os, re, sys, yaml
 limits = json.loads(os.environ["LIMITS"])
@@ -411,7 +411,8 @@ def by_path(path, path_type):
     return found[0]["metadata"].get("annotations", {}) if found else {}
 ingress = limits.get("ingress") or {}
 need(ingress, "limits.ts has no INGRESS_LIMITS")
-for path, path_type, cap in (("/", "Prefix", "defaultBytes"), ("/api/trpc/datasets.upload", "Exact", "uploadBytes")):
+need(limits.get("upload"), "limits.ts has no UPLOAD_PROCEDURE")
+for path, path_type, cap in (("/", "Prefix", "defaultBytes"), (f"/api/trpc/{limits.get('upload')}", "Exact", "uploadBytes")):
     notes = by_path(path, path_type)
     size = nginx_bytes(notes.get("nginx.ingress.kubernetes.io/proxy-body-size"))
     need(size == limits["body"][cap], f"{path}: proxy-body-size is {size} bytes, BODY_LIMITS.{cap} is {limits['body'][cap]}")

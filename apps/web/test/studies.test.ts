@@ -7,7 +7,7 @@ import { EXPORT_COLUMNS, HASHED_ID_COLUMN, codebookMarkdown } from '@/server/stu
 import { exportBatches, exportStream } from '@/server/studies/export'
 
 import { callerFor, makeCatalog, makeCheckpoints, makeUser, outcome, rejectionOf, testDb } from './support/helpers'
-import { anonymous, makeOpenStudy, validStudyDesign } from './support/studies'
+import { anonymous, makeOpenStudy, makeStudyWithResponses, validStudyDesign } from './support/studies'
 
 const db = testDb()
 
@@ -97,23 +97,7 @@ describe('designing a study', () => {
 })
 
 describe('exports', () => {
-  async function studyWithResponses() {
-    const study = await makeOpenStudy(db)
-    const api = await anonymous(db)
-    for (const pid of ['pid-a', 'pid-b', 'pid-c']) {
-      const { token } = await api.participant.join({ studyId: study.studyId, consent: true, params: { PROLIFIC_PID: pid, STUDY_ID: 'S' } })
-      await api.participant.finishInstructions({ token })
-      await api.participant.submitPractice({ token, continuation: '', answer: '2' })
-      for (let i = 0; i < 2; i++) {
-        const session = await api.participant.session({ token })
-        if (session.stage === 'attention') await api.participant.answerAttention({ token, checkId: 'a1', answer: 'blue' })
-        const task = (await api.participant.session({ token })).task!
-        await api.participant.startTask({ token, assignmentId: task.assignmentId })
-        await api.participant.submit({ token, assignmentId: task.assignmentId, continuation: 'a, "quoted"\nline', answer: '5', easeRating: 4, confidence: 3 })
-      }
-    }
-    return study
-  }
+  const studyWithResponses = () => makeStudyWithResponses(db)
 
   test('the codebook lists exactly the columns of the view (less the hash, which replaces the id when hashed)', async () => {
     const columns = await db.$queryRaw<{ column_name: string }[]>`

@@ -13,9 +13,12 @@ export const BODY_LIMITS = {
    * answer and ids, about 61 kB; a tRPC batch is bounded by TRPC_MAX_BATCH on top.
    */
   defaultBytes: 64 * KIB,
-  /** datasets.upload, signed-in researchers only: a 20 MB file in base64 (×4/3) plus the JSON around it. */
+  /** UPLOAD_PROCEDURE, signed-in researchers only: a 20 MB file in base64 (×4/3) plus the JSON around it. */
   uploadBytes: 28 * MIB,
 } as const
+
+/** The one tRPC call that may carry BODY_LIMITS.uploadBytes (sent alone, never batched: src/trpc/react.tsx). */
+export const UPLOAD_PROCEDURE = 'datasets.importFile'
 
 /** tRPC calls per HTTP request (httpBatchLink): a page sends a few at once; a bot must not send thousands. */
 export const TRPC_MAX_BATCH = 10

@@ -8,7 +8,7 @@ import { useState } from 'react'
 import superjson from 'superjson'
 
 import type { AppRouter } from '@/server/api/root'
-import { TRPC_MAX_BATCH } from '@/server/limits'
+import { TRPC_MAX_BATCH, UPLOAD_PROCEDURE } from '@/server/limits'
 
 import { makeQueryClient } from './query-client'
 
@@ -30,9 +30,9 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
     createTRPCClient<AppRouter>({
       links: [
         loggerLink({ enabled: (op) => process.env.NODE_ENV === 'development' && op.direction === 'down' && op.result instanceof Error }),
-        // a dataset upload travels alone: only a lone datasets.upload call gets the upload body cap (limits.ts)
+        // a dataset upload travels alone: only the upload sent alone gets the upload body cap (limits.ts)
         splitLink({
-          condition: (op) => op.path === 'datasets.upload',
+          condition: (op) => op.path === UPLOAD_PROCEDURE,
           true: httpLink({ url: '/api/trpc', transformer: superjson, headers: () => ({ 'x-trpc-source': 'nextjs-react' }) }),
           false: httpBatchLink({
             url: '/api/trpc',

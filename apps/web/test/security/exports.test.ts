@@ -8,7 +8,7 @@ import { csvLines, exportStream } from '@/server/studies/export'
 import { EXPORT_LIMITS } from '@/server/limits'
 
 import { sessionFor, testDb, type TestUser } from '../support/helpers'
-import { anonymous, makeOpenStudy } from '../support/studies'
+import { makeStudyWithResponses } from '../support/studies'
 
 // the route asks Auth.js for the session: here it is the study's owner
 const session = vi.hoisted(() => ({ current: null as Session | null }))
@@ -25,22 +25,8 @@ afterEach(() => {
 })
 
 /** An open study where three participants each answered two tasks with `answer` (and a formula as continuation). */
-async function studyWithAnswers(answer: string) {
-  const study = await makeOpenStudy(db)
-  const api = await anonymous(db)
-  for (const pid of ['=cmd|pid-a', 'pid-b', 'pid-c']) {
-    const { token } = await api.participant.join({ studyId: study.studyId, consent: true, params: { PROLIFIC_PID: pid, STUDY_ID: 'S' } })
-    await api.participant.finishInstructions({ token })
-    await api.participant.submitPractice({ token, continuation: '', answer: '2' })
-    for (let i = 0; i < 2; i++) {
-      const session = await api.participant.session({ token })
-      if (session.stage === 'attention') await api.participant.answerAttention({ token, checkId: 'a1', answer: 'blue' })
-      const task = (await api.participant.session({ token })).task!
-      await api.participant.startTask({ token, assignmentId: task.assignmentId })
-      await api.participant.submit({ token, assignmentId: task.assignmentId, continuation: '@SUM(A1:A9)', answer, easeRating: 4, confidence: 3 })
-    }
-  }
-  return study
+function studyWithAnswers(answer: string) {
+  return makeStudyWithResponses(db, { participants: ['=cmd|pid-a', 'pid-b', 'pid-c'], continuation: '@SUM(A1:A9)', answer })
 }
 
 async function exportRequest(studyId: string, query: string) {

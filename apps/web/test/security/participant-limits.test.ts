@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 
 import { consume } from '@/server/http/rate-limit'
-import { BODY_LIMITS, PARTICIPANT_LIMITS, RATE_LIMITS, TRPC_MAX_BATCH } from '@/server/limits'
+import { BODY_LIMITS, PARTICIPANT_LIMITS, RATE_LIMITS, TRPC_MAX_BATCH, UPLOAD_PROCEDURE } from '@/server/limits'
 import { createDb } from '@/server/db'
 import { studyDashboard, studyParticipants } from '@/server/studies/dashboard'
 import { hashToken, SESSION_ENDED } from '@/server/studies/participant-session'
@@ -117,7 +117,7 @@ describe('item 3: the tRPC route caps batches and bodies before parsing', () => 
     const paths = Array.from({ length: TRPC_MAX_BATCH + 1 }, () => 'participant.studyInfo').join(',')
     const res = await POST(trpcRequest(paths, { method: 'POST', body, query: '?batch=1', duplex: 'half' } as RequestInit))
     expect(res.status).toBe(400)
-    expect(await res.text()).toMatch(`at most ${TRPC_MAX_BATCH} calls`)
+    expect(JSON.stringify(await res.json())).toMatch(`at most ${TRPC_MAX_BATCH} calls`)
   })
 
   test('a participant body over 64 kB is refused with 413 and writes nothing', async () => {
@@ -129,16 +129,32 @@ describe('item 3: the tRPC route caps batches and bodies before parsing', () => 
     expect(await db.participant.count({ where: { studyId: study.studyId } })).toBe(0)
   })
 
-  test('the upload cap is only for datasets.upload from a signed-in session', async () => {
+  test('the upload cap is only for the dataset upload (datasets.importFile) sent alone from a signed-in session', async () => {
     const { POST } = await route()
     const big = JSON.stringify({ json: { name: 'x', filename: 'a.jsonl', content: 'x'.repeat(BODY_LIMITS.defaultBytes * 2) } })
     // signed out: the default cap
-    expect((await POST(trpcRequest('datasets.upload', { method: 'POST', body: big }))).status).toBe(413)
+    expect((await POST(trpcRequest(UPLOAD_PROCEDURE, { method: 'POST', body: big }))).status).toBe(413)
     // signed in: read (then refused by the procedure for its own reasons, never by the body cap)
     signedIn.session = { user: { id: 'no-such-user' } }
-    expect((await POST(trpcRequest('datasets.upload', { method: 'POST', body: big }))).status).not.toBe(413)
+    expect((await POST(trpcRequest(UPLOAD_PROCEDURE, { method: 'POST', body: big }))).status).not.toBe(413)
     // a batch that smuggles another call beside the upload gets the default cap
-    expect((await POST(trpcRequest('datasets.upload,me.get', { method: 'POST', body: big, query: '?batch=1' }))).status).toBe(413)
+    expect((await POST(trpcRequest(`${UPLOAD_PROCEDURE},me.get`, { method: 'POST', body: big, query: '?batch=1' }))).status).toBe(413)
+  })
+
+  test('refusals made before tRPC runs reach the browser’s tRPC client as readable errors (its own shape, batched or not)', async () => {
+    const { POST } = await route()
+    const { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } = await import('@trpc/client')
+    const superjson = (await import('superjson')).default
+    const fetchRoute = async (url: string | URL | Request, init?: RequestInit) =>
+      POST(new Request(String(url), { ...init, headers: { ...(init?.headers as Record<string, string>), 'x-forwarded-for': '192.0.2.78' } }) as never)
+    const huge = { studyId: 'no-such-study', consent: true, params: { PROLIFIC_PID: 'x'.repeat(BODY_LIMITS.defaultBytes) } }
+    for (const link of [httpBatchLink({ url: 'http://test.local/api/trpc', transformer: superjson, fetch: fetchRoute }), httpLink({ url: 'http://test.local/api/trpc', transformer: superjson, fetch: fetchRoute })]) {
+      const client = createTRPCClient<import('@/server/api/root').AppRouter>({ links: [link] })
+      const error = await client.participant.join.mutate(huge).then(() => null, (e: unknown) => e)
+      expect(error).toBeInstanceOf(TRPCClientError)
+      expect((error as InstanceType<typeof TRPCClientError>).message).toBe(`The request body is larger than ${BODY_LIMITS.defaultBytes} bytes`)
+      expect((error as InstanceType<typeof TRPCClientError>).data).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 })
+    }
   })
 
   test('a refused rate limit is a 429 with Retry-After', async () => {

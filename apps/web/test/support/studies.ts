@@ -72,3 +72,28 @@ export async function makeOpenStudy(db: Db, overrides: Partial<StudyDesignInput>
 export async function anonymous(db: Db, address = `198.18.${randomInt(256)}.${randomInt(256)}`) {
   return createCaller(await createTRPCContext({ db, session: null, headers: new Headers({ 'x-forwarded-for': address }) }))
 }
+
+/**
+ * An open study where each of `participants` (their PROLIFIC_PIDs) answered two tasks with `continuation` and
+ * `answer`, through the participant API as the page would (instructions, practice, the attention check).
+ */
+export async function makeStudyWithResponses(
+  db: Db,
+  { participants = ['pid-a', 'pid-b', 'pid-c'], continuation = 'a, "quoted"\nline', answer = '5' }: { participants?: string[]; continuation?: string; answer?: string } = {},
+): Promise<OpenStudy> {
+  const study = await makeOpenStudy(db)
+  const api = await anonymous(db)
+  for (const pid of participants) {
+    const { token } = await api.participant.join({ studyId: study.studyId, consent: true, params: { PROLIFIC_PID: pid, STUDY_ID: 'S' } })
+    await api.participant.finishInstructions({ token })
+    await api.participant.submitPractice({ token, continuation: '', answer: '2' })
+    for (let i = 0; i < 2; i++) {
+      const session = await api.participant.session({ token })
+      if (session.stage === 'attention') await api.participant.answerAttention({ token, checkId: 'a1', answer: 'blue' })
+      const task = (await api.participant.session({ token })).task!
+      await api.participant.startTask({ token, assignmentId: task.assignmentId })
+      await api.participant.submit({ token, assignmentId: task.assignmentId, continuation, answer, easeRating: 4, confidence: 3 })
+    }
+  }
+  return study
+}
