@@ -6,9 +6,13 @@
 //
 // The e2e database has only the fixture base model's own checkpoint, so beforeAll registers a TRL and a GRPO "run"
 // (finished, one checkpoint each) whose checkpoints point at the fixture weights.
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-import { DESKTOP, email, expectAccessible, PHONE, signIn, withDb } from './support'
+import { expect, test, type APIRequestContext, type Browser, type Page } from '@playwright/test'
+
+import { DESKTOP, email, expectAccessible, password, PHONE, signIn, withDb } from './support'
 
 test.use({ baseURL: process.env.E2E_BASE_URL })
 test.describe.configure({ mode: 'serial' })
@@ -112,6 +116,9 @@ async function takePart(request: APIRequestContext, studyId: string, pid: string
 
 // ---------------------------------------------------------------- tests
 
+/** The study the big test below creates, takes part in and closes: the access test after it reads its data. */
+let closedStudy: { id: string; name: string } | undefined
+
 test('the designer shows inline errors for bad input and creates nothing', async ({ page }) => {
   await signIn(page)
   await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Studies' }).click()
@@ -187,6 +194,7 @@ test('create a two-condition study, launch it, watch it open, take part, read th
 
   await expect(page).toHaveURL(/\/console\/studies\/(?!new)[^/]+$/)
   const studyId = page.url().split('/').pop()!
+  closedStudy = { id: studyId, name }
   await expect(page.getByTestId('study-name')).toHaveText(name)
   await expect(page.getByTestId('study-status')).toHaveText('DRAFT')
   await expect(page.getByRole('link', { name: 'Edit', exact: true })).toHaveAttribute('href', `/console/studies/${studyId}/edit`)
@@ -310,4 +318,66 @@ test('create a two-condition study, launch it, watch it open, take part, read th
   // an unknown study
   await page.goto('/console/studies/no-such-study')
   await expect(page.getByText('There is no such study.')).toBeVisible()
+})
+
+/** A researcher account made for one test (through the same script the e2e setup uses), signed in on its own page. */
+async function researcherPage(browser: Browser, label: string): Promise<{ page: Page; email: string }> {
+  const address = `${label}-${Date.now().toString(36)}@e2e.tandem.test`
+  const seeded = spawnSync('npm', ['run', 'seed:user', '--', '--email', address, '--password', password(), '--role', 'RESEARCHER', '--name', label], {
+    cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'),
+    env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL },
+    encoding: 'utf8',
+  })
+  expect(seeded.status, seeded.stderr).toBe(0)
+  const context = await browser.newContext({ baseURL: process.env.E2E_BASE_URL })
+  const page = await context.newPage()
+  await signIn(page, address)
+  return { page, email: address }
+}
+
+test('participant data is the owner’s and the collaborators’: another researcher sees the design only; a collaborator reads hashed data, never raw ids', async ({ page, browser }) => {
+  test.setTimeout(120_000)
+  expect(closedStudy, 'the study of the test above').toBeTruthy()
+  const { id: studyId } = closedStudy!
+  const collaborator = await researcherPage(browser, 'collaborator')
+  const stranger = await researcherPage(browser, 'stranger')
+
+  // the owner names a collaborator on the study page
+  await signIn(page)
+  await page.goto(`/console/studies/${studyId}`)
+  const card = page.getByTestId('study-collaborators')
+  await expect(card).toContainText('None yet.')
+  await card.getByLabel('E-mail address of a researcher’s account').fill(collaborator.email.toUpperCase())
+  await card.getByRole('button', { name: 'Add collaborator' }).click()
+  await expect(card.getByTestId('collaborator-list')).toContainText(collaborator.email)
+  // an address with no account is refused where it was typed
+  await card.getByLabel('E-mail address of a researcher’s account').fill('nobody@e2e.tandem.test')
+  await card.getByRole('button', { name: 'Add collaborator' }).click()
+  await expect(card.getByRole('alert')).toBeVisible()
+  await accessibleAtBothWidths(page, 'a study with a collaborator')
+
+  // another researcher: the design, and a note instead of the dashboard; the downloads refuse them
+  await stranger.page.goto(`/console/studies/${studyId}`)
+  await expect(stranger.page.getByTestId('participant-data-restricted')).toContainText('Ask the owner')
+  await expect(stranger.page.getByTestId('study-dashboard')).toHaveCount(0)
+  await accessibleAtBothWidths(stranger.page, 'a study whose participant data is not yours')
+  expect((await stranger.page.request.get(`/api/studies/${studyId}/export?format=csv&ids=hashed`)).status()).toBe(403)
+  expect((await stranger.page.request.get(`/api/studies/${studyId}/codebook`)).status()).toBe(403)
+
+  // the collaborator: the dashboard and hashed exports, no raw ids
+  await collaborator.page.goto(`/console/studies/${studyId}`)
+  await expect(collaborator.page.getByTestId('study-dashboard')).toBeVisible()
+  await expect(collaborator.page.getByTestId('count-completed').locator('dd')).toHaveText('2')
+  const hashed = await collaborator.page.request.get(`/api/studies/${studyId}/export?format=csv&ids=hashed`)
+  expect(hashed.status()).toBe(200)
+  expect(await hashed.text()).not.toContain('e2e-pid-1')
+  const raw = await collaborator.page.request.get(`/api/studies/${studyId}/export?format=csv&ids=raw`)
+  expect(raw.status()).toBe(403)
+  expect(await raw.text()).toContain('collaborators export hashed ids')
+
+  // removed, the collaborator is a stranger again
+  await page.getByRole('button', { name: `Remove ${collaborator.email}` }).click()
+  await expect(card).toContainText('None yet.')
+  await collaborator.page.reload()
+  await expect(collaborator.page.getByTestId('participant-data-restricted')).toBeVisible()
 })

@@ -37,8 +37,8 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
               </Link>
             ))}
           </nav>
-          <div className="ml-auto flex items-center gap-3 text-sm">
-            <span className="text-slate-600" data-testid="current-user">
+          <div className="ml-auto flex min-w-0 flex-wrap items-center gap-x-3 gap-y-2 text-sm">
+            <span className="min-w-0 break-all text-slate-600" data-testid="current-user">
               {me.email} <span className="text-xs text-slate-600">({me.role.toLowerCase()})</span>
             </span>
             <form action={signOutAction}>
