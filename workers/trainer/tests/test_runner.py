@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from tandem.data import arithmetic_splits
 from tandem.runner import handlers, queue
 from tandem.runner.worker import Worker, WorkerSettings
+from waiting import wait_until
 
 
 def _settings(db_url, tmp_path, **kw) -> WorkerSettings:
@@ -53,15 +54,6 @@ def _make_run(conn, run_id: str = "run1", **config) -> str:
 def _counts(conn) -> dict:
     tables = ["training_runs", "run_metrics", "checkpoints", "traces", "verifier_results", "evaluation_reports"]
     return {t: conn.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in tables}
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 # ---------------------------------------------------------------- queue mechanics
@@ -101,8 +93,8 @@ def test_failures_retry_with_backoff_then_fail(db_url, conn, tmp_path, monkeypat
     row = queue.get(conn, job_id)
     assert row["attempts"] == 1 and "transient trouble" in row["error"] and row["run_after"] > row["created_at"]
     assert worker.run_once() is None  # not claimable during its backoff
-    _wait(lambda: worker.run_once() is not None, 5, "retry 2")
-    _wait(lambda: worker.run_once() is not None, 5, "retry 3")
+    wait_until(lambda: worker.run_once() is not None, 5, "retry 2")
+    wait_until(lambda: worker.run_once() is not None, 5, "retry 3")
     row = queue.get(conn, job_id)
     assert row["status"] == "FAILED" and row["attempts"] == 3 and len(calls) == 3
     assert calls[2] - calls[1] > calls[1] - calls[0] > 0.15  # the delay doubles
@@ -179,7 +171,7 @@ def test_cancel_stops_training_within_a_step(db_url, conn, tmp_path, fixture_mod
     result = {}
     thread = threading.Thread(target=lambda: result.setdefault("status", worker.run_once()))
     thread.start()
-    _wait(lambda: conn.execute("SELECT count(*) AS n FROM run_metrics").fetchone()["n"] >= 2, 120, "two steps")
+    wait_until(lambda: conn.execute("SELECT count(*) AS n FROM run_metrics").fetchone()["n"] >= 2, 120, "two steps")
     at_request = conn.execute("SELECT max(step) AS s FROM run_metrics").fetchone()["s"]
     assert queue.request_cancel(conn, job_id) == "CANCEL_REQUESTED"
     thread.join(timeout=120)
@@ -197,7 +189,7 @@ def test_kill_9_mid_training_then_another_worker_resumes_without_gaps(db_url, co
     logs = [open(tmp_path / f"worker-{i}.log", "w") for i in (1, 2)]
     first = subprocess.Popen(cmd, stdout=logs[0], stderr=subprocess.STDOUT)
     try:
-        _wait(lambda: conn.execute("SELECT count(*) AS n FROM run_metrics").fetchone()["n"] >= 3, 180, "3 steps")
+        wait_until(lambda: conn.execute("SELECT count(*) AS n FROM run_metrics").fetchone()["n"] >= 3, 180, "3 steps")
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
         killed_at = conn.execute("SELECT max(step) AS s FROM run_metrics").fetchone()["s"]
@@ -205,7 +197,7 @@ def test_kill_9_mid_training_then_another_worker_resumes_without_gaps(db_url, co
         second = subprocess.Popen(cmd, stdout=logs[1], stderr=subprocess.STDOUT)
         try:
             try:
-                _wait(lambda: queue.get(conn, job_id)["status"] in ("SUCCEEDED", "FAILED"), 300, "the resumed run")
+                wait_until(lambda: queue.get(conn, job_id)["status"] in ("SUCCEEDED", "FAILED"), 300, "the resumed run")
             finally:
                 for f in logs:
                     f.flush()

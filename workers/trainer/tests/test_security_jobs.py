@@ -27,20 +27,12 @@ from tandem.limits import UploadBounds
 from tandem.runner import handlers, queue
 from tandem.runner.catalog import redact_paths
 from tandem.runner.worker import Worker, WorkerSettings
+from waiting import wait_until
 
 
 def _settings(db_url, tmp_path, **kw) -> WorkerSettings:
     return WorkerSettings(db_url, tmp_path / "runs", **{"heartbeat_s": 0.2, "stale_after_s": 5, "poll_s": 0.2,
                                                         "backoff_base_s": 0.1, **kw})
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _count(conn, table: str) -> int:
@@ -128,7 +120,7 @@ class TestItem8NoCrashLoops:
                 break
             process = _worker_process(db_url, tmp_path, "VERIFY_RESPONSES", body, f"worker-{spawn}.log")
             try:
-                _wait(lambda: process.poll() is not None or queue.get(conn, job_id)["status"] == "FAILED", 60,
+                wait_until(lambda: process.poll() is not None or queue.get(conn, job_id)["status"] == "FAILED", 60,
                       "the worker to die or the job to fail")
             finally:
                 process.kill()
@@ -153,7 +145,7 @@ class TestItem8NoCrashLoops:
         thread = threading.Thread(target=lambda: result.setdefault("status", worker.run_once()))
         thread.start()
         try:
-            _wait(lambda: _count(conn, "job_logs") > 0, 10, "the stall to be logged")
+            wait_until(lambda: _count(conn, "job_logs") > 0, 10, "the stall to be logged")
             line = conn.execute("SELECT line FROM job_logs WHERE job_id = %s", (job_id,)).fetchone()["line"]
             assert "no progress or log line for" in line and "TANDEM_JOB_STALL_SECONDS" in line
             first = queue.get(conn, job_id)["heartbeat_at"]
@@ -219,7 +211,7 @@ class TestItem8SigtermDrains:
                  str(tmp_path / "runs"), "--heartbeat", "0.2", "--stale-after", "5", "--poll", "0.2"],
                 stdout=out, stderr=subprocess.STDOUT)
             try:
-                _wait(lambda: _count(conn, "run_metrics") >= 2, 180, "two training steps")
+                wait_until(lambda: _count(conn, "run_metrics") >= 2, 180, "two training steps")
                 process.send_signal(signal.SIGTERM)
                 code = process.wait(timeout=60)
             finally:
@@ -251,7 +243,7 @@ class TestItem8SigtermDrains:
         """
         process = _worker_process(db_url, tmp_path, "VERIFY_RESPONSES", body, "worker.log", drain_s=1.5)
         try:
-            _wait(lambda: _count(conn, "job_logs") > 0, 60, "the job to start")
+            wait_until(lambda: _count(conn, "job_logs") > 0, 60, "the job to start")
             started = time.time()
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=30)
