@@ -52,7 +52,7 @@ describe('item 3: join is rate-limited per address and per study, and a study ta
     const before = await db.participant.count({ where: { studyId: study.studyId } })
     const error = await rejectionOf(joined(study, address))
     expect(error.code).toBe('TOO_MANY_REQUESTS')
-    expect(error.message).toMatch(/^Too many attempts from your network; please wait \d+ seconds/)
+    expect(error.message).toMatch(/^Too many attempts from your network; please wait \d+ seconds? and try again/)
     expect(await db.participant.count({ where: { studyId: study.studyId } })).toBe(before)
     // another address still joins
     await joined(study)
@@ -64,7 +64,7 @@ describe('item 3: join is rate-limited per address and per study, and a study ta
     await consume('joinPerStudy', study.studyId, RATE_LIMITS.joinPerStudy.points)
     const error = await rejectionOf(joined(study))
     expect(error.code).toBe('TOO_MANY_REQUESTS')
-    expect(error.message).toMatch(/joining this study right now; please wait \d+ seconds/)
+    expect(error.message).toMatch(/joining this study right now; please wait \d+ seconds? and try again/)
     expect(await db.participant.count({ where: { studyId: study.studyId } })).toBe(0)
     await joined(other)
   })

@@ -63,7 +63,7 @@ export class ReportedParticipantError extends Error {
 
 /** A RateLimited as the tRPC error the page shows (the route adds its Retry-After header). */
 function tooMany(error: RateLimited): TRPCError {
-  const wait = `please wait ${error.retryAfterSeconds} seconds and try again.`
+  const wait = `please wait ${error.retryAfterSeconds} ${error.retryAfterSeconds === 1 ? 'second' : 'seconds'} and try again.`
   const message = error.limit === 'joinPerStudy' ? `Too many people are joining this study right now; ${wait}` : `Too many attempts from your network; ${wait}`
   return new TRPCError({ code: 'TOO_MANY_REQUESTS', message, cause: error })
 }
