@@ -60,6 +60,42 @@ test('launch pair: a TRL and a GRPO run from one form, linked, charts filling in
   await expect(page.getByTestId('run-config')).toContainText('junior_token_weight')
   await expectAccessible(page, 'a finished run page')
 
+  // the rollouts kept at every step (2 groups of 4): the newest step opens first; slider and buttons move between steps
+  const rollouts = page.getByTestId('rollouts')
+  const stepLabel = rollouts.getByTestId('rollout-step-label')
+  await expect(stepLabel).toContainText('Step 2')
+  await expect(rollouts.getByTestId('rollout-sample')).toHaveCount(8)
+  await rollouts.getByTestId('rollout-step-slider').fill('0')
+  await expect(stepLabel).toContainText('Step 1')
+  await expect(rollouts.getByTestId('rollout-sample')).toHaveCount(8)
+  await rollouts.getByRole('button', { name: 'Next step' }).click()
+  await expect(stepLabel).toContainText('Step 2')
+  await rollouts.getByRole('button', { name: 'Previous step' }).click()
+  await expect(stepLabel).toContainText('Step 1')
+  // p_junior 0.5: both authors wrote, in the trace viewer's colours
+  await expect(rollouts.locator('[data-author="senior"]').first()).toHaveClass(/bg-indigo-100/)
+  await expect(rollouts.locator('[data-author="junior"]').first()).toHaveClass(/bg-amber-100/)
+  await expect(rollouts.getByTestId('rollout-author-legend')).toContainText('Junior')
+  // the filters show exactly the samples of step 1 the database holds with that verdict
+  const correctAtStep1 = await withDb(async (db) =>
+    Number((await db.query(`SELECT count(*) AS n FROM rollout_samples WHERE run_id = $1 AND step = 1 AND verdict = 'CORRECT'`, [trlId])).rows[0].n),
+  )
+  await rollouts.getByRole('radio', { name: /^Correct/ }).check()
+  await expect(rollouts.getByTestId('rollout-sample')).toHaveCount(correctAtStep1)
+  await rollouts.getByRole('radio', { name: /^Incorrect or unparseable/ }).check()
+  await expect(rollouts.getByTestId('rollout-sample')).toHaveCount(8 - correctAtStep1)
+  for (const verdict of await rollouts.getByTestId('rollout-sample').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')))) {
+    expect(verdict).not.toBe('CORRECT')
+  }
+  await rollouts.getByRole('radio', { name: /^All/ }).check()
+  await expect(rollouts.getByTestId('rollout-sample')).toHaveCount(8)
+  await expectAccessible(page, 'the run page with its rollouts at 1280 px')
+  await page.setViewportSize(PHONE)
+  await expectAccessible(page, 'the run page with its rollouts at 375 px')
+  const rolloutsOverflow = await rollouts.evaluate((el) => el.scrollWidth - el.clientWidth)
+  expect(rolloutsOverflow, 'the rollouts overflow at 375 px').toBeLessThanOrEqual(1)
+  await page.setViewportSize(DESKTOP)
+
   // the partner: same seed and budget, p_junior 0
   await page.getByTestId('run-pair').getByRole('link').click()
   await expect(page.getByTestId('run-name')).toHaveText(`${name} · GRPO`)

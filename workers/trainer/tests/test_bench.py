@@ -64,3 +64,47 @@ def test_train_step_time_smoke(fixture_model_dir, tmp_path):
     text = "\n".join(lines)
     assert "tandem/GRPO step time ratio:" in text
     assert json.loads(out.read_text())["step_time"]["ratio"] == part["ratio"]
+
+
+def test_gpu_check_cpu_smoke(tmp_path):
+    """The GPU check's own CPU path (tiny shape, short lengths): both sides step at every length and the three
+    figure lines are printed for each."""
+    bench = _load_bench("gpu_check")
+    lines: list[str] = []
+    out = tmp_path / "gpu.json"
+    result = bench.main(["--device", "cpu", "--lengths", "8,12", "--steps", "1", "--prompts", "1",
+                         "--generations", "2", "--json", str(out)],
+                        log=lambda *a: lines.append(" ".join(map(str, a))))
+    assert result["config"]["shape"] == "tiny" and result["config"]["dtype"] == "fp32"
+    assert [part["length"] for part in result["lengths"]] == [8, 12]
+    text = "\n".join(lines)
+    for part in result["lengths"]:
+        length = part["length"]
+        for name in ("tandem", "grpo"):
+            side = part[name]
+            assert not side["oom"] and len(side["runs"]) == 1
+            # random weights rarely write EOS (1 in the vocabulary size per token): the completions run (nearly) to
+            # the full length, so the step times are those of the asked-for length
+            assert length < side["tokens"] <= 2 * length
+            assert _finite_positive(side["rollout_tokens_per_s"]) and side["peak_bytes"] > 0
+        assert part["grpo"]["senior_share"] == 1.0 and part["tandem"]["senior_share"] < 1.0
+        assert _finite_positive(part["ratio"])
+        assert f"tandem/GRPO step time ratio at {length} tokens: {part['ratio']:.2f}x" in text
+        assert f"rollout tokens/s at {length} tokens: tandem " in text
+        assert f"peak memory at {length} tokens: tandem " in text
+    assert json.loads(out.read_text())["lengths"][1]["ratio"] == result["lengths"][1]["ratio"]
+
+
+def test_gpu_check_tokenizer_matches_the_qwen3_shape():
+    """The made-up tokenizer has exactly the model's vocabulary and round-trips text; half its made-up words start a
+    word (as often as handoff points come in real text)."""
+    bench = _load_bench("gpu_check")
+    from tandem.boundaries import token_flags
+
+    vocab = bench.SHAPES["tiny"]["vocab_size"]
+    tokenizer = bench.make_tokenizer(vocab)
+    assert len(tokenizer) == vocab and tokenizer.eos_token_id == 0
+    flags = token_flags(tokenizer, vocab)
+    made_up = flags.starts_word[2 + 256:]  # after EOS, PAD and the 256 byte symbols
+    assert made_up.float().mean().item() == 0.5
+    assert tokenizer.decode(tokenizer("1 + 2 = 3")["input_ids"]) == "1 + 2 = 3"

@@ -27,6 +27,10 @@ SCALE_REWARDS = ("group", "batch", "none")
 HANDOFF_RULES = ("paper", "whole_word", "token", "alternating", "chunk", "paragraph")
 # The older binary switch for which tokens reach the loss, as the junior_token_weight it stands for.
 LOSS_TOKENS_WEIGHT = {"senior": 0.0, "all": 1.0}
+# Trackers a run may log to (Transformers' report_to) and the Python package each one needs; "none" logs to none.
+# TensorBoard is a trainer dependency; wandb (always offline) and trackio (always local) are used when installed.
+TRACKER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
+REPORT_TO = (*TRACKER_PACKAGES, "none")
 
 
 def spec(default: Any, help: str, group: str, *, unit: str | None = None, minimum: float | None = None,
@@ -39,6 +43,8 @@ def spec(default: Any, help: str, group: str, *, unit: str | None = None, minimu
     """
     meta = {"help": help, "group": group, "unit": unit, "minimum": minimum, "maximum": maximum, "above": above,
             "choices": list(choices) if choices else None, "launch": launch}
+    if isinstance(default, list):  # a dataclass default must not be shared between instances
+        return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -84,6 +90,16 @@ class TandemConfig:
     save_steps: int = spec(10, "Save a checkpoint every this many steps (runs resume from the newest).", "runtime",
                            unit="steps", minimum=1, maximum=100_000)
     logging_steps: int = spec(1, "Log metrics every this many steps.", "runtime", unit="steps", minimum=1, maximum=100_000)
+    # Rollouts kept for the run page (rollout_log.py). The per-run budget bounds the rollout_samples rows one run may
+    # hold (2,000 = 125 logged steps of 2 groups of 8); past it every other kept step is dropped, so the kept steps
+    # stay spread over the whole run with the first and the newest among them.
+    rollout_log_groups: int = spec(2, "Rollout groups kept at each logged step for the run page (prompt, every "
+                                   "completion with its authors, reward, verdict, advantage); 0 keeps none.",
+                                   "runtime", unit="groups", minimum=0, maximum=16)
+    rollout_log_max_samples: int = spec(2000, "Most rollout samples a run keeps (the newest step is always kept); past "
+                                        "it every other kept step is dropped, so the kept steps stay spread over "
+                                        "the whole run.", "runtime",
+                                        unit="samples", minimum=1, maximum=50_000)
     # tandem
     p_junior: float = spec(0.5, "Chance the junior is drawn at each handoff point; 0 is vanilla GRPO.", "tandem",
                            minimum=0, maximum=1)
@@ -106,6 +122,9 @@ class TandemConfig:
     # runtime
     device: str = spec("auto", "Where the worker trains.", "runtime", choices=("auto", "cpu", "cuda"))
     bf16: bool | None = spec(None, "bf16 weights and activations; empty: bf16 on CUDA, fp32 on CPU.", "runtime")
+    report_to: list[str] = spec(
+        ["tensorboard"], "Trackers the run logs to (Transformers' report_to), into <output_dir>/tensorboard for "
+        "TensorBoard: tensorboard, wandb (offline only), trackio (local only), or none.", "runtime", launch=False)
 
     @property
     def algorithm(self) -> str:
@@ -170,10 +189,13 @@ class TandemConfig:
         need(self.top_k >= 0, "top_k", "must be >= 0")
         need(self.save_steps >= 1, "save_steps", "must be at least 1")
         need(self.logging_steps >= 1, "logging_steps", "must be at least 1")
+        need(0 <= self.rollout_log_groups <= 16, "rollout_log_groups", "must be in 0..16")
+        need(1 <= self.rollout_log_max_samples <= 50_000, "rollout_log_max_samples", "must be in 1..50000")
         need(1 <= self.dataset_size <= MAX_TRAIN_SIZE, "dataset_size",
              f"must be in 1..{MAX_TRAIN_SIZE} (a generated task's training split)")
         need(self.device in ("auto", "cpu", "cuda"), "device", "must be 'auto', 'cpu' or 'cuda'")
         need(bool(self.output_dir), "output_dir", "must not be empty")
+        errors += _report_to_errors(self.report_to)
         if errors:
             raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
         return self
@@ -249,6 +271,29 @@ def preset(name: str) -> dict[str, Any]:
     return dict(PRESETS[name])
 
 
+def _report_to_errors(report_to: Any) -> list[str]:
+    """What is wrong with a report_to list: unknown names, "none" mixed with trackers, trackers whose package this
+    Python cannot import (named, with how to install it)."""
+    if not isinstance(report_to, list) or not report_to:
+        return [f"report_to: must be a non-empty list of {', '.join(REPORT_TO)} (got {report_to!r})"]
+    errors = []
+    for name in report_to:
+        if name not in REPORT_TO:
+            hint = difflib.get_close_matches(str(name), REPORT_TO, n=1)
+            errors.append(f"report_to: unknown tracker {name!r}, known: {', '.join(REPORT_TO)}"
+                          + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+    if "none" in report_to and len(report_to) > 1:
+        errors.append(f"report_to: 'none' cannot be combined with trackers (got {report_to!r})")
+    import importlib.util
+
+    for name in dict.fromkeys(report_to):
+        package = TRACKER_PACKAGES.get(name)
+        if package and importlib.util.find_spec(package) is None:
+            errors.append(f"report_to: {name!r} needs the Python package {package!r}, which is not installed here "
+                          f"(pip install {package}, or remove {name!r} from report_to)")
+    return errors
+
+
 def field_specs() -> list[dict[str, Any]]:
     """Every field's name, type, default and form metadata, in declaration order: `tandem config-fields` writes
     this as JSON for the web console's launch form (packages/tandem-config/fields.json)."""
@@ -256,7 +301,8 @@ def field_specs() -> list[dict[str, Any]]:
     for f in fields(TandemConfig):
         options = [t.strip() for t in str(f.type).split("|")]
         kind = next(t for t in options if t != "None")
-        out.append({"name": f.name, "type": kind, "nullable": "None" in options, "default": f.default,
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        out.append({"name": f.name, "type": kind, "nullable": "None" in options, "default": default,
                     **{k: v for k, v in f.metadata.items()}})
     return out
 
@@ -271,6 +317,12 @@ def _coerce(value: Any, annotation: str, name: str) -> Any:
         if "None" in options:
             return None
         raise ConfigError(f"{name}: must not be null")
+    if "list[str]" in options:  # a single name stands for a list of one, as in Transformers' report_to
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(f"{name}: expected a list of strings, got {type(value).__name__} {value!r}")
     for option in options:
         kind = _TYPES.get(option)
         if kind is bool and isinstance(value, bool):

@@ -26,8 +26,10 @@ from .data import TASKS, format_prompt, load_dataset, task_split
 from .models import check_same_tokenizer, load_model, load_tokenizer
 from .reward import team_rewards, zero_signal_groups
 from .rollout import SENIOR, GenerationSettings, rule_schedule, tandem_rollout
+from .rollout_log import RolloutRecorder
 
 METRICS_FILE = "metrics.jsonl"
+TENSORBOARD_DIR = "tensorboard"  # the run's TensorBoard event files, beside its checkpoints
 
 # TRL's logged names -> ours (one row per optimizer step in metrics.jsonl).
 TRL_METRICS = {
@@ -105,8 +107,9 @@ class TandemRolloutFunc:
     same rollouts the uninterrupted run would have.
     """
 
-    def __init__(self, junior, tokenizer, config: TandemConfig, stash: _StepStash):
+    def __init__(self, junior, tokenizer, config: TandemConfig, stash: _StepStash, recorder: RolloutRecorder):
         self.junior, self.tokenizer, self.config, self.stash = junior, tokenizer, config, stash
+        self.recorder = recorder
         self.flags = None
         self._calls: tuple[int, int] = (-1, 0)
 
@@ -133,6 +136,7 @@ class TandemRolloutFunc:
         )
         senior.train(was_training)
         env_mask = loss_weights(result.authors, config.junior_weight)
+        self.recorder.add_rollout(prompts, result.completion_ids, result.authors, result.texts)
         self.stash.add(
             senior_token_share=result.senior_share,
             author_switches=result.switches_per_sequence,
@@ -148,9 +152,10 @@ class TandemRolloutFunc:
         }
 
 
-def make_reward_func(config: TandemConfig, stash: _StepStash):
+def make_reward_func(config: TandemConfig, stash: _StepStash, recorder: RolloutRecorder):
     def team_reward(prompts, completions, answer, **kwargs) -> list[float]:
         rewards, verdicts = team_rewards(list(completions), list(answer))
+        recorder.add_scores(rewards, verdicts)
         stash.add(
             accuracy=sum(v == "correct" for v in verdicts) / len(verdicts),
             unparseable=sum(v == "unparseable" for v in verdicts) / len(verdicts),
@@ -185,7 +190,8 @@ def last_checkpoint(output_dir: Path) -> Path | None:
     return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
-def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, on_step, should_stop, on_checkpoint):
+def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, on_step, should_stop, on_checkpoint,
+                   recorder: RolloutRecorder, on_rollouts):
     from transformers import TrainerCallback
 
     class TandemCallback(TrainerCallback):
@@ -205,6 +211,7 @@ def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, 
             row["elapsed_s"] = round(time.time() - start_time, 2)
             with (output_dir / METRICS_FILE).open("a") as f:
                 f.write(json.dumps(row) + "\n")
+            logs.update(tracker_scalars(row, logs))  # the trackers' callbacks run after this one and log these too
             log(
                 f"step {row['step']:4d}/{state.max_steps}  reward {row.get('reward', 0):.3f}  "
                 f"kl {row.get('kl', 0) or 0:.4f}  senior share {row['senior_token_share']:.2f}  "
@@ -212,6 +219,9 @@ def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, 
             )
             if on_step:
                 on_step(row, state.max_steps)
+            samples = recorder.drain()
+            if on_rollouts and samples:
+                on_rollouts(state.global_step, samples)
             self._maybe_stop(control)
 
         def on_step_end(self, args, state, control, **kwargs):
@@ -229,7 +239,7 @@ def _make_callback(output_dir: Path, stash: _StepStash, start_time: float, log, 
     return TandemCallback()
 
 
-def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=None, on_checkpoint=None):
+def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=None, on_checkpoint=None, on_rollouts=None):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -276,26 +286,63 @@ def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=Non
         save_strategy="steps",
         save_steps=config.save_steps,
         logging_steps=config.logging_steps,
-        report_to="none",
+        report_to=_enable_trackers(config.report_to, output_dir),
+        trackio_space_id=None,  # trackio logs to its local store only: no Space, no sync to the Hub
+        trackio_static_space_id=False,
         disable_tqdm=True,
         remove_unused_columns=False,
         use_cpu=device.type == "cpu",
         bf16=use_bf16,
     )
     stash = _StepStash()
+    # Rollouts are kept only when someone takes them, and only by rank 0, the one process that logs.
+    keep_groups = config.rollout_log_groups if on_rollouts and int(os.environ.get("RANK", "0")) == 0 else 0
+    recorder = RolloutRecorder(tokenizer, config.num_generations, keep_groups, config.scale_rewards)
     trainer = GRPOTrainer(
         model=senior,
-        reward_funcs=make_reward_func(config, stash),
+        reward_funcs=make_reward_func(config, stash, recorder),
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        rollout_func=TandemRolloutFunc(junior, tokenizer, config, stash),
+        rollout_func=TandemRolloutFunc(junior, tokenizer, config, stash, recorder),
     )
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # our callback prints one readable line per step instead
-    trainer.add_callback(_make_callback(output_dir, stash, time.time(), log, on_step, should_stop, on_checkpoint))
+    _add_before_trackers(trainer, _make_callback(output_dir, stash, time.time(), log, on_step, should_stop,
+                                                 on_checkpoint, recorder, on_rollouts))
     return trainer
+
+
+def tracker_scalars(row: dict, logs: dict) -> dict:
+    """Our metrics.jsonl values the trackers should log too, under the run_metrics names: every number in the row
+    that TRL did not log under the same name already (its own names, e.g. clip_ratio/region_mean, stay as well)."""
+    return {k: v for k, v in row.items()
+            if k != "step" and k not in logs and isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _enable_trackers(report_to: list[str], output_dir: Path) -> list[str]:
+    """Transformers' report_to for the config's trackers. Nothing may reach the network: wandb is forced offline
+    (its run files go beside the checkpoints; `wandb sync` uploads them later if wanted) and trackio gets no Space."""
+    if "wandb" in report_to:
+        os.environ["WANDB_MODE"] = "offline"
+        os.environ["WANDB_DIR"] = str(output_dir)  # per run: one worker process trains many
+    return [] if report_to == ["none"] else list(report_to)
+
+
+def _add_before_trackers(trainer, callback):
+    """Add our callback ahead of the trackers' (TensorBoard, wandb, trackio), so that its on_log has put our metric
+    names into `logs` when they log it; point TensorBoard's event files at <output_dir>/tensorboard (Transformers'
+    default is a time-stamped folder under runs/, and its only other switch is a process-wide variable)."""
+    from transformers.integrations import TensorBoardCallback, get_reporting_integration_callbacks
+
+    trackers = tuple(get_reporting_integration_callbacks(trainer.args.report_to))
+    callbacks = trainer.callback_handler.callbacks
+    for cb in callbacks:
+        if isinstance(cb, TensorBoardCallback):
+            cb.logging_dir = str(Path(trainer.args.output_dir) / TENSORBOARD_DIR)
+    first = next((i for i, cb in enumerate(callbacks) if isinstance(cb, trackers)), len(callbacks))
+    callbacks.insert(first, callback)
 
 
 @dataclass
@@ -312,8 +359,10 @@ def train(
     on_step: Callable[[dict, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_checkpoint: Callable[[int, Path], None] | None = None,
+    on_rollouts: Callable[[int, list[dict]], None] | None = None,
 ) -> TrainResult:
-    """Train (or resume) a run in config.output_dir; metrics.jsonl gets one row per logged step."""
+    """Train (or resume) a run in config.output_dir; metrics.jsonl gets one row per logged step, and
+    `on_rollouts(step, samples)` the chosen rollout groups of each logged step (rollout_log.RolloutRecorder)."""
     config.validate()
     output_dir = Path(config.output_dir)
     main_process = int(os.environ.get("RANK", "0")) == 0  # under accelerate/torchrun, rank 0 owns the files
@@ -326,7 +375,7 @@ def train(
         log(f"resuming from {resume} (step {resumed_from})")
     elif main_process and (output_dir / METRICS_FILE).exists():
         (output_dir / METRICS_FILE).unlink()  # a fresh start: no rows from an earlier attempt without checkpoint
-    trainer = build_trainer(config, log, on_step, should_stop, on_checkpoint)
+    trainer = build_trainer(config, log, on_step, should_stop, on_checkpoint, on_rollouts)
     if main_process:
         run_info = {"algorithm": config.algorithm, "config": config.to_dict()}
         (output_dir / "run.json").write_text(json.dumps(run_info, indent=2))

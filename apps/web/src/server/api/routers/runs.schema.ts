@@ -171,3 +171,21 @@ export const runLogsSchema = z.object({
   after: z.string().regex(/^\d+$/, 'after must be a log line id').optional(),
   limit: z.number().int().min(1).max(500).default(200),
 })
+
+/** The config fields' schemas by name, and their cross-field rules: an experiment's shared budget reuses both. */
+export const CONFIG_SHAPE = configShape
+export const checkConfigRules = checkBatch
+
+/** Which of a step's rollout samples to show: correct = verdict CORRECT; incorrect = any other verdict (incorrect or
+ * unparseable: reward 0); zeroSignal = samples of groups whose rewards were all equal (no gradient). */
+export const ROLLOUT_FILTERS = ['all', 'correct', 'incorrect', 'zeroSignal'] as const
+
+export const runRolloutsSchema = z.object({
+  id: z.string().min(1),
+  /** The step to show; absent: the newest step with samples; a step without samples: the nearest one that has. */
+  step: z.number().int().min(0).optional(),
+  filter: z.enum(ROLLOUT_FILTERS).default('all'),
+  page: z.number().int().min(1).default(1),
+  /** Samples per page: a step holds up to rollout_log_groups x num_generations of them (16 x 256 at most). */
+  pageSize: z.number().int().min(1).max(64).default(32),
+})

@@ -1,9 +1,10 @@
-// Training runs: list, inspect (run, metrics, log tail), launch one run or a TRL/GRPO pair, cancel, resume, and
+// Training runs: list, inspect (run, metrics, log tail, the rollouts kept per step), launch one run or a TRL/GRPO pair, cancel, resume, and
 // export a checkpoint to ONNX (EXPORT_ONNX) for live sessions.
 // Each mutation writes its rows, its job and its audit entry in one transaction.
 import { randomUUID } from 'node:crypto'
 
 import { TRPCError } from '@trpc/server'
+import { z } from 'zod'
 
 import type { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
@@ -20,6 +21,7 @@ import {
   runIdSchema,
   runLogsSchema,
   runMetricsSchema,
+  runRolloutsSchema,
   toTandemConfig,
   type Algorithm,
 } from './runs.schema'
@@ -28,6 +30,29 @@ const ACTIVE_JOB = ['QUEUED', 'RUNNING', 'CANCEL_REQUESTED'] as const
 
 /** The charts draw at most this many points per series; longer histories are thinned evenly (last step kept). */
 export const MAX_CHART_POINTS = 2000
+
+/** The stored step nearest to `wanted` (the earlier one on a tie), or null when none is stored. */
+function nearest(steps: number[], wanted: number): number | null {
+  let best: number | null = null
+  for (const s of steps) if (best === null || Math.abs(s - wanted) < Math.abs(best - wanted)) best = s
+  return best
+}
+
+const rolloutSpanSchema = z.object({
+  author: z.enum(['senior', 'junior']),
+  text: z.string(),
+  start: z.number().int().min(0),
+  end: z.number().int().min(0),
+})
+
+/** A sample's author spans as the worker wrote them; a malformed span is left out (its text is then drawn plain). */
+function rolloutSpans(value: Prisma.JsonValue): z.infer<typeof rolloutSpanSchema>[] {
+  if (!Array.isArray(value)) return []
+  return value.flatMap((span) => {
+    const parsed = rolloutSpanSchema.safeParse(span)
+    return parsed.success ? [parsed.data] : []
+  })
+}
 
 type Db = Context['db']
 type User = { id: string; role: 'ADMIN' | 'RESEARCHER' }
@@ -240,6 +265,45 @@ export const runsRouter = createTRPCRouter({
     })
     const lines = (input.after ? rows : rows.reverse()).map((r) => ({ ...r, id: r.id.toString() }))
     return { lines }
+  }),
+
+  /**
+   * The rollouts the worker kept for the run page (workers/trainer/src/tandem/rollout_log.py): every step that has
+   * samples, and one step's samples (filtered, paged, in group then sample order) with how many match each filter.
+   * `step` absent: the newest step; a step the worker has since thinned away: the nearest step still kept.
+   */
+  rollouts: researcherProcedure.input(runRolloutsSchema).query(async ({ ctx, input }) => {
+    const exists = await ctx.db.trainingRun.findUnique({ where: { id: input.id }, select: { id: true } })
+    if (!exists) throw new TRPCError({ code: 'NOT_FOUND', message: `No training run ${input.id}` })
+    const grouped = await ctx.db.rolloutSample.groupBy({ by: ['step'], where: { runId: input.id }, orderBy: { step: 'asc' } })
+    const steps = grouped.map((g) => g.step)
+    const step = input.step === undefined ? (steps.at(-1) ?? null) : nearest(steps, input.step)
+    if (step === null) return { steps, step, counts: { all: 0, correct: 0, incorrect: 0, zeroSignal: 0 }, ...paged([], 0, input) }
+    const atStep = { runId: input.id, step }
+    const [all, correct, zeroSignal] = await Promise.all([
+      ctx.db.rolloutSample.count({ where: atStep }),
+      ctx.db.rolloutSample.count({ where: { ...atStep, verdict: 'CORRECT' } }),
+      ctx.db.rolloutSample.count({ where: { ...atStep, zeroSignal: true } }),
+    ])
+    const counts = { all, correct, incorrect: all - correct, zeroSignal }
+    const filters = {
+      all: {},
+      correct: { verdict: 'CORRECT' as const },
+      // any verdict but correct, and a missing one: all of them scored reward 0
+      incorrect: { OR: [{ verdict: { not: 'CORRECT' as const } }, { verdict: null }] },
+      zeroSignal: { zeroSignal: true },
+    }
+    const rows = await ctx.db.rolloutSample.findMany({
+      where: { ...atStep, ...filters[input.filter] },
+      orderBy: [{ groupIndex: 'asc' }, { sampleIndex: 'asc' }],
+      ...skipTake(input),
+      select: {
+        id: true, groupIndex: true, sampleIndex: true, prompt: true, completion: true, spans: true, reward: true,
+        verdict: true, advantage: true, zeroSignal: true,
+      },
+    })
+    const items = rows.map((r) => ({ ...r, spans: rolloutSpans(r.spans) }))
+    return { steps, step, counts, ...paged(items, counts[input.filter], input) }
   }),
 
   launch: researcherProcedure.input(launchRunSchema).mutation(async ({ ctx, input }) => {

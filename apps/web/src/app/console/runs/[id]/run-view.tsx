@@ -13,6 +13,9 @@ import { LoadError } from '@/components/load-error'
 import { StatusBadge } from '@/components/status-badge'
 import { useTRPC, useTRPCClient, type RouterOutputs } from '@/trpc/react'
 
+import { RunRollouts } from './run-rollouts'
+import { RunTrackers } from './run-trackers'
+
 type Run = RouterOutputs['runs']['get']
 type MetricRow = RouterOutputs['runs']['metrics']['rows'][number]
 type LogLine = RouterOutputs['runs']['logs']['lines'][number]
@@ -343,6 +346,10 @@ export function RunView({ id }: { id: string }) {
           ]}
         />
       </section>
+
+      <RunRollouts runId={id} live={live} />
+
+      <RunTrackers outputDir={run.outputDir} config={config} />
 
       <section className="card space-y-2" aria-labelledby="log-heading">
         <h2 id="log-heading" className="font-semibold">
