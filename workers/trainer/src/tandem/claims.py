@@ -297,6 +297,17 @@ def versus_base(base: Arm, arm: Arm, n_boot: int = 2000, seed: int = 0) -> list[
     return rows
 
 
+def arm_level(arm: Arm, metric: str, n_boot: int = 2000, seed: int = 0) -> PairedEstimate | None:
+    """One arm's own figure for a per-problem metric: the mean over its seeds and problems, with the interval of
+    the same hierarchical bootstrap as the paired comparisons (seeds within the arm and problems resampled), read
+    as the arm against a constant 0. None when a report lacks the metric."""
+    ids = aligned_ids([arm])
+    x, _ = _series(arm, metric, ids)
+    if x is None:
+        return None
+    return paired_bootstrap(np.zeros((1, len(ids))), x, n_boot=n_boot, seed=seed)
+
+
 # ---------------------------------------------------------------- text
 
 

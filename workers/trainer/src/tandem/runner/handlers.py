@@ -9,6 +9,7 @@ Kinds and payloads (JSON):
   VERIFY_RESPONSES  {"responseIds": [str]}  (responses that already have a verdict are skipped)
   GENERATE_STUDY_TRACES  {"studyId": str}  (items that already have a trace keep it)
   EXPORT_STUDY      {"exportId": str}
+  EXPERIMENT_REPORT {"experimentId": str}  (experiments.py: the claims report once every evaluation is in)
   VALIDATE_MODEL, IMPORT_DATASET, GENERATE_DATASET, EXPORT_ONNX {"checkpointId": str}: see catalog.py; the two
   study kinds: see studies.py.
 A payload that does not fit raises InvalidPayload: the job fails at once with that message, nothing written.
@@ -27,6 +28,7 @@ from typing import Callable
 
 from psycopg.types.json import Jsonb
 
+from . import experiments
 from .catalog import (export_onnx_job, generate_dataset_job, import_dataset_job, record_checkpoint, require_within_roots,
                       validate_model_job)
 from .payload import InvalidPayload, require
@@ -95,6 +97,7 @@ def insert_metric(conn, run_id: str, row: dict):
 def train_job(ctx) -> dict:
     from ..config import ConfigError, TandemConfig
     from ..trainer import last_checkpoint, train
+    from ..rollout_log import store_step as store_rollouts
 
     run_id = require(ctx.job.payload, "runId", str)
     run = ctx.conn.execute(
@@ -130,6 +133,7 @@ def train_job(ctx) -> dict:
                   current_step = %s, error = NULL, finished_at = NULL WHERE id = %s""",
         (str(output_dir), resume_step, run_id),
     )
+    experiments.settle(ctx.conn, run["experiment_id"])  # the experiment is running from its first step on
 
     def on_step(row: dict, max_steps: int):
         insert_metric(ctx.conn, run_id, row)
@@ -138,7 +142,10 @@ def train_job(ctx) -> dict:
 
     try:
         result = train(config, log=ctx.log, on_step=on_step, should_stop=ctx.cancel_requested,
-                       on_checkpoint=lambda step, path: record_checkpoint(ctx.conn, run_id, step, path))
+                       on_checkpoint=lambda step, path: record_checkpoint(ctx.conn, run_id, step, path),
+                       on_rollouts=lambda step, samples: store_rollouts(ctx.conn, run_id, step, samples,
+                                                                        config.rollout_log_max_samples,
+                                                                        config.logging_steps))
     except Exception as e:
         ctx.conn.execute("UPDATE training_runs SET error = %s WHERE id = %s", (str(e)[:2000], run_id))
         raise
@@ -150,13 +157,19 @@ def train_job(ctx) -> dict:
         ctx.log(f"stopped at step {result.final_step} for a stopping worker; it resumes from there")
         return {"runId": run_id, "finalStep": result.final_step, "released": True}
     status = "SUCCEEDED" if result.completed else "CANCELLED"
-    checkpoint_id = None
-    if result.completed:
-        checkpoint_id = record_checkpoint(ctx.conn, run_id, result.final_step, output_dir / "final")
-    ctx.conn.execute(
-        "UPDATE training_runs SET status = %s, current_step = %s, finished_at = now() WHERE id = %s",
-        (status, result.final_step, run_id),
-    )
+    checkpoint_id = evaluation_run_id = None
+    with ctx.conn.transaction():  # the final checkpoint, the run's status and (in an experiment) its evaluation
+        if result.completed:
+            checkpoint_id = record_checkpoint(ctx.conn, run_id, result.final_step, output_dir / "final")
+        ctx.conn.execute(
+            "UPDATE training_runs SET status = %s, current_step = %s, finished_at = now() WHERE id = %s",
+            (status, result.final_step, run_id),
+        )
+        if checkpoint_id is not None:
+            evaluation_run_id = experiments.evaluate_final_checkpoint(ctx.conn, run_id, checkpoint_id)
+        experiments.settle(ctx.conn, run["experiment_id"])
+    if evaluation_run_id is not None:
+        ctx.log(f"final checkpoint {checkpoint_id} queued for the experiment's evaluation {evaluation_run_id}")
     return {"runId": run_id, "finalStep": result.final_step, "resumedFrom": result.resumed_from,
             "checkpointId": checkpoint_id, "cancelled": not result.completed}
 
@@ -289,6 +302,7 @@ def evaluate_job(ctx) -> dict:
                 evaluation_run_id=eval_id,
             ))
         ctx.conn.execute("UPDATE evaluation_runs SET status = 'SUCCEEDED' WHERE id = %s", (eval_id,))
+        experiments.settle(ctx.conn, run["experiment_id"])  # the last evaluation in enqueues the report job
     return {"evaluationRunId": eval_id, "metrics": sorted(report_json["metrics"]), "traceCount": len(trace_ids)}
 
 
@@ -439,6 +453,9 @@ def record_job_failure(conn, kind: str, payload, error: str):
         key, sql = _FAILURE_UPDATES[kind]
         if isinstance(payload.get(key), str):
             conn.execute(sql, {"id": payload[key], "error": error[:2000]})
+    experiment_id = experiments.experiment_of(conn, kind, payload)
+    if experiment_id is not None:
+        experiments.settle(conn, experiment_id)
 
 
 HANDLERS: dict[str, Callable] = {
@@ -453,4 +470,5 @@ HANDLERS: dict[str, Callable] = {
     "EXPORT_ONNX": export_onnx_job,
     "GENERATE_STUDY_TRACES": generate_study_traces_job,
     "EXPORT_STUDY": export_study_job,
+    **experiments.HANDLERS,
 }

@@ -1,7 +1,8 @@
 """The job queue in Postgres: the only place that holds the claim SQL and the job state transitions.
 
-A job moves QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. A worker claims the oldest claimable job
-with FOR UPDATE SKIP LOCKED (two workers never get the same row), heartbeats while it runs, and loses its
+A job moves QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. A worker claims the claimable job of highest
+priority, oldest first within a priority (an experiment's jobs carry its priority; other jobs have 0), with
+FOR UPDATE SKIP LOCKED (two workers never get the same row), heartbeats while it runs, and loses its
 lease when the job is re-queued under it. A RUNNING job whose heartbeat is older than the stale timeout is
 re-queued by any worker (the one that held it died) while attempts remain, else FAILED with the reason; a
 stopping worker releases its job without using up an attempt. Cancellation is a requested state (CANCEL_REQUESTED)
@@ -23,7 +24,7 @@ from ..limits import BACKOFF_CAP_SECONDS
 
 CHANNEL = "tandem_jobs"
 KINDS = ("BUILD_BASE", "TRAIN", "EVALUATE", "GENERATE_TRACES", "VERIFY_RESPONSES", "VALIDATE_MODEL", "IMPORT_DATASET",
-         "GENERATE_DATASET", "GENERATE_STUDY_TRACES", "EXPORT_STUDY", "EXPORT_ONNX")
+         "GENERATE_DATASET", "GENERATE_STUDY_TRACES", "EXPORT_STUDY", "EXPORT_ONNX", "EXPERIMENT_REPORT")
 
 
 @dataclass
@@ -37,11 +38,14 @@ class Job:
     training_run_id: str | None = None
     evaluation_run_id: str | None = None
     study_id: str | None = None
+    experiment_id: str | None = None
+    priority: int = 0
 
     @classmethod
     def from_row(cls, row: dict) -> "Job":
         return cls(row["id"], row["kind"], row["status"], row["payload"], row["attempts"], row["max_attempts"],
-                   row.get("training_run_id"), row.get("evaluation_run_id"), row.get("study_id"))
+                   row.get("training_run_id"), row.get("evaluation_run_id"), row.get("study_id"),
+                   row.get("experiment_id"), row.get("priority") or 0)
 
 
 class LeaseLost(RuntimeError):
@@ -58,27 +62,30 @@ def new_id(prefix: str) -> str:
 
 
 def enqueue(conn, kind: str, payload: dict, *, max_attempts: int = 3, training_run_id: str | None = None,
-            evaluation_run_id: str | None = None, study_id: str | None = None, created_by_id: str | None = None) -> str:
+            evaluation_run_id: str | None = None, study_id: str | None = None, created_by_id: str | None = None,
+            experiment_id: str | None = None, priority: int = 0) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}; expected one of {KINDS}")
     job_id = new_id("j")
     conn.execute(
-        """INSERT INTO jobs (id, kind, payload, max_attempts, training_run_id, evaluation_run_id, study_id, created_by_id)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-        (job_id, kind, Jsonb(payload), max_attempts, training_run_id, evaluation_run_id, study_id, created_by_id),
+        """INSERT INTO jobs (id, kind, payload, max_attempts, training_run_id, evaluation_run_id, study_id, created_by_id,
+                             experiment_id, priority)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (job_id, kind, Jsonb(payload), max_attempts, training_run_id, evaluation_run_id, study_id, created_by_id,
+         experiment_id, priority),
     )
     conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, job_id))
     return job_id
 
 
 def claim(conn, worker_id: str, kinds: tuple[str, ...] = KINDS) -> Job | None:
-    """Atomically take the oldest claimable job, or None."""
+    """Atomically take the claimable job of highest priority (the oldest of those), or None."""
     row = conn.execute(
         """UPDATE jobs SET status = 'RUNNING', locked_by = %(worker)s, heartbeat_at = now(),
                   started_at = coalesce(started_at, now()), attempts = attempts + 1
            WHERE id = (SELECT id FROM jobs
                        WHERE status = 'QUEUED' AND run_after <= now() AND kind = ANY(%(kinds)s::"JobKind"[])
-                       ORDER BY created_at, id
+                       ORDER BY priority DESC, created_at, id
                        FOR UPDATE SKIP LOCKED
                        LIMIT 1)
            RETURNING *""",

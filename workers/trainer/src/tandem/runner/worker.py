@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import limits
-from . import queue
+from . import experiments, queue
 from .handlers import HANDLERS, InvalidPayload, record_job_failure
 
 
@@ -203,8 +203,10 @@ class Worker:
                 if ctx.releasing:
                     return self._release(job)
                 queue.cancelled(self.conn, job.id, worker)
+                self._settle_experiment(job)
                 return "CANCELLED"
             queue.succeed(self.conn, job.id, worker, result)
+            self._settle_experiment(job)
             return "SUCCEEDED"
         except InvalidPayload as e:
             ctx.log(f"invalid job: {e}")
@@ -229,6 +231,13 @@ class Worker:
         if status == "FAILED":
             self._record_failure(job.kind, job.payload, error)
         return status
+
+    def _settle_experiment(self, job: queue.Job):
+        """A job of an experiment finished: its status may change (all cancelled, or the report may be due)."""
+        try:
+            experiments.settle(self.conn, experiments.experiment_of(self.conn, job.kind, job.payload, job.experiment_id))
+        except Exception:  # the job's own state is recorded; the next job of the experiment settles it again
+            traceback.print_exc()
 
     def _record_failure(self, kind: str, payload, error: str):
         try:
