@@ -13,6 +13,7 @@ import {
   callerFor, makeCatalog, makeCheckpoints, makeFinishedEvaluation, makeTrace, makeUser, outcome, staleSessionOf, testDb, uniq,
   validEvaluationLaunch, validLaunch, type TestUser,
 } from './support/helpers'
+import { makeFinishedExperiment, validExperiment } from './support/experiments'
 import { makeOpenStudy, validStudyDesign } from './support/studies'
 
 /**
@@ -33,6 +34,7 @@ const ACCESS: Record<string, Level> = {
   'runs.cancel': 'owner',
   'runs.metrics': 'researcher',
   'runs.logs': 'researcher',
+  'runs.rollouts': 'researcher',
   'runs.launchPair': 'researcher',
   'runs.resume': 'owner',
   'users.list': 'admin',
@@ -57,6 +59,13 @@ const ACCESS: Record<string, Level> = {
   'evaluations.list': 'researcher',
   'evaluations.get': 'researcher',
   'evaluations.compare': 'researcher',
+  'experiments.list': 'researcher',
+  'experiments.get': 'researcher',
+  'experiments.curves': 'researcher',
+  'experiments.create': 'researcher',
+  'experiments.cancel': 'owner',
+  'experiments.resume': 'owner',
+  'experiments.clone': 'researcher',
   'traces.list': 'researcher',
   'traces.get': 'researcher',
   'traces.generate': 'researcher',
@@ -160,6 +169,8 @@ beforeAll(async () => {
   const working = await atTask()
   const atCheck = await atTask()
   await participantApi.participant.submit({ token: atCheck.token, assignmentId: atCheck.assignmentId, continuation: '', answer: '1', easeRating: 1, confidence: 1 })
+  // finished: cancel and resume are refused as conflicts, so the matrix changes nothing
+  const experiment = await makeFinishedExperiment(db, catalog, users.owner)
   const workingParticipant = await db.participant.findUniqueOrThrow({ where: { tokenHash: hashToken(working.token) } })
   // inputs that pass validation, so an allowed call succeeds (or fails for a reason other than access)
   inputs = {
@@ -168,6 +179,13 @@ beforeAll(async () => {
     'evaluations.list': () => ({ page: 1, pageSize: 5 }),
     'evaluations.get': () => ({ id: evaluations[0]!.id }),
     'evaluations.compare': () => ({ ids: evaluations.map((e) => e.id) }),
+    'experiments.list': () => ({ page: 1, pageSize: 5 }),
+    'experiments.get': () => ({ id: experiment.id }),
+    'experiments.curves': () => ({ id: experiment.id }),
+    'experiments.create': () => validExperiment(catalog, { seeds: [0] }),
+    'experiments.cancel': () => ({ id: experiment.id }),
+    'experiments.resume': () => ({ id: experiment.id }),
+    'experiments.clone': () => ({ id: experiment.id }),
     'traces.list': () => ({ page: 1, pageSize: 5 }),
     'traces.get': () => ({ id: trace.id }),
     'traces.generate': () => ({ checkpointId: checkpoints.base.id, datasetId: catalog.dataset.id, count: 1, seed: 0, temperature: 1, maxNewTokens: 16, pJunior: 0 }),
@@ -178,6 +196,7 @@ beforeAll(async () => {
     'runs.cancel': () => ({ id: run.id }),
     'runs.metrics': () => ({ id: run.id }),
     'runs.logs': () => ({ id: run.id }),
+    'runs.rollouts': () => ({ id: run.id, filter: 'correct' }),
     'runs.launchPair': () => {
       const { algorithm: _algorithm, ...rest } = validLaunch(catalog)
       return rest
@@ -246,6 +265,9 @@ const ALLOWED_OUTCOME: Record<string, string> = {
   // a finished run: nothing to cancel or resume
   'runs.cancel': 'CONFLICT',
   'runs.resume': 'CONFLICT',
+  // a finished experiment: nothing to cancel or resume
+  'experiments.cancel': 'CONFLICT',
+  'experiments.resume': 'CONFLICT',
   // a closed study
   'studies.launch': 'PRECONDITION_FAILED',
   'studies.pause': 'PRECONDITION_FAILED',

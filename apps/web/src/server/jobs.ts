@@ -11,7 +11,7 @@ export const JOBS_CHANNEL = 'tandem_jobs'
 export type JobKind =
   | 'BUILD_BASE' | 'TRAIN' | 'EVALUATE' | 'GENERATE_TRACES' | 'VERIFY_RESPONSES'
   | 'VALIDATE_MODEL' | 'IMPORT_DATASET' | 'GENERATE_DATASET' | 'GENERATE_STUDY_TRACES' | 'EXPORT_STUDY'
-  | 'EXPORT_ONNX'
+  | 'EXPORT_ONNX' | 'EXPERIMENT_REPORT'
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCEL_REQUESTED' | 'CANCELLED'
 
 /** Payloads, as the runner's handlers read them (handlers.py). */
@@ -33,6 +33,8 @@ export interface JobPayloads {
   EXPORT_STUDY: { exportId: string }
   // a checkpoint as ONNX with its KV cache, checked against PyTorch, recorded as an 'onnx' checkpoint (catalog.py)
   EXPORT_ONNX: { checkpointId: string }
+  // the claims report of an experiment whose evaluations are all in (enqueued by the worker)
+  EXPERIMENT_REPORT: { experimentId: string }
 }
 
 export interface EnqueueOptions<K extends JobKind> {
@@ -42,6 +44,10 @@ export interface EnqueueOptions<K extends JobKind> {
   trainingRunId?: string | null
   evaluationRunId?: string | null
   studyId?: string | null
+  /** The experiment the job serves; its jobs share the experiment's priority. */
+  experimentId?: string | null
+  /** Higher is claimed first (queue.py); 0 for everything outside an experiment. */
+  priority?: number
   maxAttempts?: number
 }
 
@@ -53,10 +59,11 @@ export function newJobId(): string {
 export async function enqueueJob<K extends JobKind>(tx: Prisma.TransactionClient, opts: EnqueueOptions<K>): Promise<string> {
   const id = newJobId()
   await tx.$executeRaw`
-    INSERT INTO jobs (id, kind, payload, max_attempts, training_run_id, evaluation_run_id, study_id, created_by_id)
+    INSERT INTO jobs (id, kind, payload, max_attempts, training_run_id, evaluation_run_id, study_id, created_by_id,
+                      experiment_id, priority)
     VALUES (${id}, ${opts.kind}::"JobKind", ${JSON.stringify(opts.payload)}::jsonb, ${opts.maxAttempts ?? 3},
             ${opts.trainingRunId ?? null}, ${opts.evaluationRunId ?? null}, ${opts.studyId ?? null},
-            ${opts.createdById ?? null})`
+            ${opts.createdById ?? null}, ${opts.experimentId ?? null}, ${opts.priority ?? 0})`
   await tx.$executeRaw`SELECT pg_notify(${JOBS_CHANNEL}, ${id})`
   return id
 }

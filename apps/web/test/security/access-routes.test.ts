@@ -16,6 +16,7 @@ const current = vi.hoisted(() => ({ headers: new Headers() }))
 vi.mock('next/headers', async (importOriginal) => ({ ...(await importOriginal<object>()), headers: async () => current.headers }))
 
 import * as authRoute from '@/app/api/auth/[...nextauth]/route'
+import * as experimentArchiveRoute from '@/app/api/experiments/[id]/archive/route'
 import * as liveRoute from '@/app/api/participant/live/route'
 import * as codebookRoute from '@/app/api/studies/[id]/codebook/route'
 import * as exportRoute from '@/app/api/studies/[id]/export/route'
@@ -23,7 +24,8 @@ import * as parquetRoute from '@/app/api/studies/[id]/exports/[exportId]/route'
 import * as trpcRoute from '@/app/api/trpc/[trpc]/route'
 import { authConfig } from '@/server/auth/config'
 
-import { callerFor, makeUser, testDb, type TestUser } from '../support/helpers'
+import { callerFor, makeCatalog, makeUser, testDb, type TestUser } from '../support/helpers'
+import { makeFinishedExperiment } from '../support/experiments'
 import { makeOpenStudy } from '../support/studies'
 
 const db = testDb()
@@ -51,6 +53,7 @@ let users: Record<'researcher' | 'collaborator' | 'owner' | 'admin', TestUser>
 let studyId: string
 let hashedExportId: string
 let rawExportId: string
+let experimentId: string
 
 beforeAll(async () => {
   const study = await makeOpenStudy(db)
@@ -67,6 +70,9 @@ beforeAll(async () => {
     db.studyExport.create({ data: { studyId, format: 'PARQUET', idMode, status: 'READY', rowCount: 0, content: new Uint8Array([80, 65, 82, 49]), createdById: users.owner.id } })
   hashedExportId = (await parquet('hashed')).id
   rawExportId = (await parquet('raw')).id
+  // an experiment of the study's owner: its archive is read lab-wide, like its page
+  const experimentCatalog = await makeCatalog(db)
+  experimentId = (await makeFinishedExperiment(db, experimentCatalog, users.owner)).id
 
   // signed in, then the account was disabled (without a new session version: the disabled check alone refuses it)
   const disabled = await makeUser(db, 'ADMIN')
@@ -145,6 +151,18 @@ const ROUTES: Record<string, { module: Record<string, unknown>; methods: Record<
           name: 'sign-out without its CSRF token',
           call: (k) => send(authRoute.POST, request(k, '/api/auth/signout', { method: 'POST', body: 'callbackUrl=/', headers: { 'content-type': 'application/x-www-form-urlencoded' } })),
           expected: everyone(302),
+        },
+      ],
+    },
+  },
+  'experiments/[id]/archive': {
+    module: experimentArchiveRoute,
+    methods: {
+      GET: [
+        {
+          name: 'the archive (lab-wide read)',
+          call: (k) => send(experimentArchiveRoute.GET, request(k, `/api/experiments/${experimentId}/archive`), { id: experimentId }),
+          expected: signedIn(200, 200, 200, 200),
         },
       ],
     },

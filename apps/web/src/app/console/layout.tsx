@@ -16,6 +16,7 @@ const SECTIONS: readonly { href: string; label: string; adminOnly?: boolean }[] 
   { href: '/console/models', label: 'Models' },
   { href: '/console/datasets', label: 'Datasets' },
   { href: '/console/evaluations', label: 'Evaluations' },
+  { href: '/console/experiments', label: 'Experiments' },
   { href: '/console/traces', label: 'Traces' },
   { href: '/console/studies', label: 'Studies' },
   { href: '/console/admin/users', label: 'Users', adminOnly: true },

@@ -1,6 +1,7 @@
 import { catalogRouter } from './routers/catalog'
 import { datasetsRouter } from './routers/datasets'
 import { evaluationsRouter } from './routers/evaluations'
+import { experimentsRouter } from './routers/experiments'
 import { meRouter } from './routers/me'
 import { modelsRouter } from './routers/models'
 import { participantRouter } from './routers/participant'
@@ -18,6 +19,7 @@ export const appRouter = createTRPCRouter({
   models: modelsRouter,
   datasets: datasetsRouter,
   evaluations: evaluationsRouter,
+  experiments: experimentsRouter,
   traces: tracesRouter,
   studies: studiesRouter,
   participant: participantRouter,
