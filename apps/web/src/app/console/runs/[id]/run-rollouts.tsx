@@ -9,7 +9,8 @@ import { useEffect, useId, useRef, useState } from 'react'
 import { formatNumber } from '@/components/format'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
-import { AUTHOR_STYLE, authorPieces, type Author } from '../../traces/trace-segments'
+import { AuthorText } from '../../traces/author-text'
+import { AUTHOR_STYLE, type Author } from '../../traces/trace-segments'
 import { VerdictBadge } from '../../traces/verdict-badge'
 
 type Rollouts = RouterOutputs['runs']['rollouts']
@@ -201,18 +202,5 @@ function Samples({ samples, filter }: { samples: Sample[]; filter: Filter }) {
 
 function Completion({ sample }: { sample: Sample }) {
   if (!sample.completion) return <span className="text-slate-600">(empty completion)</span>
-  return (
-    <>
-      {authorPieces(sample.completion, sample.spans).map((piece, i) =>
-        piece.value === null ? (
-          <span key={i}>{piece.text}</span>
-        ) : (
-          <span key={i} className={`rounded-sm ${AUTHOR_STYLE[piece.value].className}`} data-author={piece.value} title={AUTHOR_STYLE[piece.value].label}>
-            <span className="sr-only">[{AUTHOR_STYLE[piece.value].label}:] </span>
-            {piece.text}
-          </span>
-        ),
-      )}
-    </>
-  )
+  return <AuthorText text={sample.completion} spans={sample.spans} />
 }

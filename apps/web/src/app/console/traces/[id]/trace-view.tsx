@@ -12,7 +12,8 @@ import { formatDate } from '@/components/format'
 import { MathText } from '@/components/math-text'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
-import { AUTHOR_STYLE, authorPieces, HEAT_MAX_NATS, heatColor, heatGradient, surprisalPieces, type Author } from '../trace-segments'
+import { AuthorText } from '../author-text'
+import { AUTHOR_STYLE, HEAT_MAX_NATS, heatColor, heatGradient, surprisalPieces, type Author } from '../trace-segments'
 import { VerdictBadge } from '../verdict-badge'
 
 type Trace = RouterOutputs['traces']['get']
@@ -255,20 +256,7 @@ function AuthorLegend({ trace }: { trace: Trace }) {
 }
 
 function ByAuthor({ trace }: { trace: Trace }) {
-  return (
-    <>
-      {authorPieces(trace.text, trace.authorSpans).map((piece, i) =>
-        piece.value === null ? (
-          <span key={i}>{piece.text}</span>
-        ) : (
-          <span key={i} className={`rounded-sm ${AUTHOR_STYLE[piece.value].className}`} data-author={piece.value} title={AUTHOR_STYLE[piece.value].label}>
-            <span className="sr-only">[{AUTHOR_STYLE[piece.value].label}:] </span>
-            {piece.text}
-          </span>
-        ),
-      )}
-    </>
-  )
+  return <AuthorText text={trace.text} spans={trace.authorSpans} />
 }
 
 function HeatLegend() {
