@@ -4,6 +4,7 @@ final checkpoint exists, the report job, failure)."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import numpy as np
@@ -204,9 +205,14 @@ def _experiment(conn) -> dict:
 
 
 def test_higher_priority_is_claimed_first_and_fifo_within_a_priority(conn):
-    low = [queue.enqueue(conn, "VERIFY_RESPONSES", {"responseIds": []}) for _ in range(2)]
-    high = [queue.enqueue(conn, "VERIFY_RESPONSES", {"responseIds": []}, priority=7) for _ in range(2)]
-    middle = queue.enqueue(conn, "VERIFY_RESPONSES", {"responseIds": []}, priority=3)
+    def enqueue(**kw):
+        # created_at has millisecond precision: FIFO is between jobs enqueued in different milliseconds
+        time.sleep(0.005)
+        return queue.enqueue(conn, "VERIFY_RESPONSES", {"responseIds": []}, **kw)
+
+    low = [enqueue() for _ in range(2)]
+    high = [enqueue(priority=7) for _ in range(2)]
+    middle = enqueue(priority=3)
     claimed = [queue.claim(conn, "w").id for _ in range(5)]
     assert claimed == [*high, middle, *low]
     assert queue.claim(conn, "w") is None

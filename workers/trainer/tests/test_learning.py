@@ -51,7 +51,7 @@ def _config(model_dir, out, **kw) -> TandemConfig:
 def _use_reward(monkeypatch, reward):
     """build_trainer's reward function replaced by `reward(completion_ids) -> list[float]`, the rest untouched."""
 
-    def make(config, stash):
+    def make(config, stash, recorder=None):
         def toy_reward(prompts, completions, completion_ids, **kwargs):
             return reward(completion_ids)
 

@@ -107,7 +107,7 @@ class TandemRolloutFunc:
     same rollouts the uninterrupted run would have.
     """
 
-    def __init__(self, junior, tokenizer, config: TandemConfig, stash: _StepStash, recorder: RolloutRecorder):
+    def __init__(self, junior, tokenizer, config: TandemConfig, stash: _StepStash, recorder: RolloutRecorder | None = None):
         self.junior, self.tokenizer, self.config, self.stash = junior, tokenizer, config, stash
         self.recorder = recorder
         self.flags = None
@@ -136,7 +136,8 @@ class TandemRolloutFunc:
         )
         senior.train(was_training)
         env_mask = loss_weights(result.authors, config.junior_weight)
-        self.recorder.add_rollout(prompts, result.completion_ids, result.authors, result.texts)
+        if self.recorder is not None:  # None: nobody keeps rollouts (tests, TRL's own generation path)
+            self.recorder.add_rollout(prompts, result.completion_ids, result.authors, result.texts)
         self.stash.add(
             senior_token_share=result.senior_share,
             author_switches=result.switches_per_sequence,
@@ -152,10 +153,11 @@ class TandemRolloutFunc:
         }
 
 
-def make_reward_func(config: TandemConfig, stash: _StepStash, recorder: RolloutRecorder):
+def make_reward_func(config: TandemConfig, stash: _StepStash, recorder: RolloutRecorder | None = None):
     def team_reward(prompts, completions, answer, **kwargs) -> list[float]:
         rewards, verdicts = team_rewards(list(completions), list(answer))
-        recorder.add_scores(rewards, verdicts)
+        if recorder is not None:
+            recorder.add_scores(rewards, verdicts)
         stash.add(
             accuracy=sum(v == "correct" for v in verdicts) / len(verdicts),
             unparseable=sum(v == "unparseable" for v in verdicts) / len(verdicts),
@@ -300,7 +302,7 @@ def build_trainer(config: TandemConfig, log=print, on_step=None, should_stop=Non
     recorder = RolloutRecorder(tokenizer, config.num_generations, keep_groups, config.scale_rewards)
     trainer = GRPOTrainer(
         model=senior,
-        reward_funcs=make_reward_func(config, stash, recorder),
+        reward_funcs=make_reward_func(config, stash, recorder=recorder),
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
