@@ -418,7 +418,8 @@ def main(argv=None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field for every arm (YAML value)")
     parser.add_argument("--base", help="a base model directory instead of the default tiny base (smoke tests)")
-    parser.add_argument("--results", default=str(HERE / "RESULTS.md"), help="where the summary is written")
+    parser.add_argument("--results", help="where the summary is written (default: evidence/RESULTS.md for the default "
+                        "--out, else RESULTS.md inside --out, so a re-check never overwrites the committed summary)")
     args = parser.parse_args(argv)
     args.seed_list = [int(s) for s in args.seeds.split(",") if s != ""]
     import yaml
@@ -436,6 +437,9 @@ def main(argv=None) -> int:
         parser.error(f"unknown arm(s) {unknown}; choose from {sorted(ARMS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.results is None:
+        default_out = Path(parser.get_default("out")).resolve()
+        args.results = str(HERE / "RESULTS.md" if out.resolve() == default_out else out / "RESULTS.md")
     if not args.report_only:
         base_dirs(args)  # build (or reuse) the base once, before the workers start
         items = [(work_base, args, ())]

@@ -45,3 +45,12 @@ def test_run_experiment_on_the_fixture_model_resumes_and_summarises(tmp_path, fi
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("report-*.json")}
     assert run_experiment.main(argv) == 0
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("report-*.json")} == before
+
+
+def test_a_recheck_elsewhere_writes_its_summary_there_not_over_the_committed_one(tmp_path):
+    """`--out` somewhere else (a re-check) puts RESULTS.md in that folder; evidence/RESULTS.md is left as committed."""
+    committed = SCRIPT.parent / "RESULTS.md"
+    before = committed.read_bytes()
+    assert _script().main(["--out", str(tmp_path / "recheck"), "--report-only", "--arms", "grpo", "--ablations", ""]) == 0
+    assert (tmp_path / "recheck" / "RESULTS.md").is_file()
+    assert committed.read_bytes() == before
