@@ -93,8 +93,3 @@ export function clientAddress(headers: Headers): string {
   const address = chain[chain.length - hops] ?? chain[0] ?? headers.get('x-real-ip') ?? 'unknown'
   return address.slice(0, 64)
 }
-
-/** A 429 for route handlers. */
-export function tooManyRequests(error: RateLimited): Response {
-  return new Response(`${error.message}\n`, { status: 429, headers: { 'retry-after': String(error.retryAfterSeconds), 'cache-control': 'no-store' } })
-}
