@@ -391,12 +391,12 @@ def test_export_writes_the_view_as_parquet_with_raw_or_hashed_ids(conn, worker, 
 
 
 def test_export_reads_in_batches(conn, worker, study_with_responses, monkeypatch):
-    from tandem.runner import studies
+    from tandem.runner import study_exports
 
     _insert_export(conn, "e-big", "s1", "raw")
     assert _run(conn, worker, "EXPORT_STUDY", {"exportId": "e-big"})["status"] == "SUCCEEDED"
     whole = _read_export(conn, "e-big")[1]
-    monkeypatch.setattr(studies, "EXPORT_BATCH", 1)
+    monkeypatch.setattr(study_exports, "EXPORT_BATCH", 1)
     _insert_export(conn, "e-small", "s1", "raw")
     job = _run(conn, worker, "EXPORT_STUDY", {"exportId": "e-small"})
     assert job["status"] == "SUCCEEDED"

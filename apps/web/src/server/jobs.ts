@@ -11,7 +11,7 @@ export const JOBS_CHANNEL = 'tandem_jobs'
 export type JobKind =
   | 'BUILD_BASE' | 'TRAIN' | 'EVALUATE' | 'GENERATE_TRACES' | 'VERIFY_RESPONSES'
   | 'VALIDATE_MODEL' | 'IMPORT_DATASET' | 'GENERATE_DATASET' | 'GENERATE_STUDY_TRACES' | 'EXPORT_STUDY'
-  | 'EXPORT_ONNX' | 'EXPERIMENT_REPORT'
+  | 'EXPORT_ONNX' | 'EXPERIMENT_REPORT' | 'STUDY_JUNIOR' | 'STUDY_ANALYSIS'
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCEL_REQUESTED' | 'CANCELLED'
 
 /** Payloads, as the runner's handlers read them (handlers.py). */
@@ -29,8 +29,14 @@ export interface JobPayloads {
   GENERATE_DATASET: { name: string; n: number; seed: number; minSteps: number; maxSteps: number; createdById: string }
   // the senior traces of a launched study, cut at its handoff rule; opens the study (runner/studies.py)
   GENERATE_STUDY_TRACES: { studyId: string }
-  // a Parquet export of study_response_rows into study_exports.content
-  EXPORT_STUDY: { exportId: string }
+  // a Parquet export of study_response_rows, or the analysis bundle (zip: CSV, codebook, preregistration,
+  // analysis.py, analysis.R), into study_exports.content (runner/study_exports.py); the bundle carries the codebook
+  EXPORT_STUDY: { exportId: string; codebook?: { name: string; type: string; description: string }[] }
+  // the junior finishing each study item's cut trace, k samples, verified (runner/study_junior.py; enqueued by the
+  // worker when the study opens)
+  STUDY_JUNIOR: { studyId: string }
+  // the mixed-effects logistic model of the study's accuracy, stored in study_analyses (runner/study_analysis.py)
+  STUDY_ANALYSIS: { studyId: string }
   // a checkpoint as ONNX with its KV cache, checked against PyTorch, recorded as an 'onnx' checkpoint (catalog.py)
   EXPORT_ONNX: { checkpointId: string }
   // the claims report of an experiment whose evaluations are all in (enqueued by the worker)

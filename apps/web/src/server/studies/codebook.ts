@@ -1,7 +1,7 @@
 // The export's codebook: every column of the study export (one row per response), in order, with its type and
 // meaning. The rows come from the SQL view study_response_rows (prisma/migrations/…_studies); a test checks that
 // this list and the view agree, so a column cannot be added to one and forgotten in the other. The Parquet export
-// (workers/trainer/src/tandem/runner/studies.py) follows the same column rules.
+// (workers/trainer/src/tandem/runner/study_exports.py) follows the same column rules.
 import { LATIN_SQUARE_RULE } from './assignment'
 
 export interface CodebookColumn {

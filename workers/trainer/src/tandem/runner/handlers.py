@@ -33,7 +33,8 @@ from .catalog import (export_onnx_job, generate_dataset_job, import_dataset_job,
                       validate_model_job)
 from .payload import InvalidPayload, require
 from .queue import new_id
-from .studies import export_study_job, generate_study_traces_job
+from .studies import generate_study_traces_job
+from .study_exports import export_study_job
 
 # ---------------------------------------------------------------- BUILD_BASE
 
