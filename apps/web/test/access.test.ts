@@ -79,9 +79,12 @@ const ACCESS: Record<string, Level> = {
   'studies.resume': 'owner',
   'studies.close': 'owner',
   'studies.dashboard': 'study-reader',
+  'studies.analysis': 'study-reader',
+  'studies.refitModel': 'study-reader',
   'studies.participants': 'study-reader',
   'studies.participantSession': 'study-reader',
   'studies.preview': 'researcher',
+  'studies.powerPrefill': 'researcher',
   'studies.requestExport': 'study-reader',
   'studies.exports': 'study-reader',
   'studies.collaborators.list': 'study-reader',
@@ -100,6 +103,7 @@ const ACCESS: Record<string, Level> = {
   'participant.answerAttention': 'public',
   'participant.liveTakeOver': 'public',
   'participant.liveHandBack': 'public',
+  'participant.leave': 'public',
 }
 
 const db = testDb()
@@ -168,6 +172,8 @@ beforeAll(async () => {
   }
   const working = await atTask()
   const atCheck = await atTask()
+  // leaves the study (its own participant, so the others' sessions keep running); leaving again changes nothing
+  const leaving = await atTask()
   await participantApi.participant.submit({ token: atCheck.token, assignmentId: atCheck.assignmentId, continuation: '', answer: '1', easeRating: 1, confidence: 1 })
   // finished: cancel and resume are refused as conflicts, so the matrix changes nothing
   const experiment = await makeFinishedExperiment(db, catalog, users.owner)
@@ -228,9 +234,13 @@ beforeAll(async () => {
     'studies.resume': () => ({ id: closed.id }),
     'studies.close': () => ({ id: closed.id }),
     'studies.dashboard': () => ({ id: open.studyId, applyExclusions: true }),
+    'studies.analysis': () => ({ id: open.studyId }),
+    // queues a fit (or finds the queued one): an allowed call succeeds every time
+    'studies.refitModel': () => ({ id: open.studyId }),
     'studies.participants': () => ({ id: open.studyId, page: 1, pageSize: 5 }),
     'studies.participantSession': () => ({ id: open.studyId, participantId: workingParticipant.id }),
     'studies.preview': () => ({ id: open.studyId }),
+    'studies.powerPrefill': () => ({ checkpointIds: [checkpoints.trl.id, checkpoints.grpo.id], handoffRule: { kind: 'step', k: 1 } }),
     'studies.requestExport': () => ({ id: open.studyId, idMode: 'hashed' }),
     'studies.exports': () => ({ id: open.studyId }),
     'studies.collaborators.list': () => ({ id: open.studyId }),
@@ -249,6 +259,7 @@ beforeAll(async () => {
     'participant.answerAttention': () => ({ token: atCheck.token, checkId: 'a1', answer: 'blue' }),
     'participant.liveTakeOver': () => ({ token: working.token, assignmentId: working.assignmentId }),
     'participant.liveHandBack': () => ({ token: working.token, assignmentId: working.assignmentId, text: 'x' }),
+    'participant.leave': () => ({ token: leaving.token }),
   }
 })
 

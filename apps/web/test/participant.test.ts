@@ -150,7 +150,11 @@ describe('a session', () => {
     expect((await api.participant.submit({ token, assignmentId: second.task!.assignmentId, ...answer })).complete).toBe(true)
     const done = await api.participant.session({ token })
     expect(done.stage).toBe('complete')
-    expect(done.completion).toEqual({ code: 'DONE123', redirectUrl: 'https://app.prolific.com/submissions/complete?cc=DONE123' })
+    expect(done.completion).toEqual({
+      outcome: 'COMPLETED', code: 'DONE123', redirectUrl: 'https://app.prolific.com/submissions/complete?cc=DONE123', message: 'Thank you — you have finished.',
+    })
+    // one failed check of one is no ground to end a session (outcomes.ts screensOut)
+    expect(await db.participant.findUniqueOrThrow({ where: { tokenHash: hashToken(token) } })).toMatchObject({ outcome: 'COMPLETED', designRow: 0 })
   })
 
   test('an attention check placed after more tasks than the participant has does not block completion', async () => {

@@ -3,10 +3,14 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 
 import type { Db } from '@/server/db'
-import { EARLY_CLAIMS_FLAG, nonNegative, participantSession, studyDashboard, studyParticipants } from '@/server/studies/dashboard'
-import { clusterBootstrapDifference, meanInterval, pairedPermutationTest, wilsonInterval } from '@/server/statistics'
+import {
+  EARLY_CLAIMS_FLAG, enqueueStudyAnalysis, juniorState, nonNegative, participantSession, studyAnalysis, studyDashboard, studyParticipants,
+} from '@/server/studies/dashboard'
+import {
+  clusterBootstrapDifference, clusteredWilsonInterval, meanInterval, pairedPermutationTest, pearsonInterval, wilsonInterval, type ClusterCount, type Interval,
+} from '@/server/statistics'
 
-import { makeCheckpoints, makeUser, testDb, uniq, type TestUser } from './support/helpers'
+import { callerFor, makeCheckpoints, makeUser, testDb, uniq, type TestUser } from './support/helpers'
 
 const db = testDb()
 
@@ -34,7 +38,7 @@ async function makeFixture(database: Db): Promise<Fixture> {
 }
 
 /** A study with one item per condition and problem (handoff step 1 for p1, p2; step 2 for p3, p4). */
-async function makeStudy(f: Fixture, conditions: { name: string; checkpointId: string }[], opts: { minSecondsPerTask?: number } = {}) {
+async function makeStudy(f: Fixture, conditions: { name: string; checkpointId: string; live?: boolean }[], opts: { minSecondsPerTask?: number } = {}) {
   const study = await db.study.create({
     data: {
       name: uniq('study'), ownerId: f.owner.id, datasetId: f.dataset.id, problemCount: f.problems.length,
@@ -46,7 +50,7 @@ async function makeStudy(f: Fixture, conditions: { name: string; checkpointId: s
   })
   const byName: Record<string, { id: string; items: Record<string, string> }> = {}
   for (const c of conditions) {
-    const condition = await db.studyCondition.create({ data: { studyId: study.id, name: c.name, checkpointId: c.checkpointId } })
+    const condition = await db.studyCondition.create({ data: { studyId: study.id, name: c.name, checkpointId: c.checkpointId, live: c.live ?? false } })
     const items: Record<string, string> = {}
     for (const [index, p] of f.problems.entries()) {
       const item = await db.studyItem.create({
@@ -297,6 +301,228 @@ describe('studyDashboard', () => {
 
   test('an unknown study is an error', async () => {
     await expect(studyDashboard(db, 'no-such-study', { applyExclusions: true })).rejects.toThrow(/Unknown study/)
+  })
+})
+
+describe('people beside the junior', () => {
+  // junior_correct of junior_samples = 4 per item; null: the junior has not run on it
+  const JUNIOR: Record<string, Record<string, number | null>> = {
+    [TRL]: { p1: 4, p2: 2, p3: 1, p4: null },
+    [GRPO]: { p1: 0, p2: 1, p3: 3, p4: 3 },
+  }
+  let jr: Awaited<ReturnType<typeof makeStudy>>
+
+  beforeAll(async () => {
+    jr = await makeStudy(f, [{ name: TRL, checkpointId: f.ckpts.trl.id }, { name: GRPO, checkpointId: f.ckpts.grpo.id }])
+    for (const [condition, byProblem] of Object.entries(JUNIOR)) {
+      for (const [problem, correct] of Object.entries(byProblem)) {
+        if (correct === null) continue
+        await db.studyItem.update({ where: { id: jr.conditions[condition]!.items[problem]! }, data: { juniorSamples: 4, juniorCorrect: correct, juniorModel: '/models/junior' } })
+      }
+    }
+    const C = 'CORRECT'
+    const I = 'INCORRECT'
+    await addParticipant(jr, 0, {
+      attention: passed,
+      tasks: [
+        { condition: TRL, problem: 'p1', elapsedMs: 20_000, verdict: C },
+        { condition: TRL, problem: 'p2', elapsedMs: 20_000, verdict: I },
+        { condition: GRPO, problem: 'p3', elapsedMs: 20_000, verdict: C },
+        { condition: GRPO, problem: 'p4', elapsedMs: 20_000, verdict: C },
+      ],
+    })
+    await addParticipant(jr, 1, {
+      tasks: [
+        { condition: GRPO, problem: 'p1', elapsedMs: 20_000, verdict: I },
+        { condition: GRPO, problem: 'p2', elapsedMs: 20_000, verdict: I },
+        { condition: TRL, problem: 'p3', elapsedMs: 20_000, verdict: I },
+        { condition: TRL, problem: 'p4', elapsedMs: 20_000, verdict: C },
+      ],
+    })
+    // excluded (failed the attention check): every answer wrong
+    await addParticipant(jr, 2, {
+      attention: failed,
+      tasks: [
+        { condition: TRL, problem: 'p1', elapsedMs: 20_000, verdict: I },
+        { condition: TRL, problem: 'p2', elapsedMs: 20_000, verdict: I },
+        { condition: GRPO, problem: 'p3', elapsedMs: 20_000, verdict: I },
+        { condition: GRPO, problem: 'p4', elapsedMs: 20_000, verdict: I },
+      ],
+    })
+  })
+
+  const junior = (condition: string, problems: string[]): ClusterCount[] =>
+    problems.flatMap((p) => (JUNIOR[condition]![p] == null ? [] : [{ successes: JUNIOR[condition]![p]!, trials: 4 }]))
+  // the same figures up to the order of summation (the dashboard takes items by condition name, then problem)
+  const expectSameInterval = (actual: Interval, expected: Interval) => {
+    expect(actual.n).toBe(expected.n)
+    for (const key of ['value', 'low', 'high'] as const) expect(actual[key]).toBeCloseTo(expected[key]!, 12)
+  }
+  const withoutEffectiveN = ({ effectiveN: _e, ...interval }: ReturnType<typeof clusteredWilsonInterval>) => interval
+
+  test('per condition and handoff step: people (Wilson over responses) and the junior (its samples, items as the units)', async () => {
+    const d = await studyDashboard(db, jr.study.id, { applyExclusions: true })
+    expect(d.byHandoffStep.map((r) => [r.name, r.handoffStep])).toEqual([[GRPO, 1], [GRPO, 2], [TRL, 1], [TRL, 2]])
+    const at = (name: string, step: number) => d.byHandoffStep.find((r) => r.name === name && r.handoffStep === step)!
+    expect(at(TRL, 1).accuracy).toEqual(wilsonInterval(1, 2))
+    expect(at(TRL, 1).junior).toEqual(withoutEffectiveN(clusteredWilsonInterval(junior(TRL, ['p1', 'p2']))))
+    expect(at(TRL, 1).junior).toMatchObject({ value: 0.75, n: 2 })
+    // p4 has no junior samples yet: the step's junior figure is p3's alone
+    expect(at(TRL, 2).junior).toMatchObject({ value: 0.25, n: 1 })
+    expect(at(TRL, 2).junior).toEqual(withoutEffectiveN(clusteredWilsonInterval([{ successes: 1, trials: 4 }])))
+    expect(at(GRPO, 2).junior).toMatchObject({ value: 0.75, n: 2 })
+    expect(at(GRPO, 2).accuracy).toEqual(wilsonInterval(2, 2))
+    // the exclusion toggle changes people's figures, never the junior's
+    const all = await studyDashboard(db, jr.study.id, { applyExclusions: false })
+    const allAt = (name: string, step: number) => all.byHandoffStep.find((r) => r.name === name && r.handoffStep === step)!
+    expect(allAt(GRPO, 2).accuracy).toEqual(wilsonInterval(2, 4))
+    expect(allAt(GRPO, 2).junior).toEqual(at(GRPO, 2).junior)
+  })
+
+  test('per item: people’s success rate beside the junior’s, and their correlation over items with both', async () => {
+    const d = await studyDashboard(db, jr.study.id, { applyExclusions: true })
+    expect(d.items).toHaveLength(8)
+    const item = (condition: string, problem: string) => d.items.find((i) => i.conditionName === condition && i.problemExternalId === problem)!
+    expect(item(TRL, 'p1')).toMatchObject({
+      itemId: jr.conditions[TRL]!.items.p1, conditionId: jr.conditions[TRL]!.id, handoffStep: 1, human: wilsonInterval(1, 1),
+      junior: { correct: 4, samples: 4, accuracy: 1 },
+    })
+    expect(item(TRL, 'p4')).toMatchObject({ human: wilsonInterval(1, 1), junior: null })
+    expect(item(GRPO, 'p3')).toMatchObject({ human: wilsonInterval(1, 1), junior: { correct: 3, samples: 4, accuracy: 0.75 } })
+    // (junior, people) for the 7 items with both; TRL p4 has no junior samples
+    const pairs = [
+      [1, 1], [0.5, 0], [0.25, 0],
+      [0, 0], [0.25, 0], [0.75, 1], [0.75, 1],
+    ].map(([x, y]) => ({ x: x!, y: y! }))
+    expectSameInterval(d.agreement.correlation, pearsonInterval(pairs))
+    expect(d.agreement.correlation.n).toBe(7)
+    expect(d.agreement.correlation.value!).toBeGreaterThan(0.8)
+    expect(d.agreement.method).toMatch(/Pearson.*unweighted.*Fisher/)
+
+    // with everyone, the excluded participant's wrong answers count
+    const all = await studyDashboard(db, jr.study.id, { applyExclusions: false })
+    expect(all.items.find((i) => i.itemId === jr.conditions[TRL]!.items.p1)!.human).toEqual(wilsonInterval(1, 2))
+    expectSameInterval(
+      all.agreement.correlation,
+      pearsonInterval([[1, 0.5], [0.5, 0], [0.25, 0], [0, 0], [0.25, 0], [0.75, 0.5], [0.75, 0.5]].map(([x, y]) => ({ x: x!, y: y! }))),
+    )
+  })
+
+  test('the junior’s state: pending without a job, then the latest STUDY_JUNIOR job’s, done when it succeeded', async () => {
+    const d = await studyDashboard(db, jr.study.id, { applyExclusions: true })
+    expect(d.junior).toEqual({ state: 'pending', error: null, itemsEvaluated: 7, itemsExpected: 8, liveConditions: [], samplesPerItem: 4 })
+    const t0 = new Date(Date.now() - 60_000)
+    await db.job.create({ data: { kind: 'STUDY_JUNIOR', payload: { studyId: jr.study.id }, studyId: jr.study.id, status: 'FAILED', error: 'CUDA out of memory', createdAt: t0 } })
+    expect((await studyDashboard(db, jr.study.id, { applyExclusions: true })).junior).toMatchObject({ state: 'failed', error: 'CUDA out of memory' })
+    const retry = await db.job.create({
+      data: { kind: 'STUDY_JUNIOR', payload: { studyId: jr.study.id }, studyId: jr.study.id, status: 'QUEUED', createdAt: new Date(t0.getTime() + 1000) },
+    })
+    expect((await studyDashboard(db, jr.study.id, { applyExclusions: true })).junior).toMatchObject({ state: 'queued', error: null })
+    await db.job.update({ where: { id: retry.id }, data: { status: 'RUNNING' } })
+    expect((await studyDashboard(db, jr.study.id, { applyExclusions: true })).junior.state).toBe('running')
+    await db.job.update({ where: { id: retry.id }, data: { status: 'SUCCEEDED' } })
+    expect((await studyDashboard(db, jr.study.id, { applyExclusions: true })).junior.state).toBe('done')
+  })
+
+  test('live conditions: not applicable, named; a study of live conditions only has no junior evaluation at all', async () => {
+    const mixed = await makeStudy(f, [{ name: 'live trl', checkpointId: f.ckpts.trl.id, live: true }, { name: 'grpo', checkpointId: f.ckpts.grpo.id }])
+    const d = await studyDashboard(db, mixed.study.id, { applyExclusions: true })
+    expect(d.junior).toMatchObject({ state: 'pending', itemsEvaluated: 0, itemsExpected: 4, liveConditions: ['live trl'] })
+    expect(d.byHandoffStep.every((r) => r.junior.n === 0 && r.junior.value === null)).toBe(true)
+    expect(d.agreement.correlation).toEqual({ value: null, low: null, high: null, n: 0 })
+
+    const live = await makeStudy(f, [{ name: 'only live', checkpointId: f.ckpts.trl.id, live: true }])
+    expect((await studyDashboard(db, live.study.id, { applyExclusions: true })).junior).toMatchObject({ state: 'not-applicable', itemsExpected: 0, liveConditions: ['only live'] })
+  })
+
+  test('juniorState, pure', () => {
+    const fixed = { live: false, evaluated: true }
+    expect(juniorState([], null)).toBe('pending')
+    expect(juniorState([fixed, { live: true, evaluated: false }], null)).toBe('done')
+    expect(juniorState([{ live: true, evaluated: false }], { status: 'SUCCEEDED' })).toBe('not-applicable')
+    expect(juniorState([{ ...fixed, evaluated: false }], { status: 'CANCEL_REQUESTED' })).toBe('running')
+    expect(juniorState([fixed], { status: 'CANCELLED' })).toBe('failed')
+  })
+})
+
+describe('the mixed-model row (cached fits)', () => {
+  const result = {
+    method: 'mixed-effects logistic regression, crossed random intercepts for participant and problem (statsmodels BinomialBayesMixedGLM, fit_vb)',
+    formula: 'correct ~ C(condition) + (1|participant) + (1|problem)',
+    library: 'statsmodels 0.14.4',
+    responses: 5, participants: 2, problems: 4, reference: GRPO,
+    conditions: [
+      { condition: GRPO, accuracy: 0.3, low: 0.1, high: 0.6, logOdds: -0.85, se: 0.7 },
+      { condition: TRL, accuracy: 0.7, low: 0.4, high: 0.9, logOdds: 0.85, se: 0.7 },
+    ],
+    effects: [{ condition: TRL, versus: GRPO, oddsRatio: 5.4, low: 0.9, high: 32, logOdds: 1.69, se: 0.9, p: 0.06 }],
+    randomEffects: { participantSd: 0.3, problemSd: 0.5 },
+    warnings: ['few responses'],
+  }
+
+  test('no fit yet: what the model would see now, and no job', async () => {
+    const a = await studyAnalysis(db, main.study.id)
+    // verified responses of included participants: p0's 4 and p1's 4 (p2, p3 excluded; p4's unverified)
+    expect(a).toEqual({ latest: null, currentResponses: 8, newSinceFit: null, job: null })
+  })
+
+  test('the newest fit, the responses since, a fit without a result, and one of another shape', async () => {
+    const s = await makeStudy(f, [{ name: TRL, checkpointId: f.ckpts.trl.id }, { name: GRPO, checkpointId: f.ckpts.grpo.id }])
+    await addParticipant(s, 0, {
+      tasks: [
+        { condition: TRL, problem: 'p1', elapsedMs: 20_000, verdict: 'CORRECT' },
+        { condition: GRPO, problem: 'p2', elapsedMs: 20_000, verdict: 'INCORRECT' },
+        { condition: TRL, problem: 'p3', elapsedMs: 20_000, verdict: null },
+      ],
+    })
+    const older = new Date(Date.now() - 120_000)
+    await db.studyAnalysis.create({ data: { studyId: s.study.id, responseCount: 0, error: 'fewer than 2 conditions have responses', createdAt: older } })
+    const fitAt = new Date(Date.now() - 60_000)
+    const fit = await db.studyAnalysis.create({ data: { studyId: s.study.id, responseCount: 1, result, createdAt: fitAt } })
+    const a = await studyAnalysis(db, s.study.id)
+    expect(a.latest).toEqual({ id: fit.id, createdAt: fitAt, responseCount: 1, result, error: null })
+    expect(a).toMatchObject({ currentResponses: 2, newSinceFit: 1, job: null })
+
+    await db.studyAnalysis.create({ data: { studyId: s.study.id, responseCount: 2, error: 'fewer than 2 conditions have responses' } })
+    expect((await studyAnalysis(db, s.study.id)).latest).toMatchObject({ result: null, error: 'fewer than 2 conditions have responses', responseCount: 2 })
+    expect((await studyAnalysis(db, s.study.id)).newSinceFit).toBe(0)
+
+    const { conditions: _c, ...broken } = result
+    const odd = await db.studyAnalysis.create({ data: { studyId: s.study.id, responseCount: 2, result: broken, createdAt: new Date(Date.now() + 1000) } })
+    const shown = (await studyAnalysis(db, s.study.id)).latest!
+    expect(shown).toMatchObject({ id: odd.id, result: null })
+    expect(shown.error).toMatch(/not in the expected shape \(conditions: /)
+
+    // figures that are not finite are stored as null (a condition whose answers are all right) and still shown
+    const degenerate = {
+      ...result,
+      conditions: [result.conditions[0]!, { ...result.conditions[1]!, se: null }],
+      effects: [{ ...result.effects[0]!, oddsRatio: null, low: null, high: null, se: null, p: null }],
+      deviance: 12.5,
+    }
+    await db.studyAnalysis.create({ data: { studyId: s.study.id, responseCount: 2, result: degenerate, createdAt: new Date(Date.now() + 2000) } })
+    const { deviance: _deviance, ...expected } = degenerate
+    expect((await studyAnalysis(db, s.study.id)).latest).toMatchObject({ result: expected, error: null })
+  })
+
+  test('refit: one queued job at a time (also when asked at once), audited once; a running fit lets a new one queue', async () => {
+    const s = await makeStudy(f, [{ name: TRL, checkpointId: f.ckpts.trl.id }, { name: GRPO, checkpointId: f.ckpts.grpo.id }])
+    const api = await callerFor(db, f.owner)
+    const [first, second] = await Promise.all([api.studies.refitModel({ id: s.study.id }), api.studies.refitModel({ id: s.study.id })])
+    expect(first.jobId).toBe(second.jobId)
+    expect([first.alreadyQueued, second.alreadyQueued].sort()).toEqual([false, true])
+    const jobs = await db.job.findMany({ where: { studyId: s.study.id, kind: 'STUDY_ANALYSIS' }, select: { id: true, status: true, payload: true, createdById: true } })
+    expect(jobs).toEqual([{ id: first.jobId, status: 'QUEUED', payload: { studyId: s.study.id }, createdById: f.owner.id }])
+    const audits = await db.auditLog.findMany({ where: { entityId: s.study.id, action: 'study.refit_model' }, select: { actorId: true, details: true } })
+    expect(audits).toEqual([{ actorId: f.owner.id, details: { jobId: first.jobId } }])
+    expect((await studyAnalysis(db, s.study.id)).job).toMatchObject({ id: first.jobId, status: 'QUEUED', error: null })
+
+    await db.job.update({ where: { id: first.jobId }, data: { status: 'RUNNING' } })
+    const third = await db.$transaction((tx) => enqueueStudyAnalysis(tx, s.study.id, null))
+    expect(third.alreadyQueued).toBe(false)
+    expect(third.jobId).not.toBe(first.jobId)
+    await db.job.update({ where: { id: third.jobId }, data: { status: 'FAILED', error: 'singular matrix', createdAt: new Date(Date.now() + 1000) } })
+    expect((await studyAnalysis(db, s.study.id)).job).toMatchObject({ id: third.jobId, status: 'FAILED', error: 'singular matrix' })
   })
 })
 

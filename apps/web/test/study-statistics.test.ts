@@ -4,10 +4,12 @@ import { describe, expect, test } from 'vitest'
 
 import {
   clusterBootstrapDifference,
+  clusteredWilsonInterval,
   meanInterval,
   median,
   mulberry32,
   pairedPermutationTest,
+  pearsonInterval,
   tCdf,
   tCritical95,
   tQuantile,
@@ -213,5 +215,103 @@ describe('clusterBootstrapDifference', () => {
       { cluster: 'b', group: 'B', y: 0 },
     ]
     expect(clusterBootstrapDifference(rows, { replicates: 200 })).toEqual({ low: 1, high: 1 })
+  })
+})
+
+describe('clusteredWilsonInterval (the junior’s accuracy, items as the units)', () => {
+  const bounds = (i: { low: number | null; high: number | null }) => ({ low: i.low, high: i.high })
+
+  test('a hand-computed case: ρ = 0.2, n_eff = 10', () => {
+    // p = 10/16; MSB = 4·(0.125² + 0.375² + 0.375² + 0.125²)/3 = 0.41667; MSW = (0.75 + 0.75 + 0 + 1)/12 = 0.20833;
+    // n₀ = (16 − 64/16)/3 = 4; ρ = (0.41667 − 0.20833)/(0.41667 + 3·0.20833) = 0.2; deff = 1 + 3·0.2 = 1.6
+    const c = clusteredWilsonInterval([
+      { successes: 3, trials: 4 },
+      { successes: 1, trials: 4 },
+      { successes: 4, trials: 4 },
+      { successes: 2, trials: 4 },
+    ])
+    expect(c.value).toBe(0.625)
+    expect(c.n).toBe(4)
+    expect(c.effectiveN).toBeCloseTo(10, 12)
+    const w = wilsonInterval(6.25, 10)
+    expect(c.low).toBeCloseTo(w.low!, 12)
+    expect(c.high).toBeCloseTo(w.high!, 12)
+    // wider than treating the 16 samples as independent, narrower than one observation per item
+    expect(c.high! - c.low!).toBeGreaterThan(wilsonInterval(10, 16).high! - wilsonInterval(10, 16).low!)
+    expect(c.high! - c.low!).toBeLessThan(wilsonInterval(2.5, 4).high! - wilsonInterval(2.5, 4).low!)
+  })
+
+  test('samples that always agree within an item count once per item; items alike count every sample', () => {
+    const agreeing = clusteredWilsonInterval([
+      { successes: 4, trials: 4 },
+      { successes: 0, trials: 4 },
+      { successes: 4, trials: 4 },
+      { successes: 0, trials: 4 },
+    ])
+    expect(agreeing.effectiveN).toBeCloseTo(4, 12)
+    expect(bounds(agreeing)).toEqual(bounds(wilsonInterval(2, 4)))
+    // every item at 2 of 4: no item-to-item variation (ρ estimated below 0, cut to 0)
+    const alike = clusteredWilsonInterval([
+      { successes: 2, trials: 4 },
+      { successes: 2, trials: 4 },
+      { successes: 2, trials: 4 },
+    ])
+    expect(alike.effectiveN).toBe(12)
+    expect(bounds(alike)).toEqual(bounds(wilsonInterval(6, 12)))
+    // nothing varies at all: ρ = 0, and the interval still has width (never [1, 1])
+    const perfect = clusteredWilsonInterval([
+      { successes: 4, trials: 4 },
+      { successes: 4, trials: 4 },
+    ])
+    expect(perfect).toMatchObject({ value: 1, high: 1, n: 2, effectiveN: 8 })
+    expect(perfect.low).toBeCloseTo(wilsonInterval(8, 8).low!, 12)
+    expect(perfect.low!).toBeLessThan(1)
+  })
+
+  test('one item: ρ cannot be estimated and is taken as 1 (one observation); no trials: nulls; bad counts throw', () => {
+    const one = clusteredWilsonInterval([{ successes: 3, trials: 4 }])
+    expect(one).toMatchObject({ value: 0.75, n: 1, effectiveN: 1 })
+    expect(bounds(one)).toEqual(bounds(wilsonInterval(0.75, 1)))
+    expect(clusteredWilsonInterval([])).toEqual({ value: null, low: null, high: null, n: 0, effectiveN: null })
+    // clusters without trials are left out
+    expect(clusteredWilsonInterval([{ successes: 0, trials: 0 }]).n).toBe(0)
+    expect(() => clusteredWilsonInterval([{ successes: 5, trials: 4 }])).toThrow(/0 ≤ successes ≤ trials/)
+    expect(() => clusteredWilsonInterval([{ successes: 1.5, trials: 4 }])).toThrow()
+  })
+})
+
+describe('pearsonInterval (people beside the junior, item by item)', () => {
+  test('r and its Fisher-z interval against hand-computed values', () => {
+    const xs = [0, 0.25, 0.5, 0.75, 1, 0.5]
+    const ys = [0.1, 0.2, 0.6, 0.5, 0.9, 0.3]
+    const c = pearsonInterval(xs.map((x, i) => ({ x, y: ys[i]! })))
+    // numpy: corrcoef = 0.91273; tanh(atanh(r) ± 1.96/√3)
+    expect(c.n).toBe(6)
+    expect(c.value).toBeCloseTo(0.9127305, 6)
+    expect(c.low).toBeCloseTo(0.3902004, 6)
+    expect(c.high).toBeCloseTo(0.9905533, 6)
+    // symmetric in x and y, and unchanged by the order of the pairs
+    expect(pearsonInterval(xs.map((x, i) => ({ x: ys[i]!, y: x })))).toEqual(c)
+    expect(pearsonInterval(xs.map((x, i) => ({ x, y: ys[i]! })).reverse()).value).toBeCloseTo(c.value!, 12)
+  })
+
+  test('the same pairs twice: the same r, an interval from n − 3 = 9', () => {
+    const xs = [0, 0.25, 0.5, 0.75, 1, 0.5]
+    const ys = [0.1, 0.2, 0.6, 0.5, 0.9, 0.3]
+    const twice = pearsonInterval([...xs, ...xs].map((x, i) => ({ x, y: ys[i % 6]! })))
+    expect(twice.n).toBe(12)
+    expect(twice.value).toBeCloseTo(0.9127305, 6)
+    // tanh(atanh(0.91273) ± 1.96/3)
+    expect(twice.low).toBeCloseTo(0.7115466, 6)
+    expect(twice.high).toBeCloseTo(0.9755978, 6)
+  })
+
+  test('edges: too few items, a constant variable, a perfect line, bad input', () => {
+    expect(pearsonInterval([])).toEqual({ value: null, low: null, high: null, n: 0 })
+    expect(pearsonInterval([{ x: 0, y: 0 }, { x: 1, y: 1 }])).toEqual({ value: null, low: null, high: null, n: 2 })
+    expect(pearsonInterval([{ x: 0, y: 0 }, { x: 1, y: 1 }, { x: 2, y: 3 }])).toMatchObject({ low: null, high: null, n: 3 })
+    expect(pearsonInterval([0, 1, 2, 3].map((x) => ({ x, y: 0.5 })))).toEqual({ value: null, low: null, high: null, n: 4 })
+    expect(pearsonInterval([0, 1, 2, 3].map((x) => ({ x, y: 1 - x / 4 })))).toEqual({ value: -1, low: -1, high: -1, n: 4 })
+    expect(() => pearsonInterval([{ x: Number.NaN, y: 0 }])).toThrow(/finite/)
   })
 })

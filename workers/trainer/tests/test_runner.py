@@ -398,7 +398,7 @@ def test_seed_with_digit_chains_registers_the_weak_junior_and_the_fixed_splits(d
 
 
 def test_pg_safe_replaces_nul_one_for_one():
-    from tandem.runner.handlers import pg_safe
+    from tandem.runner.traces import pg_safe
 
     text = "a\x00b"
     assert pg_safe(text) == "a\ufffdb" and len(pg_safe(text)) == len(text)

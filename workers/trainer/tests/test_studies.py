@@ -1,10 +1,15 @@
 """Handoff studies against a real Postgres: GENERATE_STUDY_TRACES (a solo trace per item, cut at the handoff rule,
 then the study opens; idempotent on retry) and EXPORT_STUDY (the study_response_rows view as Parquet), plus the
-handoff rule itself (boundaries.handoff_prefix)."""
+handoff rule itself (boundaries.handoff_prefix) and the runner's module layout (studies.py reaches trace generation
+through traces.py, never through handlers.py). The junior's job and the preregistration that opening the study
+starts: test_study_junior.py, test_preregistration.py."""
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 from datetime import timezone
 
@@ -138,7 +143,9 @@ def _run(conn, worker, kind: str, payload: dict) -> dict:
 
 @pytest.fixture
 def worker(db_url, tmp_path):
-    w = Worker(_settings(db_url, tmp_path))
+    """A worker that runs one job per call and leaves the junior's job (enqueued when a study opens) queued:
+    test_study_junior.py runs that one."""
+    w = Worker(_settings(db_url, tmp_path, kinds=tuple(k for k in queue.KINDS if k != "STUDY_JUNIOR")))
     yield w
     w.conn.close()
 
@@ -270,6 +277,32 @@ def test_generate_study_traces_names_a_missing_study_and_leaves_other_statuses(c
     job = _run(conn, worker, "GENERATE_STUDY_TRACES", {"studyId": "s2"})
     assert job["status"] == "FAILED" and "study s2 has no items" in job["error"]
     assert _study_row(conn, "s2")["status"] == "DRAFT"
+
+
+# ---------------------------------------------------------------- no import circle
+
+STUDY_MODULES = ("studies.py", "traces.py", "study_junior.py", "preregistration.py")
+
+
+def test_studies_import_without_handlers_in_a_fresh_interpreter():
+    code = ("import sys, tandem.runner.studies; "
+            "assert 'tandem.runner.handlers' not in sys.modules, 'studies imported handlers'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("module", STUDY_MODULES)
+def test_the_study_modules_do_not_import_handlers(module):
+    import tandem.runner
+
+    tree = ast.parse((Path(tandem.runner.__file__).parent / module).read_text())
+    imported = set()
+    for node in ast.walk(tree):  # module level and inside functions
+        if isinstance(node, ast.ImportFrom):
+            imported |= {node.module or ""} | {f"{node.module or ''}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+    assert imported and not [m for m in imported if "handlers" in m.split(".")]
 
 
 # ---------------------------------------------------------------- EXPORT_STUDY

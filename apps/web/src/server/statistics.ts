@@ -1,6 +1,8 @@
 // Statistics for the console: pure functions, no database, no server imports (deterministic for a seed). The study
 // dashboard's intervals are 95%: Wilson for proportions, Student's t for means; the TRL − GRPO difference is tested by
-// permuting condition labels within each participant and bounded by a participant (cluster) bootstrap.
+// permuting condition labels within each participant and bounded by a participant (cluster) bootstrap; the junior's
+// pooled accuracy gets a Wilson interval at its items' design effect, and people-vs-junior agreement over items is
+// Pearson's r with a Fisher-z interval (docs/statistics.md, "People beside the junior").
 
 /** A figure with its 95% interval over n observations; value and bounds are null when undefined (n = 0). */
 export interface Interval {
@@ -333,4 +335,75 @@ export function clusterBootstrapDifference(
   if (diffs.length === 0) return { low: null, high: null }
   diffs.sort((x, y) => x - y)
   return { low: Math.min(estimate, percentile(diffs, 0.025)), high: Math.max(estimate, percentile(diffs, 0.975)) }
+}
+
+// ---------------------------------------------------------------- clustered proportions and correlation
+
+/** One cluster of binary trials (e.g. one study item and the junior's k samples on it). */
+export interface ClusterCount {
+  successes: number
+  trials: number
+}
+
+/**
+ * A pooled proportion over clusters (Σ successes / Σ trials) with a 95% Wilson interval whose sample size is the
+ * Kish effective size n_eff = N / (1 + (n̄ − 1)·ρ): N trials in K clusters of mean size n̄, and ρ the intra-cluster
+ * correlation from one-way ANOVA (Donner: ρ = (MSB − MSW) / (MSB + (n₀ − 1)·MSW), n₀ = (N − Σnᵢ²/N) / (K − 1)),
+ * cut to [0, 1]. So the clusters, not the trials, are the units: trials that always agree within a cluster (ρ = 1)
+ * count as one observation per cluster (n_eff = K); independent ones (ρ = 0) as themselves (n_eff = N). ρ = 0 when
+ * nothing varies (MSB = MSW = 0); one cluster leaves ρ unestimable and is taken as ρ = 1 (n_eff = 1).
+ * Returns n = K (clusters with trials), value = the pooled proportion; nulls for no trials.
+ */
+export function clusteredWilsonInterval(clusters: readonly ClusterCount[]): Interval & { effectiveN: number | null } {
+  const used = clusters.filter((c) => c.trials > 0)
+  for (const c of used) {
+    if (!(Number.isInteger(c.trials) && Number.isInteger(c.successes) && c.successes >= 0 && c.successes <= c.trials)) {
+      throw new Error(`clusteredWilsonInterval needs 0 ≤ successes ≤ trials, whole numbers (got ${c.successes} of ${c.trials})`)
+    }
+  }
+  const K = used.length
+  const N = sum(used.map((c) => c.trials))
+  if (K === 0) return { value: null, low: null, high: null, n: 0, effectiveN: null }
+  const p = sum(used.map((c) => c.successes)) / N
+  let rho: number
+  if (K === 1) rho = 1
+  else {
+    const msb = sum(used.map((c) => c.trials * (c.successes / c.trials - p) ** 2)) / (K - 1)
+    // within a cluster, Σ (y − ȳᵢ)² of 0/1 values is sᵢ − sᵢ²/nᵢ
+    const msw = N > K ? sum(used.map((c) => c.successes - (c.successes * c.successes) / c.trials)) / (N - K) : 0
+    const n0 = (N - sum(used.map((c) => c.trials * c.trials)) / N) / (K - 1)
+    const denominator = msb + (n0 - 1) * msw
+    rho = denominator > 0 ? Math.min(1, Math.max(0, (msb - msw) / denominator)) : 0
+  }
+  const effectiveN = N / (1 + (N / K - 1) * rho)
+  const w = wilsonInterval(p * effectiveN, effectiveN)
+  return { value: p, low: w.low, high: w.high, n: K, effectiveN }
+}
+
+/**
+ * Pearson's r of paired values with its 95% Fisher-z interval: z = atanh(r), bounds tanh(z ± 1.96 / √(n − 3)).
+ * Unweighted: every pair counts once. n < 3, or either variable constant: value null; n = 3: the value without bounds
+ * (√(n − 3) = 0); |r| = 1 gives [r, r].
+ */
+export function pearsonInterval(pairs: readonly { x: number; y: number }[], z = 1.96): Interval {
+  const n = pairs.length
+  for (const p of pairs) if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) throw new Error('pearsonInterval needs finite x and y')
+  if (n < 3) return { value: null, low: null, high: null, n }
+  const mx = sum(pairs.map((p) => p.x)) / n
+  const my = sum(pairs.map((p) => p.y)) / n
+  let sxy = 0
+  let sxx = 0
+  let syy = 0
+  for (const { x, y } of pairs) {
+    sxy += (x - mx) * (y - my)
+    sxx += (x - mx) ** 2
+    syy += (y - my) ** 2
+  }
+  if (sxx === 0 || syy === 0) return { value: null, low: null, high: null, n }
+  const r = Math.max(-1, Math.min(1, sxy / Math.sqrt(sxx * syy)))
+  if (n === 3) return { value: r, low: null, high: null, n }
+  if (Math.abs(r) === 1) return { value: r, low: r, high: r, n }
+  const centre = Math.atanh(r)
+  const half = z / Math.sqrt(n - 3)
+  return { value: r, low: Math.tanh(centre - half), high: Math.tanh(centre + half), n }
 }

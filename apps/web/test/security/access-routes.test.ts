@@ -19,8 +19,10 @@ import * as authRoute from '@/app/api/auth/[...nextauth]/route'
 import * as experimentArchiveRoute from '@/app/api/experiments/[id]/archive/route'
 import * as liveRoute from '@/app/api/participant/live/route'
 import * as codebookRoute from '@/app/api/studies/[id]/codebook/route'
+import * as bonusRoute from '@/app/api/studies/[id]/bonus/route'
 import * as exportRoute from '@/app/api/studies/[id]/export/route'
 import * as parquetRoute from '@/app/api/studies/[id]/exports/[exportId]/route'
+import * as preregistrationRoute from '@/app/api/studies/[id]/preregistration/route'
 import * as trpcRoute from '@/app/api/trpc/[trpc]/route'
 import { authConfig } from '@/server/auth/config'
 
@@ -70,6 +72,8 @@ beforeAll(async () => {
     db.studyExport.create({ data: { studyId, format: 'PARQUET', idMode, status: 'READY', rowCount: 0, content: new Uint8Array([80, 65, 82, 49]), createdById: users.owner.id } })
   hashedExportId = (await parquet('hashed')).id
   rawExportId = (await parquet('raw')).id
+  // a frozen preregistration (the worker freezes it when the study opens): read lab-wide, like the design
+  await db.study.update({ where: { id: studyId }, data: { preregistrationJson: '{"version":1}', preregistrationMarkdown: '# Preregistration\n', preregistrationSha256: 'f'.repeat(64) } })
   // an experiment of the study's owner: its archive is read lab-wide, like its page
   const experimentCatalog = await makeCatalog(db)
   experimentId = (await makeFinishedExperiment(db, experimentCatalog, users.owner)).id
@@ -208,10 +212,32 @@ const ROUTES: Record<string, { module: Record<string, unknown>; methods: Record<
       ],
     },
   },
+  'studies/[id]/bonus': {
+    module: bonusRoute,
+    methods: {
+      GET: [
+        // raw participant ids: owner and admins; a refused call records nothing (study-bonus.test.ts)
+        { name: 'the Prolific bonus file', call: (k) => send(bonusRoute.GET, request(k, `/api/studies/${studyId}/bonus`), { id: studyId }), expected: signedIn(403, 403, 200, 200) },
+        { name: 'the bonus summary (no ids)', call: (k) => send(bonusRoute.GET, request(k, `/api/studies/${studyId}/bonus?summary=1`), { id: studyId }), expected: signedIn(403, 200, 200, 200) },
+      ],
+    },
+  },
   'studies/[id]/codebook': {
     module: codebookRoute,
     methods: {
       GET: [{ name: 'the codebook', call: (k) => send(codebookRoute.GET, request(k, `/api/studies/${studyId}/codebook`), { id: studyId }), expected: signedIn(403, 200, 200, 200) }],
+    },
+  },
+  'studies/[id]/preregistration': {
+    module: preregistrationRoute,
+    methods: {
+      GET: [
+        {
+          name: 'the frozen preregistration (lab-wide read: the design, no participant data)',
+          call: (k) => send(preregistrationRoute.GET, request(k, `/api/studies/${studyId}/preregistration?format=json`), { id: studyId }),
+          expected: signedIn(200, 200, 200, 200),
+        },
+      ],
     },
   },
   'studies/[id]/export': {

@@ -112,3 +112,46 @@ describe('item 11: the download route', () => {
     expect((await exportRequest(study.studyId, 'format=csv')).status).toBe(200)
   })
 })
+
+describe('the analysis bundle (issue 15)', () => {
+  test('requestExport with format BUNDLE records a BUNDLE export and queues EXPORT_STUDY with the codebook; raw ids only for owner and admins', async () => {
+    const { callerFor, makeUser } = await import('../support/helpers')
+    const { EXPORT_COLUMNS } = await import('@/server/studies/codebook')
+    const study = await studyWithAnswers('5')
+    const owner = await callerFor(db, study.owner)
+    const { exportId, jobId } = await owner.studies.requestExport({ id: study.studyId, idMode: 'raw', format: 'BUNDLE' })
+    expect(await db.studyExport.findUniqueOrThrow({ where: { id: exportId } })).toMatchObject({ format: 'BUNDLE', idMode: 'raw', status: 'PENDING' })
+    const job = await db.job.findUniqueOrThrow({ where: { id: jobId } })
+    expect(job.kind).toBe('EXPORT_STUDY')
+    expect(job.payload).toEqual({ exportId, codebook: EXPORT_COLUMNS.map(({ name, type, description }) => ({ name, type, description })) })
+    // Parquet stays as it was: no codebook in its payload
+    const parquet = await owner.studies.requestExport({ id: study.studyId, idMode: 'hashed' })
+    expect((await db.job.findUniqueOrThrow({ where: { id: parquet.jobId } })).payload).toEqual({ exportId: parquet.exportId })
+
+    const collaborator = await makeUser(db, 'RESEARCHER')
+    await db.studyCollaborator.create({ data: { studyId: study.studyId, userId: collaborator.id, addedById: study.owner.id } })
+    const before = await db.studyExport.count({ where: { studyId: study.studyId } })
+    const asCollaborator = await callerFor(db, collaborator)
+    await expect(asCollaborator.studies.requestExport({ id: study.studyId, idMode: 'raw', format: 'BUNDLE' })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    expect(await db.studyExport.count({ where: { studyId: study.studyId } })).toBe(before)
+    await asCollaborator.studies.requestExport({ id: study.studyId, idMode: 'hashed', format: 'BUNDLE' })
+    await expect(asCollaborator.studies.requestExport({ id: study.studyId, idMode: 'hashed', format: 'CSV' as never })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+  })
+
+  test('a finished bundle downloads as application/zip named study-<name>-bundle.zip', async () => {
+    const study = await studyWithAnswers('5')
+    await db.study.update({ where: { id: study.studyId }, data: { name: 'Handoff pilot #2' } })
+    const zip = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)])
+    const row = await db.studyExport.create({ data: { studyId: study.studyId, format: 'BUNDLE', idMode: 'hashed', status: 'READY', rowCount: 6, content: zip, createdById: study.owner.id } })
+    await signInAs(study.owner)
+    const { GET } = await import('@/app/api/studies/[id]/exports/[exportId]/route')
+    const response = await GET(new Request('http://localhost/x'), { params: Promise.resolve({ id: study.studyId, exportId: row.id }) })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('application/zip')
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="study-Handoff_pilot_2-bundle.zip"')
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(zip)
+    // a streamed export keeps no file to download
+    const streamed = await db.studyExport.create({ data: { studyId: study.studyId, format: 'CSV', idMode: 'hashed', status: 'READY', rowCount: 6, createdById: study.owner.id } })
+    expect((await GET(new Request('http://localhost/x'), { params: Promise.resolve({ id: study.studyId, exportId: streamed.id }) })).status).toBe(404)
+  })
+})

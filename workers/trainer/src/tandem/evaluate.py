@@ -380,6 +380,18 @@ def batched_rollout(call: Callable, prompts: list, rows_per_prompt: int, setting
     return _concat(parts)
 
 
+def continue_prefixes(model, tokenizer, prefixed_ids: list[list[int]], settings: EvalSettings,
+                      flags: TokenFlags | None = None) -> RolloutResult:
+    """`model` alone continuing each row of token ids (a prompt and a senior's prefix), k consecutive rows per
+    problem, for up to max_new_tokens tokens, in batches like every rollout (batch b seeded with (seed, b)). The
+    handoff-fraction curve's junior, and the junior on a study's items (runner/study_junior.py)."""
+    flags = flags if flags is not None else token_flags(tokenizer, model.config.vocab_size)
+    return batched_rollout(
+        lambda prompts, g: solo_rollout(model, tokenizer, prompts, 1, settings.generation(), flags=flags, generator=g),
+        prefixed_ids, 1, settings, next(model.parameters()).device,
+    )
+
+
 # ---------------------------------------------------------------- per-problem helpers
 
 
@@ -615,12 +627,8 @@ class _Evaluation:
         points = []
         for f in s.handoff_fractions:
             prefixes = [ids[: step_prefix_tokens(texts, f)] for ids, texts in zip(solo.completion_ids, texts_by_row)]
-            prompts = [p + pre for p, pre in zip(solo.prompt_ids, prefixes)]
-            cont = batched_rollout(
-                lambda prompts, g: solo_rollout(self.junior, self.tokenizer, prompts, 1, s.generation(),
-                                                flags=self.flags, generator=g),
-                prompts, 1, s, self.device,
-            )
+            cont = continue_prefixes(self.junior, self.tokenizer,
+                                     [p + pre for p, pre in zip(solo.prompt_ids, prefixes)], s, self.flags)
             texts = [self.tokenizer.decode(pre + c, skip_special_tokens=True, clean_up_tokenization_spaces=False)
                      for pre, c in zip(prefixes, cont.completion_ids)]
             estimate, verdicts = self._accuracy(f"handoff_fraction[f={f}]", texts)

@@ -1,14 +1,25 @@
-// Which tasks a participant gets: a cyclic Latin square over the conditions × problems cells.
-// Pure: the same (ordinal, design) always gives the same tasks, so the rule can be written down, tested and
+// Which tasks a participant gets: a cyclic Latin square over the conditions × problems cells, one row per
+// participant; and which row a new arrival takes when others dropped out (REFILL_RULE).
+// Pure: the same (row, design) always gives the same tasks, so the rule can be written down, tested and
 // re-derived from an export.
 
 /** The rule as written on the study page and in the export's codebook. */
 export const LATIN_SQUARE_RULE =
   'Cyclic Latin square over the C × P cells (conditions × problems). Cells are numbered s = 0 … C·P − 1; ' +
-  'cell s is problem q = s mod P under condition c = (⌊s / P⌋ + q) mod C. Participant n (0, 1, 2, … in order ' +
-  'of consent) takes the T consecutive cells s = n·T … n·T + T − 1 (mod C·P), in that order. Consecutive cells ' +
+  'cell s is problem q = s mod P under condition c = (⌊s / P⌋ + q) mod C. Design row n (participant n in order ' +
+  'of consent, unless the dropout refill rule gives a dropout’s row) takes the T consecutive cells ' +
+  's = n·T … n·T + T − 1 (mod C·P), in that order. Consecutive cells ' +
   'are different problems (T ≤ P), so nobody sees a problem twice; conditions alternate within a participant; ' +
-  'every C·P / gcd(T, C·P) participants, every cell has been assigned equally often.'
+  'every C·P / gcd(T, C·P) consecutive rows, every cell has been assigned equally often.'
+
+/** Which design row a new arrival takes when participants drop out (studies.refill_dropouts). */
+export const REFILL_RULE =
+  'Dropout refill: a participant who consented and then dropped out (timed out of the whole session, returned, or ' +
+  'screened out by two failed attention checks) leaves their design row unfinished. With refill on, each new arrival ' +
+  'takes the lowest such row that nobody has refilled yet (each dropout is refilled at most once; a refiller who drops ' +
+  'out frees the row again), and otherwise the next fresh row after the highest row used so far. With refill off, ' +
+  'participant n takes row n (pure arrival order). The participant ordinal stays the order of arrival either way; ' +
+  'the design row picks the tasks, and the export carries both (participant_ordinal, participant_design_row).'
 
 export interface Cell {
   /** index into the conditions, in the study's condition order */
@@ -63,9 +74,28 @@ export function designAxes(items: DesignItem[]) {
   }
 }
 
-/** The items participant `ordinal` gets, in order. */
-export function participantItems(ordinal: number, items: DesignItem[], tasksPerParticipant: number): DesignItem[] {
+/** The items of design row `designRow` (a participant's row of the Latin square), in order. */
+export function participantItems(designRow: number, items: DesignItem[], tasksPerParticipant: number): DesignItem[] {
   const axes = designAxes(items)
   const tasks = Math.min(tasksPerParticipant, axes.problems.length)
-  return latinSquareTasks(ordinal, axes.conditions.length, axes.problems.length, tasks).map(axes.itemAt)
+  return latinSquareTasks(designRow, axes.conditions.length, axes.problems.length, tasks).map(axes.itemAt)
+}
+
+/** What the refill rule looks at when someone arrives. */
+export interface DesignRowState {
+  /** the arrival's ordinal (0, 1, 2, … in order of consent) */
+  ordinal: number
+  refillDropouts: boolean
+  /** the highest design row any participant of the study holds (null: none yet) */
+  highestRow: number | null
+  /** dropouts whose row nobody has refilled yet */
+  openDropouts: { id: string; designRow: number }[]
+}
+
+/** The arrival's design row, and the dropout it refills (REFILL_RULE). */
+export function nextDesignRow(state: DesignRowState): { designRow: number; refillsId: string | null } {
+  if (!state.refillDropouts) return { designRow: state.ordinal, refillsId: null }
+  const lowest = [...state.openDropouts].sort((a, b) => a.designRow - b.designRow || a.id.localeCompare(b.id))[0]
+  if (lowest) return { designRow: lowest.designRow, refillsId: lowest.id }
+  return { designRow: state.highestRow === null ? 0 : state.highestRow + 1, refillsId: null }
 }

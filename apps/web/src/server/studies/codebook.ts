@@ -16,7 +16,7 @@ export const EXPORT_COLUMNS: CodebookColumn[] = [
   { name: 'assignment_rule', type: 'text', description: `How tasks were assigned. LATIN_SQUARE: ${LATIN_SQUARE_RULE}` },
   { name: 'handoff_rule', type: 'json', description: 'Where the senior’s solo trace was cut: {"kind":"step","k":k} keeps the first k reasoning steps (lines); {"kind":"fraction","f":f} keeps the first floor(f·s + 1/2) of its s steps.' },
   { name: 'participant_id', type: 'text', description: 'The participant (Tandem Lab’s id).' },
-  { name: 'participant_ordinal', type: 'integer', description: 'Order of consent, from 0: the participant’s row of the assignment design.' },
+  { name: 'participant_ordinal', type: 'integer', description: 'Order of consent, from 0. The tasks come from participant_design_row (the same number unless the participant refilled a dropout’s row).' },
   { name: 'participant_external_id', type: 'text', description: 'The recruiting platform’s participant id (the study’s first URL parameter, e.g. PROLIFIC_PID): as given (ids=raw) or as a salted SHA-256, stable within the study (ids=hashed).' },
   { name: 'url_params', type: 'json', description: 'The accepted URL parameters of the study link (e.g. PROLIFIC_PID, STUDY_ID, SESSION_ID). Empty with ids=hashed (it holds the raw ids).' },
   { name: 'participant_completed_at', type: 'timestamp', description: 'When the participant finished the study (empty: not finished).' },
@@ -60,6 +60,12 @@ export const EXPORT_COLUMNS: CodebookColumn[] = [
   { name: 'live_scheduled_handover', type: 'boolean', description: 'Live tasks: the senior stopped at the study’s scheduled handover point (rather than being taken over first, or finishing).' },
   { name: 'live_senior_tokens', type: 'integer', description: 'Live tasks: tokens the senior wrote in the task (all its spans).' },
   { name: 'live_human_share', type: 'number', description: 'Live tasks: the participant’s share of the shared text, in characters (0–1).' },
+  { name: 'junior_samples', type: 'integer', description: 'The frozen junior on the same item: how many times it finished the same cut trace (the study’s junior samples per item). Empty before the junior’s evaluation ran, and for live tasks (no fixed prefix).' },
+  { name: 'junior_correct', type: 'integer', description: 'How many of those junior samples the same verifier judged correct.' },
+  { name: 'junior_accuracy', type: 'number', description: 'junior_correct / junior_samples (0–1): the junior’s success on the item, to set beside people’s (correct).' },
+  { name: 'participant_outcome', type: 'text', description: 'How the participant’s session ended: COMPLETED, SCREENED_OUT (the second failed attention check), TIMED_OUT (the whole session’s time limit passed) or RETURNED (left the study from its page); empty while the session runs.' },
+  { name: 'participant_design_row', type: 'integer', description: 'The row of the assignment design whose tasks the participant took: their own ordinal, or a dropout’s row under the dropout refill rule.' },
+  { name: 'preregistration_sha256', type: 'text', description: 'SHA-256 of the study’s frozen preregistration (the UTF-8 bytes of its canonical JSON, downloadable from the study page), the same in every row; empty if the study was never opened.' },
 ]
 
 /** The view column that the export drops: its value goes into participant_external_id when ids=hashed. */

@@ -1,14 +1,20 @@
 // The study dashboard's numbers, read from the SQL views of the studies migration (study_participant_status,
 // study_response_rows). Exclusions are decided there, once, for the dashboard and the exports alike: this file
 // only filters on the view's `excluded` / `exclusion_reason` and never re-derives them.
+import { z } from 'zod'
+
 import { Prisma } from '@/generated/prisma/client'
 import { paged, skipTake } from '@/server/api/pagination'
 import type { Db } from '@/server/db'
+import { enqueueJob } from '@/server/jobs'
+import type { Outcome } from '@/server/studies/outcomes'
 
 import {
   clusterBootstrapDifference,
+  clusteredWilsonInterval,
   meanInterval,
   pairedPermutationTest,
+  pearsonInterval,
   wilsonInterval,
   type GroupRow,
   type Interval,
@@ -50,8 +56,21 @@ export interface StudyDashboard {
     /** live conditions: per task, mean take-overs, hand-backs and the participant's share of the text (t intervals) */
     live: null | { takeOvers: Interval; handBacks: Interval; humanShare: Interval; scheduledHandovers: number }
   }[]
-  /** accuracy per condition and handoff step (the steps of the condition's items), by name then step */
-  byHandoffStep: { conditionId: string; name: string; handoffStep: number; accuracy: Interval }[]
+  /**
+   * per condition and handoff step (the steps of the condition's items), by name then step: people's accuracy
+   * (Wilson over verified responses) and the junior's on the same items (pooled samples; clusteredWilsonInterval,
+   * items as the units, n = items with junior samples; n = 0 for live conditions and before the junior ran)
+   */
+  byHandoffStep: { conditionId: string; name: string; handoffStep: number; accuracy: Interval; junior: Interval }[]
+  /** per item (condition × problem): people's success rate beside the junior's, and how the two agree */
+  items: ItemAgreement[]
+  agreement: {
+    /** Pearson's r over items with verified responses and junior samples, unweighted; 95% Fisher-z interval (n = items) */
+    correlation: Interval
+    method: string
+  }
+  /** the junior's evaluation of the study's items (the latest STUDY_JUNIOR job and the items it filled) */
+  junior: JuniorStatus
   /** accuracy of a minus accuracy of b, over verified responses */
   difference: null | {
     a: string
@@ -68,8 +87,51 @@ export interface StudyDashboard {
   exclusionRules: string[]
 }
 
+export interface ItemAgreement {
+  itemId: string
+  conditionId: string
+  conditionName: string
+  problemId: string
+  problemExternalId: string
+  handoffStep: number | null
+  /** people: Wilson over the item's verified responses (n = verified responses) */
+  human: Interval
+  /** the junior: junior_correct / junior_samples (null before the junior ran, and for live items) */
+  junior: { correct: number; samples: number; accuracy: number } | null
+}
+
+export interface JuniorStatus {
+  /**
+   * not-applicable: every condition is live (no fixed prefix to finish); pending: no STUDY_JUNIOR job yet (it is
+   * queued when the study opens); queued / running / failed: the latest job's state; done: it succeeded, or every
+   * non-live item has samples
+   */
+  state: 'not-applicable' | 'pending' | 'queued' | 'running' | 'failed' | 'done'
+  error: string | null
+  /** non-live items with junior samples, of all non-live items */
+  itemsEvaluated: number
+  itemsExpected: number
+  /** live conditions, which the junior does not take (their prefix is written as the participant watches) */
+  liveConditions: string[]
+  samplesPerItem: number
+}
+
 export const DIFFERENCE_PERMUTATIONS = 5000
 export const DIFFERENCE_BOOTSTRAP_REPLICATES = 2000
+
+/** How the two-condition difference is tested and bounded, in words (the dashboard and the preregistration). */
+export function differenceMethodText(permutations = DIFFERENCE_PERMUTATIONS, replicates = DIFFERENCE_BOOTSTRAP_REPLICATES): string {
+  return (
+    `Permutation test (${permutations.toLocaleString('en-US')} permutations of condition labels within each participant), ` +
+    `two-sided; 95% interval: participant bootstrap (${replicates.toLocaleString('en-US')} resamples).`
+  )
+}
+
+/** How people and the junior are compared item by item, in words (the dashboard and the preregistration). */
+export const AGREEMENT_METHOD =
+  'Per item (condition × problem): the share of verified responses that are correct beside the share of the junior’s ' +
+  'samples that are correct on the same cut trace. Pearson’s r over items with both, every item counted once ' +
+  '(unweighted); 95% interval by Fisher’s z, tanh(atanh r ± 1.96/√(n − 3)).'
 
 /**
  * A participant whose page claimed a time-out before the server's deadline (a bot skipping tasks; the server refused
@@ -91,9 +153,20 @@ interface ConditionRow {
   live: boolean
 }
 
+interface ItemRow {
+  id: string
+  condition_id: string
+  problem_id: string
+  problem_external_id: string
+  handoff_step: number | null
+  junior_samples: number | null
+  junior_correct: number | null
+}
+
 interface ResponseRow {
   participant_id: string
   condition_id: string
+  study_item_id: string
   handoff_step: number | null
   elapsed_ms: number
   timed_out: boolean
@@ -107,15 +180,31 @@ interface ResponseRow {
 }
 
 /** The two conditions compared: TRL vs GRPO when there is exactly one of each, else the only two, by name. */
-function comparedConditions(conditions: ConditionRow[]): { a: ConditionRow; b: ConditionRow; label: string } | null {
+export function comparedConditions<C extends { name: string; algorithm: string | null }>(conditions: C[]): { a: C; b: C; label: string } | null {
   const trl = conditions.filter((c) => c.algorithm === 'TRL')
   const grpo = conditions.filter((c) => c.algorithm === 'GRPO')
   if (trl.length === 1 && grpo.length === 1) return { a: trl[0]!, b: grpo[0]!, label: 'TRL − GRPO' }
   if (conditions.length === 2) {
-    const [a, b] = [...conditions].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)) as [ConditionRow, ConditionRow]
+    const [a, b] = [...conditions].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)) as [C, C]
     return { a, b, label: `${a.name} − ${b.name}` }
   }
   return null
+}
+
+/** The study's junior evaluation in one word, from its items and its latest STUDY_JUNIOR job. */
+export function juniorState(
+  items: { live: boolean; evaluated: boolean }[],
+  job: { status: string } | null,
+): JuniorStatus['state'] {
+  const fixed = items.filter((i) => !i.live)
+  if (items.length > 0 && fixed.length === 0) return 'not-applicable'
+  if (job) {
+    if (job.status === 'QUEUED') return 'queued'
+    if (job.status === 'RUNNING' || job.status === 'CANCEL_REQUESTED') return 'running'
+    if (job.status === 'FAILED' || job.status === 'CANCELLED') return 'failed'
+    return 'done'
+  }
+  return fixed.length > 0 && fixed.every((i) => i.evaluated) ? 'done' : 'pending'
 }
 
 /** A t interval of a quantity that cannot be negative (a time), its lower bound cut at 0. */
@@ -125,11 +214,11 @@ export function nonNegative(interval: Interval): Interval {
 
 /** Counts, per-condition intervals, accuracy by handoff step and the two-condition difference of one study. */
 export async function studyDashboard(db: Db, studyId: string, opts: { applyExclusions: boolean }): Promise<StudyDashboard> {
-  const study = await db.study.findUnique({ where: { id: studyId }, select: { minSecondsPerTask: true } })
+  const study = await db.study.findUnique({ where: { id: studyId }, select: { minSecondsPerTask: true, juniorSamples: true } })
   if (!study) throw new Error(`Unknown study ${studyId}`)
 
   // independent reads of a page that polls: in parallel
-  const [[participantCounts], [responseCounts], conditions, steps, rows] = await Promise.all([
+  const [[participantCounts], [responseCounts], conditions, items, rows, juniorJob] = await Promise.all([
     db.$queryRaw<
       { started: number; consented: number; declined: number; completed: number; excluded: number; flagged: number }[]
     >(Prisma.sql`
@@ -156,16 +245,24 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
       LEFT JOIN training_runs run ON run.id = ck.run_id
       WHERE c.study_id = ${studyId}
       ORDER BY c.name, c.id`),
-    db.$queryRaw<{ condition_id: string; handoff_step: number }[]>(Prisma.sql`
-      SELECT DISTINCT i.condition_id, i.handoff_step
+    db.$queryRaw<ItemRow[]>(Prisma.sql`
+      SELECT i.id, i.condition_id, i.problem_id, p.external_id AS problem_external_id, i.handoff_step,
+             i.junior_samples, i.junior_correct
       FROM study_items i
-      WHERE i.study_id = ${studyId} AND i.handoff_step IS NOT NULL`),
+      JOIN problems p ON p.id = i.problem_id
+      WHERE i.study_id = ${studyId}
+      ORDER BY p.external_id, i.id`),
     db.$queryRaw<ResponseRow[]>(Prisma.sql`
-      SELECT participant_id, condition_id, handoff_step, elapsed_ms, timed_out, ease_rating, confidence, correct,
+      SELECT participant_id, condition_id, study_item_id, handoff_step, elapsed_ms, timed_out, ease_rating, confidence, correct,
              live_take_overs, live_hand_backs, live_scheduled_handover, live_human_share
       FROM study_response_rows
       WHERE study_id = ${studyId} ${opts.applyExclusions ? Prisma.sql`AND NOT excluded` : Prisma.empty}
       ORDER BY participant_id, response_id`),
+    db.job.findFirst({
+      where: { studyId, kind: 'STUDY_JUNIOR' },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: { status: true, error: true },
+    }),
   ])
 
   const byCondition = new Map<string, ResponseRow[]>(conditions.map((c) => [c.id, []]))
@@ -202,18 +299,63 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
     }
   })
 
-  const byHandoffStep = conditions.flatMap((c) =>
-    steps
-      .filter((s) => s.condition_id === c.id)
-      .map((s) => s.handoff_step)
-      .sort((x, y) => x - y)
-      .map((handoffStep) => ({
+  const juniorOf = (list: ItemRow[]) =>
+    clusteredWilsonInterval(
+      list.filter((i) => i.junior_samples !== null && i.junior_correct !== null).map((i) => ({ successes: i.junior_correct!, trials: i.junior_samples! })),
+    )
+  const itemsByCondition = new Map<string, ItemRow[]>(conditions.map((c) => [c.id, []]))
+  for (const item of items) itemsByCondition.get(item.condition_id)?.push(item)
+
+  const byHandoffStep = conditions.flatMap((c) => {
+    const conditionItems = itemsByCondition.get(c.id)!
+    const stepsOf = [...new Set(conditionItems.map((i) => i.handoff_step).filter((s): s is number => s !== null))].sort((x, y) => x - y)
+    return stepsOf.map((handoffStep) => {
+      const { effectiveN: _effectiveN, ...junior } = juniorOf(conditionItems.filter((i) => i.handoff_step === handoffStep))
+      return {
         conditionId: c.id,
         name: c.name,
         handoffStep,
         accuracy: accuracyOf(byCondition.get(c.id)!.filter((r) => r.handoff_step === handoffStep)),
-      })),
+        junior,
+      }
+    })
+  })
+
+  const rowsByItem = new Map<string, ResponseRow[]>()
+  for (const row of rows) {
+    const list = rowsByItem.get(row.study_item_id)
+    if (list) list.push(row)
+    else rowsByItem.set(row.study_item_id, [row])
+  }
+  const conditionById = new Map(conditions.map((c) => [c.id, c]))
+  const itemAgreement: ItemAgreement[] = conditions.flatMap((c) =>
+    itemsByCondition.get(c.id)!.map((i) => ({
+      itemId: i.id,
+      conditionId: c.id,
+      conditionName: c.name,
+      problemId: i.problem_id,
+      problemExternalId: i.problem_external_id,
+      handoffStep: i.handoff_step,
+      human: accuracyOf(rowsByItem.get(i.id) ?? []),
+      junior:
+        i.junior_samples !== null && i.junior_correct !== null && i.junior_samples > 0
+          ? { correct: i.junior_correct, samples: i.junior_samples, accuracy: i.junior_correct / i.junior_samples }
+          : null,
+    })),
   )
+  const correlation = pearsonInterval(
+    itemAgreement.filter((i) => i.human.n > 0 && i.junior !== null).map((i) => ({ x: i.junior!.accuracy, y: i.human.value! })),
+  )
+  const isLive = (conditionId: string) => conditionById.get(conditionId)?.live ?? false
+  const fixedItems = items.filter((i) => !isLive(i.condition_id))
+  const junior: JuniorStatus = {
+    state: juniorState(items.map((i) => ({ live: isLive(i.condition_id), evaluated: i.junior_samples !== null })), juniorJob),
+    error: juniorJob?.status === 'FAILED' || juniorJob?.status === 'CANCELLED' ? (juniorJob.error ?? `The job was ${juniorJob.status.toLowerCase()}`) : null,
+    itemsEvaluated: fixedItems.filter((i) => i.junior_samples !== null).length,
+    itemsExpected: fixedItems.length,
+    liveConditions: conditions.filter((c) => c.live).map((c) => c.name),
+    samplesPerItem: study.juniorSamples,
+  }
 
   let difference: StudyDashboard['difference'] = null
   const pair = comparedConditions(conditions)
@@ -237,9 +379,7 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
         pValue: test.pValue,
         permutations: test.permutations,
         nParticipants: test.nClusters,
-        method:
-          `Permutation test (${test.permutations.toLocaleString('en-US')} permutations of condition labels within each participant), ` +
-          `two-sided; 95% interval: participant bootstrap (${DIFFERENCE_BOOTSTRAP_REPLICATES.toLocaleString('en-US')} resamples).`,
+        method: differenceMethodText(test.permutations, DIFFERENCE_BOOTSTRAP_REPLICATES),
       }
     }
   }
@@ -260,9 +400,118 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
     },
     conditions: conditionStats,
     byHandoffStep,
+    items: itemAgreement,
+    agreement: { correlation, method: AGREEMENT_METHOD },
+    junior,
     difference,
     exclusionRules: exclusionRuleTexts(study.minSecondsPerTask),
   }
+}
+
+// ---------------------------------------------------------------- the mixed-effects model (cached)
+
+/** study_analyses.result as the worker writes it (workers/trainer/src/tandem/analysis/analysis.py, via runner/study_analysis.py). */
+export const mixedModelResultSchema = z.object({
+  method: z.string(),
+  formula: z.string(),
+  library: z.string(),
+  responses: z.number().int(),
+  participants: z.number().int(),
+  problems: z.number().int(),
+  reference: z.string(),
+  // null where a figure is not finite (e.g. a condition whose answers are all right: its log-odds has no estimate)
+  conditions: z.array(
+    z.object({ condition: z.string(), accuracy: z.number(), low: z.number(), high: z.number(), logOdds: z.number(), se: z.number().nullable() }),
+  ),
+  effects: z.array(
+    z.object({
+      condition: z.string(), versus: z.string(), oddsRatio: z.number().nullable(), low: z.number().nullable(), high: z.number().nullable(),
+      logOdds: z.number(), se: z.number().nullable(), p: z.number().nullable(),
+    }),
+  ),
+  randomEffects: z.object({ participantSd: z.number(), problemSd: z.number() }),
+  warnings: z.array(z.string()),
+})
+
+export type MixedModelResult = z.infer<typeof mixedModelResultSchema>
+
+export interface StudyAnalysisView {
+  /** the newest fit (null: none yet) */
+  latest: null | {
+    id: string
+    createdAt: Date
+    /** responses the model saw: verified, of participants not excluded */
+    responseCount: number
+    result: MixedModelResult | null
+    /** why there is no result (the worker's reason, or a stored result of another shape) */
+    error: string | null
+  }
+  /** responses the model would see now (verified, not excluded) */
+  currentResponses: number
+  /** currentResponses − latest.responseCount, at least 0 (null without a fit) */
+  newSinceFit: number | null
+  /** the latest STUDY_ANALYSIS job (queued on verification and by "Refit") */
+  job: null | { id: string; status: string; error: string | null; createdAt: Date }
+}
+
+/**
+ * The newest cached mixed-model fit of a study, what changed since, and the state of the latest fitting job.
+ * Reads only: the worker fits (STUDY_ANALYSIS), so the page stays cheap however many responses there are.
+ */
+export async function studyAnalysis(db: Db, studyId: string): Promise<StudyAnalysisView> {
+  const [latest, [current], job] = await Promise.all([
+    db.studyAnalysis.findFirst({
+      where: { studyId },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: { id: true, createdAt: true, responseCount: true, result: true, error: true },
+    }),
+    // the rows the model sees (study_response_rows: correct IS NOT NULL AND NOT excluded)
+    db.$queryRaw<{ n: number }[]>(Prisma.sql`
+      SELECT count(*)::int AS n FROM study_response_rows WHERE study_id = ${studyId} AND correct IS NOT NULL AND NOT excluded`),
+    db.job.findFirst({
+      where: { studyId, kind: 'STUDY_ANALYSIS' },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: { id: true, status: true, error: true, createdAt: true },
+    }),
+  ])
+  const currentResponses = current?.n ?? 0
+  let fit: StudyAnalysisView['latest'] = null
+  if (latest) {
+    let result: MixedModelResult | null = null
+    let error = latest.error
+    if (latest.result !== null) {
+      const parsed = mixedModelResultSchema.safeParse(latest.result)
+      if (parsed.success) result = parsed.data
+      else error = `The stored fit ${latest.id} is not in the expected shape (${parsed.error.issues.map((i) => `${i.path.join('.') || 'result'}: ${i.message}`).slice(0, 3).join('; ')})`
+    }
+    fit = { id: latest.id, createdAt: latest.createdAt, responseCount: latest.responseCount, result, error }
+  }
+  return {
+    latest: fit,
+    currentResponses,
+    newSinceFit: fit ? Math.max(0, currentResponses - fit.responseCount) : null,
+    job: job ? { id: job.id, status: job.status, error: job.error, createdAt: job.createdAt } : null,
+  }
+}
+
+/**
+ * Queues a STUDY_ANALYSIS job for the study unless one is already QUEUED (then that one is returned). The study row is
+ * locked first, so two refits at once queue one job. Call inside a transaction.
+ */
+export async function enqueueStudyAnalysis(
+  tx: Prisma.TransactionClient,
+  studyId: string,
+  createdById: string | null,
+): Promise<{ jobId: string; alreadyQueued: boolean }> {
+  await tx.$queryRaw`SELECT id FROM studies WHERE id = ${studyId} FOR UPDATE`
+  const queued = await tx.job.findFirst({
+    where: { studyId, kind: 'STUDY_ANALYSIS', status: 'QUEUED' },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    select: { id: true },
+  })
+  if (queued) return { jobId: queued.id, alreadyQueued: true }
+  const jobId = await enqueueJob(tx, { kind: 'STUDY_ANALYSIS', payload: { studyId }, studyId, createdById })
+  return { jobId, alreadyQueued: false }
 }
 
 // ---------------------------------------------------------------- participants
@@ -290,6 +539,16 @@ export interface ParticipantListRow {
   exclusionReason: string | null
   /** time-outs claimed before the deadline (refused); above 0 the participant is flagged */
   earlyTimeoutClaims: number
+  /** how the session ended (outcomes.ts; null: running, declined, or completed before outcomes were recorded) */
+  outcome: Outcome | null
+  outcomeAt: Date | null
+  /** the row of the design whose tasks the participant takes (assignment.ts REFILL_RULE) */
+  designRow: number | null
+  /** the ordinal of the dropout whose row this participant refilled (null: a fresh row) */
+  refillsOrdinal: number | null
+  /** the bonus as the view study_participant_bonus defines it, in the smallest unit of `currency` */
+  bonusCents: number
+  currency: string
 }
 
 /**
@@ -313,10 +572,11 @@ function participantFilterSql(filter: ParticipantFilter): Prisma.Sql {
 export async function studyParticipants(
   db: Db,
   studyId: string,
-  input: { page: number; pageSize?: number; filter?: ParticipantFilter },
+  input: { page: number; pageSize?: number; filter?: ParticipantFilter; outcome?: Outcome },
 ) {
   const page = { page: input.page, pageSize: input.pageSize ?? 20 }
-  const where = Prisma.sql`WHERE pa.study_id = ${studyId} ${participantFilterSql(input.filter ?? 'all')}`
+  const byOutcome = input.outcome ? Prisma.sql`AND pa.outcome = ${input.outcome}::"ParticipantOutcome"` : Prisma.empty
+  const where = Prisma.sql`WHERE pa.study_id = ${studyId} ${participantFilterSql(input.filter ?? 'all')} ${byOutcome}`
   const { skip, take } = skipTake(page)
   const [[countRow], rows] = await Promise.all([
     db.$queryRaw<{ total: number }[]>(Prisma.sql`
@@ -339,14 +599,25 @@ export async function studyParticipants(
         median_task_ms: number | null
         exclusion_reason: string | null
         early_timeout_claims: number | null
+        outcome: Outcome | null
+        outcome_at: Date | null
+        design_row: number | null
+        refills_ordinal: number | null
+        bonus_cents: number | null
+        currency: string
       }[]
     >(Prisma.sql`
       SELECT pa.id, pa.ordinal, pa.external_id, pa.created_at, pa.consented_at, pa.declined_at, pa.completed_at,
              (SELECT count(*) FROM assignments a WHERE a.participant_id = pa.id)::int AS tasks_total,
              r.tasks_done, r.verified, r.correct,
-             ps.median_task_ms, ps.exclusion_reason, pa.early_timeout_claims
+             ps.median_task_ms, ps.exclusion_reason, pa.early_timeout_claims,
+             pa.outcome::text AS outcome, pa.outcome_at, pa.design_row, refilled.ordinal AS refills_ordinal,
+             b.bonus_cents, s.currency
       FROM participants pa
+      JOIN studies s ON s.id = pa.study_id
       JOIN study_participant_status ps ON ps.participant_id = pa.id
+      LEFT JOIN study_participant_bonus b ON b.participant_id = pa.id
+      LEFT JOIN participants refilled ON refilled.id = pa.refills_id
       CROSS JOIN LATERAL (
         SELECT count(*)::int AS tasks_done,
                count(rr.correct)::int AS verified,
@@ -373,6 +644,12 @@ export async function studyParticipants(
     excluded: r.exclusion_reason !== null,
     exclusionReason: r.exclusion_reason,
     earlyTimeoutClaims: r.early_timeout_claims ?? 0,
+    outcome: r.outcome,
+    outcomeAt: r.outcome_at,
+    designRow: r.design_row,
+    refillsOrdinal: r.refills_ordinal,
+    bonusCents: r.bonus_cents ?? 0,
+    currency: r.currency,
   }))
   return paged(items, countRow?.total ?? 0, page)
 }

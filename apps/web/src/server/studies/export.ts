@@ -7,12 +7,15 @@
 // escape_formulas), so opening the file cannot run a participant's "=HYPERLINK(…)". Numbers keep their sign. JSONL
 // (and the worker's typed Parquet) are data for programs and carry the values unchanged (docs/security.md).
 import { stringify } from 'csv-stringify/sync'
+import { z } from 'zod'
 
 import { Prisma } from '../../generated/prisma/client'
+import { audit } from '../audit'
 import type { Db } from '../db'
+import { enqueueJob } from '../jobs'
 import { EXPORT_LIMITS } from '../limits'
 import { EXPORT_COLUMNS, HASHED_ID_COLUMN } from './codebook'
-import type { IdMode } from '../api/routers/studies.schema'
+import { requestExportSchema, type IdMode } from '../api/routers/studies.schema'
 
 export const EXPORT_BATCH = 500
 
@@ -209,4 +212,34 @@ export function exportStream(
       await end('download aborted')
     },
   })
+}
+
+// ---------------------------------------------------------------- files the worker writes
+
+/** Exports the worker writes into study_exports.content: Parquet, or the analysis bundle (zip). */
+export const STORED_EXPORT_FORMATS = ['PARQUET', 'BUNDLE'] as const
+export type StoredExportFormat = (typeof STORED_EXPORT_FORMATS)[number]
+
+/** studies.requestExport's input: the study, the id mode and which file (Parquet when not said). */
+export const storedExportSchema = requestExportSchema.extend({ format: z.enum(STORED_EXPORT_FORMATS).default('PARQUET') })
+
+/**
+ * Records an export for the worker (EXPORT_STUDY) and queues it, audited, in the caller's transaction. The bundle
+ * carries the codebook (the worker writes it as codebook.json and codebook.md beside responses.csv).
+ */
+export async function requestStoredExport(
+  tx: Prisma.TransactionClient,
+  args: { studyId: string; idMode: IdMode; format: StoredExportFormat; userId: string },
+): Promise<{ exportId: string; jobId: string }> {
+  const row = await tx.studyExport.create({
+    data: { studyId: args.studyId, format: args.format, idMode: args.idMode, createdById: args.userId },
+    select: { id: true },
+  })
+  const payload = args.format === 'BUNDLE' ? { exportId: row.id, codebook: EXPORT_COLUMNS.map(({ name, type, description }) => ({ name, type, description })) } : { exportId: row.id }
+  const jobId = await enqueueJob(tx, { kind: 'EXPORT_STUDY', payload, studyId: args.studyId, createdById: args.userId })
+  await audit(tx, {
+    actorId: args.userId, action: 'study.export', entity: 'studies', entityId: args.studyId,
+    details: { exportId: row.id, format: args.format, idMode: args.idMode, jobId },
+  })
+  return { exportId: row.id, jobId }
 }

@@ -51,6 +51,8 @@ export interface LiveView {
 export interface LiveTask {
   assignmentId: string
   answered: boolean
+  /** how the participant's session ended (participants.outcome); null while it runs */
+  sessionOutcome: string | null
   startedAt: Date | null
   live: boolean
   studyId: string
@@ -157,7 +159,7 @@ export async function spansOf(db: Db | Prisma.TransactionClient, assignmentId: s
  */
 export async function liveTask(db: Db | Prisma.TransactionClient, tokenHash: string | null, assignmentId: string): Promise<LiveTask> {
   const rows = await db.$queryRaw<LiveTask[]>`
-    SELECT a.id AS "assignmentId", (r.id IS NOT NULL) AS answered, a.started_at AS "startedAt", c.live,
+    SELECT a.id AS "assignmentId", (r.id IS NOT NULL) AS answered, p.outcome::text AS "sessionOutcome", a.started_at AS "startedAt", c.live,
            s.id AS "studyId", s.status::text AS "studyStatus", s.seed, s.temperature, s.max_new_tokens AS "maxNewTokens",
            s.live_tokens_per_second AS "liveTokensPerSecond", s.handoff_rule AS "handoffRule", pr.problem, pr.id AS "problemId", c.checkpoint_id AS "checkpointId",
            (SELECT o.path FROM checkpoints o JOIN checkpoints src ON src.id = c.checkpoint_id
@@ -177,6 +179,8 @@ export function requireOpenLiveTask(task: LiveTask) {
   if (!task.live) throw new TRPCError({ code: 'BAD_REQUEST', message: 'This task is not a live task.' })
   if (task.studyStatus === 'CLOSED') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This study has closed.' })
   if (task.answered) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task already has your answer.' })
+  // a session that ended (returned, screened out, timed out) streams and takes no more text
+  if (task.sessionOutcome !== null) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Your session has ended.' })
   if (!task.startedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task has not been started.' })
 }
 

@@ -12,6 +12,18 @@ import type { Db } from '../db'
 import { enqueueJob } from '../jobs'
 import { PARTICIPANT_LIMITS } from '../limits'
 import { finishLiveTask, liveTask, liveView, spansOf, type LiveView } from './live-session'
+import { nextDesignRow } from './assignment'
+import {
+  completionFor,
+  DROPOUT_OUTCOMES,
+  effectiveTaskLimitSeconds,
+  screensOut,
+  SESSION_ALLOWANCE_SECONDS,
+  sessionDeadline,
+  sessionTimeLimitSeconds,
+  type Completion,
+  type Outcome,
+} from './outcomes'
 
 /** Requests reach the server a little after the page's clock runs out; within this the answer still counts. */
 export const TIMEOUT_GRACE_MS = 15_000
@@ -46,6 +58,9 @@ export interface ParticipantRow {
   practiceDoneAt: Date | null
   attention: Prisma.JsonValue
   completedAt: Date | null
+  /** how the session ended (null: still running, or declined; or completed before outcomes were recorded) */
+  outcome: Outcome | null
+  outcomeAt: Date | null
   study: {
     id: string
     name: string
@@ -58,42 +73,118 @@ export interface ParticipantRow {
     maxNewTokens: number
     completionCode: string
     redirectUrl: string | null
+    screenedOutCode: string | null
+    screenedOutRedirectUrl: string | null
+    timedOutCode: string | null
+    timedOutRedirectUrl: string | null
+    tasksPerParticipant: number
+    sessionTimeLimitSeconds: number | null
   }
 }
 
 /**
  * The participant holding this token (one query: every participant call starts here); UNAUTHORIZED if none, or if
- * the session was completed more than PARTICIPANT_LIMITS.tokenAfterCompletionSeconds ago (the token has expired).
+ * the session ended more than PARTICIPANT_LIMITS.tokenAfterCompletionSeconds ago (the token has expired).
  */
 export async function participantByToken(db: Db | Prisma.TransactionClient, token: string, now = new Date()): Promise<ParticipantRow> {
   const rows = await db.$queryRaw<ParticipantRow[]>`
     SELECT p.id, p.study_id AS "studyId", p.consented_at AS "consentedAt", p.declined_at AS "declinedAt", p.instructions_done_at AS "instructionsDoneAt",
            p.practice_done_at AS "practiceDoneAt", p.attention, p.completed_at AS "completedAt",
+           p.outcome::text AS outcome, p.outcome_at AS "outcomeAt",
            json_build_object('id', s.id, 'name', s.name, 'status', s.status, 'instructions', s.instructions,
              'practice', s.practice, 'attentionChecks', s.attention_checks, 'timeLimitSeconds', s.time_limit_s, 'maxNewTokens', s.max_new_tokens,
-             'completionCode', s.completion_code, 'redirectUrl', s.redirect_url) AS study
+             'completionCode', s.completion_code, 'redirectUrl', s.redirect_url,
+             'screenedOutCode', s.screened_out_code, 'screenedOutRedirectUrl', s.screened_out_redirect_url,
+             'timedOutCode', s.timed_out_code, 'timedOutRedirectUrl', s.timed_out_redirect_url,
+             'tasksPerParticipant', s.tasks_per_participant, 'sessionTimeLimitSeconds', s.session_time_limit_s) AS study
     FROM participants p JOIN studies s ON s.id = p.study_id
     WHERE p.token_hash = ${hashToken(token)}`
   const participant = rows[0]
   if (!participant) throw new TRPCError({ code: 'UNAUTHORIZED', message: INVALID_LINK })
-  if (participant.completedAt && now.getTime() >= tokenExpiry(participant.completedAt).getTime()) {
+  const endedAt = sessionEndedAt(participant)
+  if (endedAt && now.getTime() >= tokenExpiry(endedAt).getTime()) {
     throw new TRPCError({ code: 'UNAUTHORIZED', message: SESSION_ENDED })
   }
   return participant
 }
 
-/** When a completed session's token stops working. */
-export function tokenExpiry(completedAt: Date): Date {
-  return new Date(completedAt.getTime() + PARTICIPANT_LIMITS.tokenAfterCompletionSeconds * 1000)
+/** When the session ended (completed, or any other outcome); null while it runs. */
+export function sessionEndedAt(p: Pick<ParticipantRow, 'completedAt' | 'outcomeAt'>): Date | null {
+  return p.completedAt ?? p.outcomeAt
+}
+
+/** How an ended session ended (a session completed before outcomes were recorded has only completed_at). */
+export function outcomeOf(p: Pick<ParticipantRow, 'completedAt' | 'outcome'>): Outcome | null {
+  return p.outcome ?? (p.completedAt ? 'COMPLETED' : null)
+}
+
+/** When the whole session's time runs out (null: not consented, so no session clock). */
+export function sessionEndsAt(p: Pick<ParticipantRow, 'consentedAt' | 'study'>): Date | null {
+  return p.consentedAt ? sessionDeadline(p.consentedAt, sessionTimeLimitSeconds(p.study)) : null
+}
+
+/**
+ * The whole session's limit in SQL (`s` = the studies row): outcomes.ts sessionTimeLimitSeconds, written where the
+ * database needs it.
+ */
+export function sessionTimeLimitSql(study: Prisma.Sql = Prisma.raw('s')): Prisma.Sql {
+  return Prisma.sql`COALESCE(${study}.session_time_limit_s, ${study}.tasks_per_participant * ${study}.time_limit_s + ${SESSION_ALLOWANCE_SECONDS}::int)`
+}
+
+/**
+ * Ends a consented, still running session with `outcome` (first wins: a session that already has one keeps it).
+ * Returns whether this call set it. COMPLETED is written by completeIfDone, which also sets completed_at in the same
+ * statement.
+ */
+export async function endSession(tx: Prisma.TransactionClient, participantId: string, outcome: Exclude<Outcome, 'COMPLETED'>, at = new Date()): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    UPDATE participants SET outcome = ${outcome}::"ParticipantOutcome", outcome_at = ${at}
+    WHERE id = ${participantId} AND outcome IS NULL AND completed_at IS NULL AND consented_at IS NOT NULL AND declined_at IS NULL
+    RETURNING id`
+  return rows.length > 0
+}
+
+/**
+ * Times out every session of the study whose whole limit (plus `graceMs`) has passed without an outcome — the
+ * participants who went away. Run at each join under the study's row lock, so the refill rule sees them.
+ */
+export async function timeOutAbsentSessions(tx: Prisma.TransactionClient, studyId: string, graceMs: number, now = new Date()): Promise<number> {
+  return tx.$executeRaw`
+    UPDATE participants p SET outcome = 'TIMED_OUT', outcome_at = ${now}
+    FROM studies s
+    WHERE s.id = p.study_id AND p.study_id = ${studyId} AND p.outcome IS NULL AND p.completed_at IS NULL
+      AND p.consented_at IS NOT NULL AND p.declined_at IS NULL
+      AND p.consented_at + make_interval(secs => ${sessionTimeLimitSql()} + ${graceMs / 1000}::float8) < ${now}`
+}
+
+/** When an ended session's token stops working. */
+export function tokenExpiry(endedAt: Date): Date {
+  return new Date(endedAt.getTime() + PARTICIPANT_LIMITS.tokenAfterCompletionSeconds * 1000)
+}
+
+const ENDED: Record<Outcome, string> = {
+  COMPLETED: 'You have completed this study; there is nothing more to do.',
+  SCREENED_OUT: 'This session has ended (two check questions were not answered as asked); there is nothing more to do.',
+  TIMED_OUT: 'The time for this study has run out, so the session has ended; there is nothing more to do.',
+  RETURNED: 'You have left this study; there is nothing more to do.',
+}
+
+/** Why an ended session takes no more answers. */
+export function sessionEndedMessage(p: Pick<ParticipantRow, 'completedAt' | 'outcome'>): string | null {
+  const outcome = outcomeOf(p)
+  return outcome ? ENDED[outcome] : null
 }
 
 /**
  * Stage order on the server: tasks (and what belongs to them: drafts, submits, live calls, attention checks) only
  * after consent, instructions and practice, and nothing more once the session is complete.
  */
-export function requireTasksReached(p: Pick<ParticipantRow, 'consentedAt' | 'declinedAt' | 'instructionsDoneAt' | 'practiceDoneAt' | 'completedAt'>) {
+export function requireTasksReached(
+  p: Pick<ParticipantRow, 'consentedAt' | 'declinedAt' | 'instructionsDoneAt' | 'practiceDoneAt' | 'completedAt' | 'outcome'>,
+) {
   if (p.declinedAt || !p.consentedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You have not consented to take part, so there are no tasks.' })
-  if (p.completedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You have completed this study; there is nothing more to do.' })
+  const ended = sessionEndedMessage(p)
+  if (ended) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: ended })
   if (!p.instructionsDoneAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Read the instructions first.' })
   if (!p.practiceDoneAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Do the practice task first.' })
 }
@@ -101,7 +192,8 @@ export function requireTasksReached(p: Pick<ParticipantRow, 'consentedAt' | 'dec
 /**
  * The fast path of the calls made many times per task (autosave, starting the clock): one statement that checks
  * the token, that the task is the participant's, that the session is active and the task unanswered, and writes.
- * Returns null when any check fails; the caller then finds out which, for a precise error.
+ * A task is not started once the whole session's time has run out. Returns null when any check fails; the caller
+ * then finds out which, for a precise error. `timeLimitSeconds` is the task's limit cut short by the session's end.
  */
 export async function updateOwnOpenTask(
   db: Db,
@@ -109,20 +201,31 @@ export async function updateOwnOpenTask(
   assignmentId: string,
   set: { draft: TaskDraft; savedAt: Date } | { start: true },
 ): Promise<{ startedAt: Date | null; timeLimitSeconds: number } | null> {
-  const assignment = 'start' in set
+  const start = 'start' in set
+  const assignment = start
     ? Prisma.sql`started_at = COALESCE(a.started_at, now())`
     : Prisma.sql`draft = ${JSON.stringify(set.draft)}::jsonb, draft_saved_at = ${set.savedAt}`
-  const rows = await db.$queryRaw<{ startedAt: Date | null; timeLimitSeconds: number }[]>`
+  const sessionEnd = Prisma.sql`p.consented_at + make_interval(secs => ${sessionTimeLimitSql()})`
+  const rows = await db.$queryRaw<{ startedAt: Date | null; timeLimitSeconds: number; sessionEndsAt: Date }[]>`
     UPDATE assignments a SET ${assignment}
     FROM participants p JOIN studies s ON s.id = p.study_id
     WHERE a.id = ${assignmentId} AND a.participant_id = p.id AND p.token_hash = ${hashToken(token)}
       AND p.declined_at IS NULL AND s.status <> 'CLOSED'
       -- stage order (requireTasksReached): consent, instructions and practice come first
       AND p.consented_at IS NOT NULL AND p.instructions_done_at IS NOT NULL AND p.practice_done_at IS NOT NULL
-      AND p.completed_at IS NULL
+      AND p.completed_at IS NULL AND p.outcome IS NULL
+      ${start ? Prisma.sql`AND (a.started_at IS NOT NULL OR ${sessionEnd} > now())` : Prisma.empty}
       AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.assignment_id = a.id)
-    RETURNING a.started_at AS "startedAt", s.time_limit_s AS "timeLimitSeconds"`
-  return rows[0] ?? null
+    RETURNING a.started_at AS "startedAt", s.time_limit_s AS "timeLimitSeconds", ${sessionEnd} AS "sessionEndsAt"`
+  const row = rows[0]
+  if (!row) return null
+  const limit = row.startedAt ? effectiveTaskLimitSeconds(row.startedAt, row.timeLimitSeconds, row.sessionEndsAt) : row.timeLimitSeconds
+  return { startedAt: row.startedAt, timeLimitSeconds: limit }
+}
+
+/** A task's limit for this participant: the study's, cut short by the end of the whole session. */
+export function taskLimitSeconds(participant: Pick<ParticipantRow, 'consentedAt' | 'study'>, startedAt: Date): number {
+  return effectiveTaskLimitSeconds(startedAt, participant.study.timeLimitSeconds, sessionEndsAt(participant))
 }
 
 interface AttentionAnswer {
@@ -134,6 +237,11 @@ interface AttentionAnswer {
 
 export function attentionAnswers(participant: { attention: Prisma.JsonValue }): AttentionAnswer[] {
   return Array.isArray(participant.attention) ? (participant.attention as unknown as AttentionAnswer[]) : []
+}
+
+/** Whether these answers to a study's checks end the session (outcomes.ts screensOut: the second failed check). */
+export function isScreenedOut(checks: AttentionCheck[], answers: AttentionAnswer[]): boolean {
+  return screensOut(checks.length, answers.filter((a) => !a.correct).length)
 }
 
 export function studyAttentionChecks(study: { attentionChecks: Prisma.JsonValue }): AttentionCheck[] {
@@ -190,7 +298,10 @@ export async function storeResponse(
   return { responseId: id, duplicate: false }
 }
 
-/** Marks the session complete once every task has a response and every attention check an answer (one statement). */
+/**
+ * Marks the session complete once every task has a response and every attention check an answer (one statement,
+ * which also writes the outcome COMPLETED; a session that already has another outcome is not completed).
+ */
 export async function completeIfDone(tx: Prisma.TransactionClient, participantId: string, checks: AttentionCheck[]): Promise<boolean> {
   const checkIds = checks.map((c) => c.id)
   const afterTasks = checks.map((c) => c.afterTask)
@@ -207,12 +318,56 @@ export async function completeIfDone(tx: Prisma.TransactionClient, participantId
                AS done
       FROM participants p WHERE p.id = ${participantId}
     ), marked AS (
-      UPDATE participants p SET completed_at = now() FROM state
-      WHERE p.id = state.id AND state.done AND p.completed_at IS NULL
+      UPDATE participants p SET completed_at = now(), outcome = 'COMPLETED', outcome_at = now() FROM state
+      WHERE p.id = state.id AND state.done AND p.completed_at IS NULL AND p.outcome IS NULL
       RETURNING p.completed_at
     )
     SELECT COALESCE((SELECT completed_at FROM marked), state.completed_at) AS "completedAt", state.done FROM state`
   return rows[0]?.completedAt != null
+}
+
+/**
+ * After a response or an attention check's answer given at `at`, in this order: the session times out when that was
+ * past the whole session's deadline (plus grace: it came too late); it is screened out at the second failed
+ * attention check (`screenedOut`); it completes when everything is done. Returns whether it has ended.
+ */
+export async function settleSession(
+  tx: Prisma.TransactionClient,
+  participant: ParticipantRow,
+  at: Date,
+  { screenedOut = false }: { screenedOut?: boolean } = {},
+): Promise<boolean> {
+  const ends = sessionEndsAt(participant)
+  if (ends && at.getTime() > ends.getTime() + TIMEOUT_GRACE_MS) {
+    await endSession(tx, participant.id, 'TIMED_OUT', at)
+    return true
+  }
+  if (screenedOut) {
+    await endSession(tx, participant.id, 'SCREENED_OUT', at)
+    return true
+  }
+  return completeIfDone(tx, participant.id, studyAttentionChecks(participant.study))
+}
+
+/**
+ * The design row of a new arrival (assignment.ts REFILL_RULE): call under the study's row lock, after
+ * timeOutAbsentSessions, so dropouts are known and two arrivals never take the same row (refills_id is unique too).
+ */
+export async function assignDesignRow(
+  tx: Prisma.TransactionClient,
+  study: { id: string; refillDropouts: boolean },
+  ordinal: number,
+): Promise<{ designRow: number; refillsId: string | null }> {
+  if (!study.refillDropouts) return nextDesignRow({ ordinal, refillDropouts: false, highestRow: null, openDropouts: [] })
+  const [highest] = await tx.$queryRaw<{ highestRow: number | null }[]>`
+    SELECT max(design_row)::int AS "highestRow" FROM participants WHERE study_id = ${study.id}`
+  const openDropouts = await tx.$queryRaw<{ id: string; designRow: number }[]>`
+    SELECT p.id, p.design_row AS "designRow" FROM participants p
+    WHERE p.study_id = ${study.id} AND p.design_row IS NOT NULL AND p.consented_at IS NOT NULL
+      AND p.outcome::text = ANY(${[...DROPOUT_OUTCOMES]}::text[])
+      AND NOT EXISTS (SELECT 1 FROM participants r WHERE r.refills_id = p.id)
+    ORDER BY p.design_row, p.id LIMIT 1`
+  return nextDesignRow({ ordinal, refillDropouts: true, highestRow: highest?.highestRow ?? null, openDropouts })
 }
 
 interface TaskRow {
@@ -241,12 +396,14 @@ async function tasksOf(db: Db, participantId: string): Promise<TaskRow[]> {
 
 /**
  * Records a timed-out response (from the autosaved draft) for a started task whose time ran out while the page
- * was closed, so a participant who comes back finds the next task and the data say what happened.
+ * was closed — its own limit, or the whole session's — so a participant who comes back finds the next task and the
+ * data say what happened. A session that was left (RETURNED) or screened out has no running task to record.
  */
 async function expireOverdueTasks(db: Db, participant: ParticipantRow, tasks: TaskRow[], now: Date): Promise<number> {
-  const limit = participant.study.timeLimitSeconds
-  const overdue = tasks.filter((t) => !t.answered && t.startedAt && isLate(t.startedAt, limit, now))
+  if (participant.outcome && participant.outcome !== 'TIMED_OUT') return 0
+  const overdue = tasks.filter((t) => !t.answered && t.startedAt && isLate(t.startedAt, taskLimitSeconds(participant, t.startedAt), now))
   for (const task of overdue) {
+    const limit = taskLimitSeconds(participant, task.startedAt!)
     const draft = (task.draft ?? {}) as Partial<TaskDraft>
     // the response counts as given when the time ran out, not when the participant came back
     const at = deadlineOf(task.startedAt!, limit)
@@ -262,10 +419,21 @@ async function expireOverdueTasks(db: Db, participant: ParticipantRow, tasks: Ta
         now: at,
         traceId: finished?.traceId ?? null,
       })
-      await completeIfDone(tx, participant.id, studyAttentionChecks(participant.study))
+      await settleSession(tx, participant, at)
     })
   }
   return overdue.length
+}
+
+/**
+ * A running session whose whole time ran out (plus grace) before its last task: TIMED_OUT, decided when the
+ * participant calls in after it (absent participants: at the next join, timeOutAbsentSessions).
+ */
+async function timeOutIfPast(db: Db, participant: ParticipantRow, now: Date): Promise<boolean> {
+  if (participant.completedAt || participant.outcome || participant.declinedAt) return false
+  const ends = sessionEndsAt(participant)
+  if (!ends || now.getTime() <= ends.getTime() + TIMEOUT_GRACE_MS) return false
+  return db.$transaction((tx) => endSession(tx, participant.id, 'TIMED_OUT', now))
 }
 
 export interface SessionView {
@@ -288,36 +456,42 @@ export interface SessionView {
     live: LiveView | null
   } | null
   attention: { checkId: string; prompt: string; options: string[] } | null
-  completion: { code: string; redirectUrl: string | null } | null
+  /** how the session ended: its code and redirect, or a message where the outcome has no code */
+  completion: Completion | null
+  /** when the whole session's time runs out (null: no session clock yet) */
+  sessionDeadline: string | null
   serverNow: string
 }
 
 /**
  * Where the participant is, and what the page must show. First records, as timed out, any task whose time ran
- * out while the page was closed (rare: then the participant and tasks are read again).
+ * out while the page was closed, and times the session out when its whole limit has passed.
  */
 export async function sessionView(db: Db, token: string, now = new Date()): Promise<SessionView> {
   let participant = await participantByToken(db, token, now)
   let tasks = await tasksOf(db, participant.id)
-  if (await expireOverdueTasks(db, participant, tasks, now)) {
-    participant = await participantByToken(db, token, now)
-    tasks = await tasksOf(db, participant.id)
-  }
+  // rare: then the participant (and tasks) are read again
+  const expired = await expireOverdueTasks(db, participant, tasks, now)
+  if (expired) participant = await participantByToken(db, token, now)
+  const timedOut = await timeOutIfPast(db, participant, now)
+  if (timedOut) participant = await participantByToken(db, token, now)
+  if (expired) tasks = await tasksOf(db, participant.id)
   const { study } = participant
+  const ends = sessionEndsAt(participant)
   const base = {
     study: { id: study.id, name: study.name, instructions: study.instructions, timeLimitSeconds: study.timeLimitSeconds },
     practice: null,
     task: null,
     attention: null,
     completion: null,
+    sessionDeadline: ends?.toISOString() ?? null,
     serverNow: now.toISOString(),
   }
   const done = tasks.filter((t) => t.answered).length
   const progress = { done, total: tasks.length }
   if (participant.declinedAt) return { ...base, stage: 'declined', progress }
-  if (participant.completedAt) {
-    return { ...base, stage: 'complete', progress, completion: { code: study.completionCode, redirectUrl: study.redirectUrl } }
-  }
+  const outcome = outcomeOf(participant)
+  if (outcome) return { ...base, stage: 'complete', progress, completion: completionFor(outcome, study) }
   if (study.status === 'CLOSED') return { ...base, stage: 'closed', progress }
   if (!participant.instructionsDoneAt) return { ...base, stage: 'instructions', progress }
   if (!participant.practiceDoneAt) {
@@ -327,7 +501,7 @@ export async function sessionView(db: Db, token: string, now = new Date()): Prom
   const check = pendingAttentionCheck(studyAttentionChecks(study), attentionAnswers(participant), done)
   if (check) return { ...base, stage: 'attention', progress, attention: { checkId: check.id, prompt: check.prompt, options: check.options } }
   const current = tasks.find((t) => !t.answered)
-  if (!current) return { ...base, stage: 'complete', progress, completion: { code: study.completionCode, redirectUrl: study.redirectUrl } }
+  if (!current) return { ...base, stage: 'complete', progress, completion: completionFor('COMPLETED', study) }
   return {
     ...base,
     stage: 'task',
@@ -341,7 +515,7 @@ export async function sessionView(db: Db, token: string, now = new Date()): Prom
       draft: (current.draft as unknown as TaskDraft | null) ?? null,
       draftSavedAt: current.draftSavedAt?.toISOString() ?? null,
       startedAt: current.startedAt?.toISOString() ?? null,
-      deadline: current.startedAt ? deadlineOf(current.startedAt, study.timeLimitSeconds).toISOString() : null,
+      deadline: current.startedAt ? deadlineOf(current.startedAt, taskLimitSeconds(participant, current.startedAt)).toISOString() : null,
       live: current.live ? liveView(await spansOf(db, current.id), study.maxNewTokens) : null,
     },
   }

@@ -5,14 +5,17 @@ Job kinds and payloads (JSON):
 
 GENERATE_STUDY_TRACES runs after launch, which set the study GENERATING and made one study_items row per
 (condition, problem). Each item gets a SOLO trace of its condition's checkpoint (the study's seed, temperature
-and max_new_tokens; `handlers.generate_traces`, so the trace has its verifier result and settings like any
+and max_new_tokens; `traces.generate_traces`, so the trace has its verifier result and settings like any
 other), and that trace cut at the study's handoff rule (`boundaries.handoff_prefix`): prefix_text is what the
-participant reads, handoff_step its number of steps. Then the study opens. A trace is linked to its item in the
-transaction that stores it, so a retry generates only what is missing.
+participant reads, handoff_step its number of steps. A trace is linked to its item in the transaction that stores
+it, so a retry generates only what is missing.
+Then one transaction cuts every item, opens the study, freezes its preregistration (`preregistration.freeze`:
+once; a retry keeps it) and enqueues the junior on the study's items (`study_junior.enqueue_study_junior`). An
+item whose prefix changes when cut again loses its junior result, so the junior continues the new prefix.
 A LIVE condition's items get no trace: the senior writes while the participant watches (workers/live, from the
 checkpoint's ONNX export). The job exports each live condition's checkpoint that has no export yet
 (`catalog.export_checkpoint`, checked against PyTorch), so a launched live study always has one.
-(EXPORT_STUDY lives in study_exports.py.)
+(EXPORT_STUDY lives in study_exports.py, STUDY_JUNIOR in study_junior.py.)
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from collections.abc import Callable
 from ..boundaries import check_handoff_rule, handoff_prefix
 from .catalog import export_checkpoint, onnx_export_of
 from .payload import InvalidPayload, require
+from .preregistration import freeze
+from .study_junior import enqueue_study_junior
+from .traces import generate_traces
 
 # ---------------------------------------------------------------- GENERATE_STUDY_TRACES
 
@@ -56,8 +62,6 @@ def _link_traces(conn, item_ids: list[str]) -> Callable[[list[str]], None]:
 
 
 def generate_study_traces_job(ctx) -> dict:
-    from .handlers import generate_traces
-
     study_id = require(ctx.job.payload, "studyId", str)
     study = _study(ctx.conn, study_id)
     items = ctx.conn.execute(
@@ -106,13 +110,25 @@ def generate_study_traces_job(ctx) -> dict:
         ).fetchall()
         if len(traces) != len(items):
             raise RuntimeError(f"study {study_id}: {len(items) - len(traces)} of {len(items)} items have no trace")
-        with ctx.conn.cursor() as cur:
-            cur.executemany("UPDATE study_items SET prefix_text = %s, handoff_step = %s WHERE id = %s",
-                            [(*handoff_prefix(t["text"], study["handoff_rule"]), t["id"]) for t in traces])
+        cuts = []
+        for t in traces:
+            prefix, step = handoff_prefix(t["text"], study["handoff_rule"])
+            cuts.append({"id": t["id"], "prefix": prefix, "step": step})
+        with ctx.conn.cursor() as cur:  # a changed prefix voids the junior's result on the old one
+            cur.executemany(
+                """UPDATE study_items SET prefix_text = %(prefix)s, handoff_step = %(step)s,
+                          junior_samples = CASE WHEN prefix_text = %(prefix)s THEN junior_samples END,
+                          junior_correct = CASE WHEN prefix_text = %(prefix)s THEN junior_correct END,
+                          junior_model = CASE WHEN prefix_text = %(prefix)s THEN junior_model END
+                   WHERE id = %(id)s""",
+                cuts,
+            )
         ctx.conn.execute(
             """UPDATE studies SET status = 'OPEN', opened_at = now(), generation_error = NULL
                WHERE id = %s AND status = 'GENERATING'""",
             (study_id,),
         )
+        freeze(ctx.conn, study_id)
+        enqueue_study_junior(ctx.conn, study_id)
     result = {"traces": generated, "items": total}
     return result | {"liveConditions": len(live)} if live else result

@@ -69,6 +69,8 @@ export interface ParticipantBackend {
   saveDraftOnExit(input: TaskRef & DraftValues): void
   submit(input: SubmitInput): Promise<{ responseId: string; duplicate: boolean; complete: boolean }>
   answerAttention(input: { token: string; checkId: string; answer: string }): Promise<{ complete: boolean }>
+  /** "Leave the study": ends the session as returned (no code); answers with how the session ended */
+  leave(token: string): Promise<{ outcome: CompletionView['outcome'] }>
   /** Live tasks: the senior's stream (ends with done, unavailable or failed; aborting stops the senior). */
   liveStream(input: TaskRef, signal: AbortSignal): AsyncGenerator<LiveStreamEvent>
   liveTakeOver(input: TaskRef): Promise<LiveView>

@@ -7,6 +7,13 @@ import {
   type AttentionCheck,
   type PracticeTask,
 } from '@/server/api/routers/studies.schema'
+import {
+  completionFor,
+  screensOut,
+  sessionTimeLimitSeconds,
+  type Outcome,
+  type OutcomeTexts,
+} from '@/server/studies/outcomes'
 import type { RouterOutputs } from '@/trpc/react'
 
 import {
@@ -38,8 +45,11 @@ interface PreviewSession {
   instructionsDone: boolean
   practiceDone: boolean
   tasks: PreviewTask[]
-  attention: Set<string>
-  completed: boolean
+  /** answered checks: whether each answer was the expected one */
+  attention: Map<string, boolean>
+  consentedAt: number
+  /** how the session ended (null: running) */
+  outcome: Outcome | null
 }
 
 export function memoryStorage(): KeyValueStore {
@@ -71,10 +81,30 @@ function randomToken(): string {
   return token
 }
 
+/** The study's code and redirect per outcome (studies.preview may carry only the completed ones). */
+function outcomeTexts(data: PreviewData): OutcomeTexts {
+  const more = data as Partial<OutcomeTexts>
+  return {
+    completionCode: data.completionCode,
+    redirectUrl: data.redirectUrl,
+    screenedOutCode: more.screenedOutCode ?? null,
+    screenedOutRedirectUrl: more.screenedOutRedirectUrl ?? null,
+    timedOutCode: more.timedOutCode ?? null,
+    timedOutRedirectUrl: more.timedOutRedirectUrl ?? null,
+  }
+}
+
 export function createPreviewBackend(data: PreviewData, options: { latencyMs?: number } = {}): ParticipantBackend {
   const practice = parsePractice(data.practice)
   const checks = parseChecks(data.attentionChecks)
+  const texts = outcomeTexts(data)
   const limitMs = data.timeLimitSeconds * 1000
+  const sessionMs =
+    sessionTimeLimitSeconds({
+      sessionTimeLimitSeconds: (data as { sessionTimeLimitSeconds?: number | null }).sessionTimeLimitSeconds ?? null,
+      tasksPerParticipant: data.tasksPerParticipant,
+      timeLimitSeconds: data.timeLimitSeconds,
+    }) * 1000
   const latencyMs = options.latencyMs ?? 150
   const storage = memoryStorage()
   let current: PreviewSession | null = null
@@ -91,6 +121,12 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
     if (s.declined) throw new FlowError('You declined to take part; nothing more is recorded.', 'PRECONDITION_FAILED', false)
     return s
   }
+  /** A session still running (an ended one takes no more answers). */
+  function running(token: string): PreviewSession {
+    const s = active(token)
+    if (s.outcome) throw new FlowError('This session has ended; there is nothing more to do.', 'PRECONDITION_FAILED', false)
+    return s
+  }
   function taskOf(s: PreviewSession, id: string): PreviewTask {
     const task = s.tasks.find((t) => t.id === id)
     if (!task) throw new FlowError('This task is not part of your session.', 'NOT_FOUND', false)
@@ -98,17 +134,25 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
   }
   const done = (s: PreviewSession) => s.tasks.filter((t) => t.answered).length
   const pendingCheck = (s: PreviewSession) => checks.find((c) => c.afterTask <= done(s) && !s.attention.has(c.id)) ?? null
-  function completeIfDone(s: PreviewSession): boolean {
-    if (!s.completed && s.tasks.every((t) => t.answered) && pendingCheck(s) === null) s.completed = true
-    return s.completed
+  const failedChecks = (s: PreviewSession) => [...s.attention.values()].filter((correct) => !correct).length
+  // as on the server (participant-session.ts settleSession): first the session's clock, then the checks, then done
+  function settle(s: PreviewSession, now: number): boolean {
+    if (s.outcome) return true
+    if (now > s.consentedAt + sessionMs + GRACE_MS) s.outcome = 'TIMED_OUT'
+    else if (screensOut(checks.length, failedChecks(s))) s.outcome = 'SCREENED_OUT'
+    else if (s.tasks.every((t) => t.answered) && pendingCheck(s) === null) s.outcome = 'COMPLETED'
+    return s.outcome !== null
   }
+  const taskDeadline = (s: PreviewSession, startedAt: number) => Math.min(startedAt + limitMs, s.consentedAt + sessionMs)
 
   function view(s: PreviewSession, now: number): SessionView {
     // like the server's session call: a started task whose time ran out is recorded as timed out
-    for (const t of s.tasks) {
-      if (!t.answered && t.startedAt !== null && now > t.startedAt + limitMs + GRACE_MS) t.answered = true
+    if (!s.outcome) {
+      for (const t of s.tasks) {
+        if (!t.answered && t.startedAt !== null && now > taskDeadline(s, t.startedAt) + GRACE_MS) t.answered = true
+      }
+      if (!s.declined) settle(s, now)
     }
-    completeIfDone(s)
     const base = {
       study: { id: data.id, name: data.name, instructions: data.instructions, timeLimitSeconds: data.timeLimitSeconds },
       progress: { done: done(s), total: s.tasks.length },
@@ -116,18 +160,18 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
       task: null,
       attention: null,
       completion: null,
+      sessionDeadline: new Date(s.consentedAt + sessionMs).toISOString(),
       serverNow: new Date(now).toISOString(),
     }
-    const completion = { code: data.completionCode, redirectUrl: data.redirectUrl }
     if (s.declined) return { ...base, stage: 'declined' }
-    if (s.completed) return { ...base, stage: 'complete', completion }
+    if (s.outcome) return { ...base, stage: 'complete', completion: completionFor(s.outcome, texts) }
     if (!s.instructionsDone) return { ...base, stage: 'instructions' }
     if (!s.practiceDone) return { ...base, stage: 'practice', practice: { problem: practice.problem, reasoning: practice.reasoning } }
     const check = pendingCheck(s)
     if (check) return { ...base, stage: 'attention', attention: { checkId: check.id, prompt: check.prompt, options: check.options } }
     const index = s.tasks.findIndex((t) => !t.answered)
     const task = s.tasks[index]
-    if (!task) return { ...base, stage: 'complete', completion }
+    if (!task) return { ...base, stage: 'complete', completion: completionFor('COMPLETED', texts) }
     return {
       ...base,
       stage: 'task',
@@ -140,7 +184,7 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
         draft: task.draft,
         draftSavedAt: null,
         startedAt: task.startedAt === null ? null : new Date(task.startedAt).toISOString(),
-        deadline: task.startedAt === null ? null : new Date(task.startedAt + limitMs).toISOString(),
+        deadline: task.startedAt === null ? null : new Date(taskDeadline(s, task.startedAt)).toISOString(),
         // the preview shows every task with pre-generated reasoning; a live senior needs the live service
         live: null,
       },
@@ -165,8 +209,9 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
         tasks: consent
           ? data.tasks.map((t, i) => ({ id: `preview-task-${i + 1}`, problem: t.problem, prefixText: t.prefixText ?? '', draft: null, startedAt: null, answered: false }))
           : [],
-        attention: new Set(),
-        completed: false,
+        attention: new Map(),
+        consentedAt: Date.now(),
+        outcome: null,
       }
       return { token: current.token, declined: !consent }
     },
@@ -176,21 +221,22 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
     },
     async finishInstructions(token) {
       await pause()
-      active(token).instructionsDone = true
+      running(token).instructionsDone = true
     },
     async submitPractice({ token }) {
       await pause()
-      const s = active(token)
+      const s = running(token)
       if (!s.instructionsDone) throw new FlowError('Read the instructions first.', 'PRECONDITION_FAILED', false)
       s.practiceDone = true
       return { expectedAnswer: practice.answer }
     },
     async startTask({ token, assignmentId }) {
       await pause()
-      const task = taskOf(active(token), assignmentId)
+      const s = running(token)
+      const task = taskOf(s, assignmentId)
       const now = Date.now()
       task.startedAt ??= now
-      return { startedAt: new Date(task.startedAt).toISOString(), deadline: new Date(task.startedAt + limitMs).toISOString(), serverNow: new Date(now).toISOString() }
+      return { startedAt: new Date(task.startedAt).toISOString(), deadline: new Date(taskDeadline(s, task.startedAt)).toISOString(), serverNow: new Date(now).toISOString() }
     },
     async saveDraft({ token, assignmentId, continuation, answer, easeRating, confidence }) {
       await pause()
@@ -207,8 +253,9 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
       const task = taskOf(s, assignmentId)
       if (!task.answered && task.startedAt === null) throw new FlowError('This task has not been started.', 'PRECONDITION_FAILED', false)
       const duplicate = task.answered
+      if (!duplicate && s.outcome) throw new FlowError('This session has ended; there is nothing more to do.', 'PRECONDITION_FAILED', false)
       task.answered = true
-      return { responseId: `preview-response-${assignmentId}`, duplicate, complete: completeIfDone(s) }
+      return { responseId: `preview-response-${assignmentId}`, duplicate, complete: settle(s, Date.now()) }
     },
     async answerAttention({ token, checkId, answer }) {
       await pause()
@@ -217,10 +264,17 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
       if (!check) throw new FlowError('There is no such question in this study.', 'NOT_FOUND', false)
       if (!check.options.includes(answer)) throw new FlowError('Choose one of the options.', 'BAD_REQUEST', false)
       if (!s.attention.has(checkId)) {
+        if (s.outcome) throw new FlowError('This session has ended; there is nothing more to do.', 'PRECONDITION_FAILED', false)
         if (pendingCheck(s)?.id !== checkId) throw new FlowError('This question is not due yet.', 'PRECONDITION_FAILED', false)
-        s.attention.add(checkId)
+        s.attention.set(checkId, answer === check.correct)
       }
-      return { complete: completeIfDone(s) }
+      return { complete: settle(s, Date.now()) }
+    },
+    async leave(token) {
+      await pause()
+      const s = active(token)
+      s.outcome ??= 'RETURNED'
+      return { outcome: s.outcome }
     },
     // never reached: preview tasks are not live
     // eslint-disable-next-line require-yield

@@ -18,6 +18,7 @@ import {
 import { AttentionStage } from './attention-stage'
 import { CompleteStage } from './complete-stage'
 import { InstructionsStage } from './instructions-stage'
+import { LeaveStudy } from './leave-study'
 import { PracticeStage } from './practice-stage'
 import { failureMessage, withRetry } from './retry'
 import { TaskStage } from './task-stage'
@@ -29,6 +30,9 @@ interface Loaded {
   /** server time minus browser time */
   offsetMs: number
 }
+
+/** Stages of a running session, where the participant may choose to leave. */
+const RUNNING_STAGES: readonly SessionView['stage'][] = ['instructions', 'practice', 'task', 'attention']
 
 function isInvalidLink(error: FlowError) {
   return error.code === 'UNAUTHORIZED' || error.code === 'BAD_REQUEST'
@@ -112,6 +116,7 @@ export function SessionFlow({ backend, token }: { backend: ParticipantBackend; t
       {error ? <ReloadError error={error} onRetry={refresh} /> : null}
       {retrying ? <Loading>Connection problem — still trying to reach the server…</Loading> : null}
       <StageView backend={backend} token={token} view={view} offsetMs={offsetMs} advance={advance} refresh={refresh} />
+      {RUNNING_STAGES.includes(view.stage) ? <LeaveStudy backend={backend} token={token} onLeft={advance} /> : null}
     </div>
   )
 }

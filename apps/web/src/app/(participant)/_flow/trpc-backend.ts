@@ -107,6 +107,7 @@ export function createTrpcBackend(client: Client): ParticipantBackend {
     },
     submit: (input) => call(() => p.submit.mutate(input)),
     answerAttention: (input) => call(() => p.answerAttention.mutate(input)),
+    leave: (token) => call(() => p.leave.mutate({ token })),
     liveStream: streamSenior,
     liveTakeOver: (input) => call(() => p.liveTakeOver.mutate(input)),
     liveHandBack: (input) => call(() => p.liveHandBack.mutate(input)),

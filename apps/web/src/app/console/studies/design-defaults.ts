@@ -1,9 +1,10 @@
 // The designer's starting values and completion codes: plain functions (no 'use client'), so the server page can
-// make a new design's defaults (and its random completion code) and the browser form can reuse them.
+// make a new design's defaults (and its random completion codes) and the browser form can reuse them.
 import {
   PROLIFIC_PARAMS,
   type AttentionCheck,
   type HandoffRule,
+  type PowerPlanInput,
   type PracticeTask,
   type StudyDesignInput,
 } from '@/server/api/routers/studies.schema'
@@ -48,8 +49,40 @@ const DEFAULT_ATTENTION_CHECK: AttentionCheck = {
   correct: 'Blue',
 }
 
+/** The codes a new design starts with, one per outcome (they must differ). */
+export interface OutcomeCodes {
+  completed: string
+  screenedOut: string
+  timedOut: string
+}
+
+/** Three different random codes (a clash of 8 random characters is all but impossible; it is redrawn anyway). */
+export function randomOutcomeCodes(random?: (n: number) => Uint8Array): OutcomeCodes {
+  const codes: string[] = []
+  while (codes.length < 3) {
+    const code = randomCompletionCode(random)
+    if (!codes.includes(code)) codes.push(code)
+  }
+  return { completed: codes[0]!, screenedOut: codes[1]!, timedOut: codes[2]! }
+}
+
+/** The accuracy the power panel assumes for a condition until an evaluation or the researcher says otherwise. */
+export const DEFAULT_EXPECTED_ACCURACY = 0.5
+
+/** A power plan with the panel's defaults for the given condition names. */
+export function defaultPowerPlan(conditionNames: string[]): PowerPlanInput {
+  return {
+    alpha: 0.05,
+    power: 0.8,
+    accuracies: Object.fromEntries(conditionNames.map((name) => [name, DEFAULT_EXPECTED_ACCURACY])),
+    participantSd: 0.5,
+    problemSd: 0.5,
+    sources: {},
+  }
+}
+
 /** A new design's starting values: two conditions to fill in, 4 tasks of 300 s, handoff after step 2. */
-export function defaultDesign(datasets: DatasetOption[], completionCode: string): StudyDesignInput {
+export function defaultDesign(datasets: DatasetOption[], codes: OutcomeCodes): StudyDesignInput {
   const dataset = datasets.find((d) => d.name === 'digit-chains-eval') ?? datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0]
   return {
     name: '',
@@ -71,9 +104,22 @@ export function defaultDesign(datasets: DatasetOption[], completionCode: string)
     instructions: DEFAULT_INSTRUCTIONS,
     practice: { ...DEFAULT_PRACTICE },
     attentionChecks: [{ ...DEFAULT_ATTENTION_CHECK, options: [...DEFAULT_ATTENTION_CHECK.options] }],
-    completionCode,
+    completionCode: codes.completed,
     redirectUrl: '',
+    screenedOutCode: codes.screenedOut,
+    screenedOutRedirectUrl: '',
+    timedOutCode: codes.timedOut,
+    timedOutRedirectUrl: '',
     urlParams: [...PROLIFIC_PARAMS],
+    sessionTimeLimitSeconds: null,
+    refillDropouts: true,
+    juniorSamples: 4,
+    // no pay is assumed: the researcher sets it (the power panel's cost reads it)
+    currency: 'GBP',
+    basePayCents: 0,
+    bonusPerCorrectCents: 0,
+    bonusCapCents: null,
+    powerPlan: defaultPowerPlan(['TRL', 'GRPO']),
   }
 }
 

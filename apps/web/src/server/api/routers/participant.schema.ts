@@ -27,6 +27,9 @@ export const joinSchema = z.object({
 
 export const sessionSchema = z.object({ token: tokenSchema })
 
+/** "Leave the study": the token in the body (a POST), nothing else. */
+export const leaveSchema = z.object({ token: tokenSchema })
+
 export const practiceSchema = z.object({
   token: tokenSchema,
   continuation: z.string().max(MAX_CONTINUATION, `At most ${MAX_CONTINUATION} characters`),

@@ -1,6 +1,7 @@
 // The participant flow's API: no account; `join` hands out a session token and every other call presents it.
 // A token opens only its own session (and only a hash of it is stored). Study logic lives in
-// src/server/studies/participant-session.ts (stages, clock, idempotent writes) and assignment.ts (who gets what).
+// src/server/studies/participant-session.ts (stages, clock, idempotent writes, how a session ends), outcomes.ts
+// (the outcome rules and completion codes) and assignment.ts (who gets what, and the dropout refill).
 // Every call is rate-limited per client address (and join also per study), and an unexpected failure reaches the
 // participant only as a generic message with an error id that the server log carries with the real error.
 import { randomBytes } from 'node:crypto'
@@ -10,9 +11,18 @@ import { TRPCError } from '@trpc/server'
 import { Prisma } from '../../../generated/prisma/client'
 import { participantItems } from '../../studies/assignment'
 import {
+  assignDesignRow,
   attentionAnswers,
-  completeIfDone,
+  endSession,
+  timeOutAbsentSessions,
   hashToken,
+  isScreenedOut,
+  outcomeOf,
+  sessionEndedMessage,
+  sessionEndsAt,
+  settleSession,
+  taskLimitSeconds,
+  TIMEOUT_GRACE_MS,
   newParticipantToken,
   participantByToken,
   pendingAttentionCheck,
@@ -34,6 +44,7 @@ import {
   draftSchema,
   handBackSchema,
   joinSchema,
+  leaveSchema,
   liveTaskSchema,
   practiceSchema,
   sessionSchema,
@@ -99,9 +110,10 @@ function requireActive(p: ParticipantRow) {
   if (p.study.status === 'CLOSED' && !p.completedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN.CLOSED })
 }
 
-/** After completion a token only shows the completion page. */
+/** After the session ended (completed or any other outcome) a token only shows the completion page. */
 function requireNotComplete(p: ParticipantRow) {
-  if (p.completedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You have completed this study; there is nothing more to do.' })
+  const ended = sessionEndedMessage(p)
+  if (ended) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: ended })
 }
 
 /** The participant's task `assignmentId`, or NOT_FOUND: a token never reaches another participant's tasks. */
@@ -135,7 +147,7 @@ export const participantRouter = createTRPCRouter({
     await limit('joinPerIp', clientAddress(ctx.headers))
     const study = await ctx.db.study.findUnique({
       where: { id: input.studyId },
-      select: { id: true, status: true, urlParams: true, tasksPerParticipant: true },
+      select: { id: true, status: true, urlParams: true, tasksPerParticipant: true, refillDropouts: true },
     })
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such study. Check the link you were given.' })
     // counted only for studies that exist, so made-up ids cannot fill the limiter's table
@@ -181,26 +193,30 @@ export const participantRouter = createTRPCRouter({
           throw new TRPCError({ code: 'PRECONDITION_FAILED', message: now.status === 'OPEN' ? FULL : (NOT_OPEN[now.status] ?? NOT_OPEN.CLOSED) })
         }
         const ordinal = counted[0]!.ordinal
+        // sessions whose whole time ran out while their participant was away end now, so their rows can be refilled
+        await timeOutAbsentSessions(tx, study.id, TIMEOUT_GRACE_MS)
+        const { designRow, refillsId } = await assignDesignRow(tx, study, ordinal)
         const items = await tx.studyItem.findMany({
           where: { studyId: study.id },
           select: { id: true, conditionId: true, problemId: true, condition: { select: { name: true } }, problem: { select: { externalId: true } } },
         })
         if (items.length === 0) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN.GENERATING })
         const mine = participantItems(
-          ordinal,
+          designRow,
           items.map((i) => ({ id: i.id, conditionId: i.conditionId, conditionName: i.condition.name, problemId: i.problemId, problemExternalId: i.problem.externalId })),
           study.tasksPerParticipant,
         )
         await tx.participant.create({
           data: {
-            studyId: study.id, ordinal, externalId, tokenHash: hashToken(token), urlParams: params, userAgent, consentedAt: new Date(),
+            studyId: study.id, ordinal, designRow, refillsId, externalId, tokenHash: hashToken(token), urlParams: params, userAgent, consentedAt: new Date(),
             assignments: { create: mine.map((item, position) => ({ position, itemId: item.id })) },
           },
         })
       })
       return { token, declined: false }
     } catch (error) {
-      // two arrivals with the same id at the same instant: the unique index decides
+      // two arrivals with the same id at the same instant: the unique index decides (refills_id is unique too, but
+      // the study's row lock already serialises who refills whom)
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw conflict(false)
       throw error
     }
@@ -239,8 +255,16 @@ export const participantRouter = createTRPCRouter({
       requireActive(participant)
       const task = await ownTask(ctx.db, participant.id, input.assignmentId)
       if (!task.response) requireTasksReached(participant)
-      if (!task.startedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task can no longer be started.' })
-      started = { startedAt: task.startedAt, timeLimitSeconds: participant.study.timeLimitSeconds }
+      if (!task.startedAt) {
+        const ends = sessionEndsAt(participant)
+        if (ends && ends.getTime() <= Date.now()) {
+          // calling in after the whole session's limit, with nothing running: the session has timed out
+          await ctx.db.$transaction((tx) => endSession(tx, participant.id, 'TIMED_OUT'))
+          throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'The time for this study has run out.' })
+        }
+        throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This task can no longer be started.' })
+      }
+      started = { startedAt: task.startedAt, timeLimitSeconds: taskLimitSeconds(participant, task.startedAt) }
     }
     const startedAt = started.startedAt!
     return { startedAt: startedAt.toISOString(), deadline: deadlineOf(startedAt, started.timeLimitSeconds).toISOString(), serverNow: new Date().toISOString() }
@@ -268,8 +292,9 @@ export const participantRouter = createTRPCRouter({
     // a resend of an answered task is answered as the duplicate it is (also after completion); a new answer needs the
     // stages before it
     if (!claimed.response) requireTasksReached(participant)
-    // the server decides time-outs: a claim before the deadline is refused and counted (the dashboard flags it)
-    const limitSeconds = participant.study.timeLimitSeconds
+    // the server decides time-outs: a claim before the deadline is refused and counted (the dashboard flags it); the
+    // deadline is the task's own, or the whole session's end when that comes first
+    const limitSeconds = claimed.startedAt ? taskLimitSeconds(participant, claimed.startedAt) : participant.study.timeLimitSeconds
     if (input.timedOut === true && !claimed.response && claimed.startedAt && !mayClaimTimeout(claimed.startedAt, limitSeconds, now)) {
       await ctx.db.participant.update({ where: { id: participant.id }, data: { earlyTimeoutClaims: { increment: 1 } } })
       const left = Math.ceil((deadlineOf(claimed.startedAt, limitSeconds).getTime() - now.getTime()) / 1000)
@@ -289,13 +314,14 @@ export const participantRouter = createTRPCRouter({
       const result = await storeResponse(tx, {
         assignmentId: task.id,
         startedAt: task.startedAt ?? now,
-        timeLimitSeconds: participant.study.timeLimitSeconds,
+        timeLimitSeconds: task.startedAt ? taskLimitSeconds(participant, task.startedAt) : participant.study.timeLimitSeconds,
         answer: { continuation: finished?.text ?? input.continuation, answer: input.answer, easeRating: input.easeRating, confidence: input.confidence },
         timedOut: input.timedOut === true,
         now,
         traceId: finished?.traceId ?? null,
       })
-      const complete = await completeIfDone(tx, participant.id, studyAttentionChecks(participant.study))
+      // the session ends here when this was its last task, or when its whole time had run out
+      const complete = result.duplicate ? outcomeOf(participant) !== null : await settleSession(tx, participant, now)
       return { ...result, complete }
     })
   }),
@@ -317,8 +343,10 @@ export const participantRouter = createTRPCRouter({
     const participant = await participantByToken(ctx.db, input.token)
     requireActive(participant)
     const checks = studyAttentionChecks(participant.study)
-    // a repeat after completion is answered as before (it changes nothing); a first answer needs the stages before it
-    if (!participant.completedAt) requireTasksReached(participant)
+    // a repeat after the session ended is answered as before (it changes nothing); a first answer needs the stages
+    // before it and a running session
+    const endedBefore = outcomeOf(participant)
+    if (!endedBefore) requireTasksReached(participant)
     const check = checks.find((c) => c.id === input.checkId)
     if (!check) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such question in this study.' })
     if (!check.options.includes(input.answer)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Choose one of the options.' })
@@ -328,15 +356,34 @@ export const participantRouter = createTRPCRouter({
       const current = await tx.participant.findUniqueOrThrow({ where: { id: participant.id }, select: { attention: true } })
       const answers = attentionAnswers(current)
       if (!answers.some((a) => a.checkId === check.id)) {
+        if (endedBefore) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: sessionEndedMessage(participant)! })
         const done = await tx.response.count({ where: { assignment: { participantId: participant.id } } })
         if (pendingAttentionCheck(checks, answers, done)?.id !== check.id) {
           throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This question is not due yet.' })
         }
-        answers.push({ checkId: check.id, answer: input.answer, correct: input.answer === check.correct, at: new Date().toISOString() })
+        const now = new Date()
+        answers.push({ checkId: check.id, answer: input.answer, correct: input.answer === check.correct, at: now.toISOString() })
         await tx.participant.update({ where: { id: participant.id }, data: { attention: answers as unknown as Prisma.InputJsonValue } })
+        // the second failed check ends the session (SCREENED_OUT); otherwise it may be the last step
+        return { complete: await settleSession(tx, participant, now, { screenedOut: isScreenedOut(checks, answers) }) }
       }
-      const complete = await completeIfDone(tx, participant.id, checks)
-      return { complete }
+      return { complete: outcomeOf(participant) !== null }
     })
+  }),
+
+  /**
+   * "Leave the study": the participant ends the session themselves (RETURNED, no completion code). A repeat, or a
+   * session that had already ended, changes nothing and answers with how it ended.
+   */
+  leave: participantProcedure.input(leaveSchema).mutation(async ({ ctx, input }) => {
+    const participant = await participantByToken(ctx.db, input.token)
+    requireActive(participant)
+    if (!participant.consentedAt) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'You have not consented to take part, so there is nothing to leave.' })
+    const ended = outcomeOf(participant)
+    if (ended) return { outcome: ended }
+    await ctx.db.$transaction((tx) => endSession(tx, participant.id, 'RETURNED'))
+    // another call may have ended the session first: first wins, and this says which
+    const now = await ctx.db.participant.findUniqueOrThrow({ where: { id: participant.id }, select: { outcome: true, completedAt: true } })
+    return { outcome: outcomeOf(now)! }
   }),
 })

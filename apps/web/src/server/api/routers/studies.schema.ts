@@ -1,9 +1,12 @@
 // Input schemas of the studies router, and the study design's JSON shapes (handoff rule, practice task, attention
-// checks). Pure zod, no server imports: the designer form validates with the same schema.
+// checks, power plan), with the design's pay and per-outcome codes. Pure zod, no server imports: the designer form
+// validates with the same schema (one schema, its fieldsets in console/studies/fieldsets).
 import { z } from 'zod'
 
 import { pageInput } from '../pagination'
 import { requiredNumber, wholeNumber, emailAddress } from '../fields'
+import { OUTCOMES } from '../../studies/outcomes'
+import { formatMoney } from '../../../components/format'
 
 /** The URL parameters Prolific appends to a study link; a study may accept others too. */
 export const PROLIFIC_PARAMS = ['PROLIFIC_PID', 'STUDY_ID', 'SESSION_ID'] as const
@@ -48,6 +51,55 @@ const conditionSchema = z.object({
   live: z.boolean().default(false),
 })
 
+/** Currencies a study pays in (all with a hundredth as their smallest unit: amounts are stored in that unit). */
+export const CURRENCIES = ['GBP', 'USD', 'EUR', 'CAD', 'AUD', 'CHF'] as const
+export type Currency = (typeof CURRENCIES)[number]
+export const MAX_JUNIOR_SAMPLES = 32
+
+/** An amount in the currency's smallest unit (pence, cents), typed by the designer as money. */
+const cents = (label: string, maxCents: number) =>
+  requiredNumber(label)
+    .int(`${label}: whole pence or cents`)
+    .min(0, `${label} cannot be negative`)
+    .max(maxCents, `${label}: at most ${(maxCents / 100).toFixed(2)}`)
+
+const completionCodeOf = (label: string) =>
+  z.string({ error: `${label} is required` }).trim().regex(/^[A-Za-z0-9_-]{1,64}$/, `${label}: 1–64 letters, digits, _ or -`)
+
+/** An optional redirect: '' or null is none. */
+const redirectUrlOf = (label: string) =>
+  z
+    .union([z.literal(''), z.url({ protocol: /^https?$/, error: `${label} must be an http(s) URL` })])
+    .nullable()
+    .optional()
+    .transform((v) => (v ? v : null))
+
+/** An optional outcome code: '' or null is none (the participant is then told there is no code). */
+const optionalCodeOf = (label: string) =>
+  z
+    .union([z.literal(''), completionCodeOf(label)])
+    .nullable()
+    .optional()
+    .transform((v) => (v ? v : null))
+
+const probability = (label: string) =>
+  requiredNumber(label).gt(0, `${label} must be between 0 and 1 (exclusive)`).lt(1, `${label} must be between 0 and 1 (exclusive)`)
+
+/**
+ * The designer's power plan (server/studies/power.ts simulates it; the studies router stores it in studies.power_plan
+ * with the simulated curve, N needed and cost). accuracies: the expected accuracy per condition, by condition name.
+ */
+export const powerPlanSchema = z.object({
+  alpha: requiredNumber('α').gt(0, 'α must be above 0').max(0.2, 'α must be at most 0.2'),
+  power: requiredNumber('Target power').min(0.5, 'Target power must be between 0.5 and 0.99').max(0.99, 'Target power must be between 0.5 and 0.99'),
+  accuracies: z.record(z.string().min(1).max(40), probability('Expected accuracy')),
+  participantSd: requiredNumber('Participant sd').min(0, 'Participant sd must be between 0 and 3').max(3, 'Participant sd must be between 0 and 3').default(0.5),
+  problemSd: requiredNumber('Problem sd').min(0, 'Problem sd must be between 0 and 3').max(3, 'Problem sd must be between 0 and 3').default(0.5),
+  /** where each accuracy came from, by condition name (the prefill's sentence, or "entered by hand") */
+  sources: z.record(z.string().min(1).max(40), z.string().max(300)).default({}),
+})
+export type PowerPlanInput = z.input<typeof powerPlanSchema>
+
 const urlParamName = z
   .string()
   .trim()
@@ -73,17 +125,34 @@ export const studyDesignObject = z.object({
   minSecondsPerTask: wholeNumber('Minimum seconds per task', 0, 3_600).default(10),
   /** consenting participants admitted at most (blank: no cap), so a flood of joins cannot use up the design */
   maxParticipants: wholeNumber('Maximum participants', 1, 100_000).nullable().optional().transform((v) => v ?? null),
-  completionCode: z
-    .string({ error: 'Completion code is required' })
-    .trim()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'Completion code: 1–64 letters, digits, _ or -'),
-  redirectUrl: z
-    .union([z.literal(''), z.url({ protocol: /^https?$/, error: 'Redirect URL must be an http(s) URL' })])
+  completionCode: completionCodeOf('Completion code'),
+  redirectUrl: redirectUrlOf('Redirect URL'),
+  /** the code and redirect of a participant screened out by the attention checks, and of one who ran out of time */
+  screenedOutCode: optionalCodeOf('Screened-out code'),
+  screenedOutRedirectUrl: redirectUrlOf('Screened-out redirect URL'),
+  timedOutCode: optionalCodeOf('Timed-out code'),
+  timedOutRedirectUrl: redirectUrlOf('Timed-out redirect URL'),
+  urlParams: z.array(urlParamName).max(10, 'At most 10 URL parameters').default([...PROLIFIC_PARAMS]),
+  /** the whole session's limit from consent (null: derived from the tasks' limits, server/studies/outcomes.ts) */
+  sessionTimeLimitSeconds: requiredNumber('Whole-session time limit')
+    .int('Whole-session time limit: whole seconds')
+    .min(60, 'Whole-session time limit: at least 1 minute')
+    .max(86_400, 'Whole-session time limit: at most 24 hours')
     .nullable()
     .optional()
-    .transform((v) => (v ? v : null)),
-  urlParams: z.array(urlParamName).max(10, 'At most 10 URL parameters').default([...PROLIFIC_PARAMS]),
+    .transform((v) => v ?? null),
+  /** a dropout's design row goes to the next arrival (false: pure arrival order) */
+  refillDropouts: z.boolean().default(true),
+  /** the junior's samples per study item (k) */
+  juniorSamples: wholeNumber('Junior samples per item', 1, MAX_JUNIOR_SAMPLES).default(4),
+  currency: z.enum(CURRENCIES, { error: `Choose a currency (${CURRENCIES.join(', ')})` }).default('GBP'),
+  basePayCents: cents('Base pay', 100_000).default(0),
+  bonusPerCorrectCents: cents('Bonus per correct answer', 10_000).default(0),
+  /** null: no cap */
+  bonusCapCents: cents('Bonus cap', 100_000).nullable().optional().transform((v) => v ?? null),
+  powerPlan: powerPlanSchema.nullable().optional().transform((v) => v ?? null),
 })
+
 
 /** Cross-field rules, shared by create and update. */
 function checkDesign(d: z.infer<typeof studyDesignObject>, ctx: z.RefinementCtx) {
@@ -106,6 +175,53 @@ function checkDesign(d: z.infer<typeof studyDesignObject>, ctx: z.RefinementCtx)
     }
   })
   if (new Set(d.urlParams).size !== d.urlParams.length) ctx.addIssue({ code: 'custom', path: ['urlParams'], message: 'URL parameters must differ' })
+  checkOutcomes(d, ctx)
+  checkPay(d, ctx)
+  checkPowerPlan(d, ctx)
+}
+
+/** Each outcome its own code (the recruiting platform tells outcomes apart by the code); a session limit that fits the tasks. */
+function checkOutcomes(d: z.infer<typeof studyDesignObject>, ctx: z.RefinementCtx) {
+  const codes: [string, string, string | null][] = [
+    ['completionCode', 'the completion code', d.completionCode],
+    ['screenedOutCode', 'the screened-out code', d.screenedOutCode],
+    ['timedOutCode', 'the timed-out code', d.timedOutCode],
+  ]
+  codes.forEach(([path, , code], i) => {
+    // compared ignoring case: a participant retyping a code may change it
+    const same = codes.slice(0, i).find(([, , other]) => code && other && other.toLowerCase() === code.toLowerCase())
+    if (same) ctx.addIssue({ code: 'custom', path: [path], message: `Each outcome needs its own code: this is ${same[1]} again` })
+  })
+  const taskSeconds = d.tasksPerParticipant * d.timeLimitSeconds
+  if (d.sessionTimeLimitSeconds !== null && d.sessionTimeLimitSeconds < taskSeconds) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sessionTimeLimitSeconds'],
+      message: `Whole-session time limit must be at least the tasks' own limits (${d.tasksPerParticipant} × ${d.timeLimitSeconds} s = ${minutes(taskSeconds)} min)`,
+    })
+  }
+}
+
+const minutes = (seconds: number) => Number((seconds / 60).toFixed(1)).toString()
+
+function checkPay(d: z.infer<typeof studyDesignObject>, ctx: z.RefinementCtx) {
+  if (d.bonusCapCents !== null && d.bonusPerCorrectCents > 0 && d.bonusCapCents < d.bonusPerCorrectCents) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bonusCapCents'],
+      message: `The bonus cap (${formatMoney(d.bonusCapCents, d.currency)}) is below the bonus per correct answer (${formatMoney(d.bonusPerCorrectCents, d.currency)}): nobody could earn even one`,
+    })
+  }
+}
+
+/** The plan's accuracies are the conditions' (by name), one for each. */
+function checkPowerPlan(d: z.infer<typeof studyDesignObject>, ctx: z.RefinementCtx) {
+  if (!d.powerPlan) return
+  const names = new Set(d.conditions.map((c) => c.name))
+  const strangers = Object.keys(d.powerPlan.accuracies).filter((n) => !names.has(n))
+  const missing = [...names].filter((n) => !(n in d.powerPlan!.accuracies))
+  if (strangers.length) ctx.addIssue({ code: 'custom', path: ['powerPlan', 'accuracies'], message: `Power plan: no condition is named ${strangers.map((n) => `"${n}"`).join(', ')}` })
+  if (missing.length) ctx.addIssue({ code: 'custom', path: ['powerPlan', 'accuracies'], message: `Power plan: give an expected accuracy for ${missing.map((n) => `"${n}"`).join(', ')}` })
 }
 
 export const studyDesignSchema = studyDesignObject.superRefine(checkDesign)
@@ -113,6 +229,12 @@ export type StudyDesign = z.infer<typeof studyDesignSchema>
 export type StudyDesignInput = z.input<typeof studyDesignSchema>
 
 export const updateStudySchema = z.object({ id: z.string().min(1), design: studyDesignSchema })
+
+/** The power panel's prefill: the chosen checkpoints' model-side handoff accuracy at the study's handoff rule. */
+export const powerPrefillSchema = z.object({
+  checkpointIds: z.array(z.string().min(1)).min(1, 'Choose a checkpoint').max(MAX_CONDITIONS, `At most ${MAX_CONDITIONS} checkpoints`),
+  handoffRule: handoffRuleSchema,
+})
 export const studyIdSchema = z.object({ id: z.string().min(1, 'Give a study id') })
 
 export const STUDY_STATUSES = ['DRAFT', 'GENERATING', 'OPEN', 'PAUSED', 'CLOSED'] as const
@@ -126,6 +248,8 @@ export const participantsSchema = z.object({
   id: z.string().min(1),
   ...pageInput,
   filter: z.enum(['all', 'completed', 'excluded', 'in-progress']).default('all'),
+  // how the session ended (participants.outcome); absent: any
+  outcome: z.enum(OUTCOMES).optional(),
 })
 
 export const participantSessionSchema = z.object({ id: z.string().min(1), participantId: z.string().min(1) })

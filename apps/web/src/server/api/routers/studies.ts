@@ -7,13 +7,17 @@ import { randomBytes } from 'node:crypto'
 
 import { TRPCError } from '@trpc/server'
 
-import type { Prisma } from '../../../generated/prisma/client'
+import { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
+import { parseReport } from '../../evaluation-reports'
 import { requireStudyNeed, studyAccess, studyPermissions } from '../../auth/access'
 import type { Db } from '../../db'
 import { enqueueJob } from '../../jobs'
 import { LATIN_SQUARE_RULE, participantItems } from '../../studies/assignment'
-import { participantSession, studyDashboard, studyParticipants } from '../../studies/dashboard'
+import { enqueueStudyAnalysis, participantSession, studyAnalysis, studyDashboard, studyParticipants } from '../../studies/dashboard'
+import { requestStoredExport, storedExportSchema } from '../../studies/export'
+import { handoffPointText, nearestHandoffPoint, powerPlanFor } from '../../studies/power'
+import { buildPreregistrationDraft, preregistrationStatus } from '../../studies/preregistration'
 import { fieldError } from '../errors'
 import { paged, skipTake } from '../pagination'
 import { createTRPCRouter, researcherProcedure, studyProcedure } from '../trpc'
@@ -23,8 +27,8 @@ import {
   listStudiesSchema,
   participantSessionSchema,
   participantsSchema,
+  powerPrefillSchema,
   removeCollaboratorSchema,
-  requestExportSchema,
   studyDesignSchema,
   studyIdSchema,
   updateStudySchema,
@@ -70,15 +74,36 @@ async function checkReferences(db: Db, design: StudyDesign) {
   if (Object.keys(errors).length) throw fieldError(errors)
 }
 
-function designData(design: StudyDesign) {
-  const { conditions: _conditions, ...fields } = design
+function designData(design: StudyDesign, powerPlan: Prisma.InputJsonValue | typeof Prisma.DbNull) {
+  const { conditions: _conditions, powerPlan: _powerPlan, ...fields } = design
   return {
     ...fields,
     handoffRule: fields.handoffRule as Prisma.InputJsonValue,
     practice: fields.practice as Prisma.InputJsonValue,
     attentionChecks: fields.attentionChecks as unknown as Prisma.InputJsonValue,
+    powerPlan,
   }
 }
+
+/**
+ * The design's power plan as stored (studies.power_plan, part of the preregistration): its inputs with the curve, N
+ * needed and cost re-simulated here (studies/power.ts, the same seeded code the designer runs), so what is stored
+ * follows from what is stored beside it.
+ */
+async function storedPowerPlan(db: Db, design: StudyDesign): Promise<Prisma.InputJsonValue | typeof Prisma.DbNull> {
+  if (!design.powerPlan) return Prisma.DbNull
+  const checkpoints = await db.checkpoint.findMany({
+    where: { id: { in: design.conditions.map((c) => c.checkpointId) } },
+    select: { id: true, run: { select: { algorithm: true } } },
+  })
+  const algorithmOf = new Map(checkpoints.map((c) => [c.id, c.run?.algorithm ?? null]))
+  const conditions = design.conditions.map((c) => ({ name: c.name, algorithm: algorithmOf.get(c.checkpointId) ?? null }))
+  const { elapsedMs: _elapsed, ...plan } = powerPlanFor({ ...design, conditions }, design.powerPlan)
+  return plan as unknown as Prisma.InputJsonValue
+}
+
+/** Model-side accuracies are kept inside (0, 1), where the power simulation's logits are finite. */
+const PREFILL_BOUNDS = [0.01, 0.99] as const
 
 const TRANSITIONS = {
   pause: { from: ['OPEN'], to: 'PAUSED', verb: 'pause' },
@@ -166,7 +191,8 @@ export const studiesRouter = createTRPCRouter({
       },
     })
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: `No study ${input.id}` })
-    const { hashSalt: _salt, jobs, ...rest } = study
+    // the preregistration's texts are downloaded (/api/studies/<id>/preregistration), not polled with the page
+    const { hashSalt: _salt, jobs, preregistrationDraft, preregistrationJson: _json, preregistrationMarkdown: _markdown, ...rest } = study
     const itemsWithTraces = await ctx.db.studyItem.count({ where: { studyId: study.id, traceId: { not: null } } })
     // the design is lab-wide; what the caller may do beyond reading it, for the page's sections and buttons
     const { mayControl, mayReadParticipantData, mayExportRawIds } = studyPermissions(ctx.user, await studyAccess(ctx.db, ctx.user, study.id))
@@ -175,6 +201,10 @@ export const studiesRouter = createTRPCRouter({
       mayReadParticipantData,
       mayExportRawIds,
       generationJob: jobs[0] ?? null,
+      preregistration: {
+        status: preregistrationStatus({ preregistrationSha256: study.preregistrationSha256, preregistrationDraft }),
+        sha256: study.preregistrationSha256,
+      },
       itemsWithTraces,
       link: studyLinkPath(study.id),
       assignmentRuleText: LATIN_SQUARE_RULE,
@@ -185,10 +215,11 @@ export const studiesRouter = createTRPCRouter({
 
   create: researcherProcedure.input(studyDesignSchema).mutation(async ({ ctx, input }) => {
     await checkReferences(ctx.db, input)
+    const powerPlan = await storedPowerPlan(ctx.db, input)
     return ctx.db.$transaction(async (tx) => {
       const study = await tx.study.create({
         data: {
-          ...designData(input),
+          ...designData(input, powerPlan),
           ownerId: ctx.user.id,
           hashSalt: randomBytes(16).toString('hex'),
           conditions: { create: input.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId, live: c.live })) },
@@ -204,15 +235,49 @@ export const studiesRouter = createTRPCRouter({
     const study = ctx.study
     if (study.status !== 'DRAFT') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Only a draft study can be edited' })
     await checkReferences(ctx.db, input.design)
+    const powerPlan = await storedPowerPlan(ctx.db, input.design)
     return ctx.db.$transaction(async (tx) => {
       await tx.studyItem.deleteMany({ where: { studyId: study.id } })
       await tx.studyCondition.deleteMany({ where: { studyId: study.id } })
       await tx.study.update({
         where: { id: study.id },
-        data: { ...designData(input.design), conditions: { create: input.design.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId, live: c.live })) } },
+        data: { ...designData(input.design, powerPlan), conditions: { create: input.design.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId, live: c.live })) } },
       })
       await audit(tx, { actorId: ctx.user.id, action: 'study.update', entity: 'studies', entityId: study.id })
       return { id: study.id }
+    })
+  }),
+
+  /**
+   * The power panel's prefill: per checkpoint, the model-side accuracy at the study's handoff rule — the point nearest
+   * the rule on the handoff curve (after step k: handoff_senior_first_k; at fraction f: handoff_fraction) of the
+   * checkpoint's newest finished evaluation that has that curve — and a sentence saying where it came from.
+   */
+  powerPrefill: researcherProcedure.input(powerPrefillSchema).query(async ({ ctx, input }) => {
+    const rule = input.handoffRule
+    const curve = rule.kind === 'step' ? 'handoff_senior_first_k' : 'handoff_fraction'
+    const rows = await ctx.db.$queryRaw<{ id: string; checkpointId: string; curve: unknown }[]>`
+      SELECT er.id, er.checkpoint_id AS "checkpointId", r.report -> 'curves' -> ${curve} AS curve
+      FROM evaluation_runs er JOIN evaluation_reports r ON r.evaluation_run_id = er.id
+      WHERE er.checkpoint_id = ANY(${[...new Set(input.checkpointIds)]}) AND er.status = 'SUCCEEDED'
+        AND r.report -> 'curves' -> ${curve} IS NOT NULL
+      ORDER BY er.created_at DESC, er.id DESC, r.created_at DESC`
+    return input.checkpointIds.map((checkpointId) => {
+      for (const row of rows.filter((r) => r.checkpointId === checkpointId)) {
+        const point = nearestHandoffPoint(parseReport(null, { curves: { [curve]: row.curve } }), rule)
+        if (!point) continue
+        const accuracy = Math.min(PREFILL_BOUNDS[1], Math.max(PREFILL_BOUNDS[0], point.accuracy))
+        const exact = (rule.kind === 'step' ? rule.k : rule.f) === point.x
+        const source =
+          `from evaluation ${row.id}, ${handoffPointText(rule, point.x)}: ${point.accuracy.toFixed(2)}` +
+          (exact ? '' : ` (the evaluated point nearest the study's ${handoffPointText(rule, rule.kind === 'step' ? rule.k : rule.f)})`) +
+          (accuracy !== point.accuracy ? `, taken as ${accuracy} for the simulation` : '')
+        return { checkpointId, evaluationId: row.id, x: point.x, accuracy, source }
+      }
+      return {
+        checkpointId, evaluationId: null, x: null, accuracy: null,
+        source: `no finished evaluation of this checkpoint has the ${curve} curve: enter the accuracy you expect`,
+      }
     })
   }),
 
@@ -226,11 +291,11 @@ export const studiesRouter = createTRPCRouter({
     return ctx.db.$transaction(async (tx) => {
       const study = await tx.study.findUniqueOrThrow({
         where: { id: owned.id },
-        select: { id: true, datasetId: true, problemCount: true, seed: true, conditions: { select: { id: true } } },
+        include: { conditions: { select: { id: true, name: true, checkpointId: true, live: true, checkpoint: { select: { run: { select: { algorithm: true } } } } } } },
       })
       // a seeded sample: order by a hash of (seed, problem id), so the same design always picks the same problems
-      const problems = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM problems WHERE dataset_id = ${study.datasetId}
+      const problems = await tx.$queryRaw<{ id: string; externalId: string }[]>`
+        SELECT id, external_id AS "externalId" FROM problems WHERE dataset_id = ${study.datasetId}
         ORDER BY md5(${String(study.seed)} || ':' || id), id LIMIT ${study.problemCount}`
       if (problems.length < study.problemCount) {
         throw fieldError({ problemCount: [`The dataset has ${problems.length} problems; the study needs ${study.problemCount}`] })
@@ -239,7 +304,16 @@ export const studiesRouter = createTRPCRouter({
       await tx.studyItem.createMany({
         data: study.conditions.flatMap((c) => problems.map((p) => ({ studyId: study.id, conditionId: c.id, problemId: p.id }))),
       })
-      await tx.study.update({ where: { id: study.id }, data: { status: 'GENERATING', launchedAt: new Date(), generationError: null } })
+      // the preregistration's design part; the worker completes and freezes it when the study opens
+      const preregistrationDraft = buildPreregistrationDraft({
+        study,
+        conditions: study.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId, live: c.live, algorithm: c.checkpoint.run?.algorithm ?? null })),
+        problems,
+      })
+      await tx.study.update({
+        where: { id: study.id },
+        data: { status: 'GENERATING', launchedAt: new Date(), generationError: null, preregistrationDraft: preregistrationDraft as unknown as Prisma.InputJsonValue },
+      })
       const jobId = await enqueueJob(tx, { kind: 'GENERATE_STUDY_TRACES', payload: { studyId: study.id }, studyId: study.id, createdById: ctx.user.id })
       await audit(tx, { actorId: ctx.user.id, action: 'study.launch', entity: 'studies', entityId: study.id, details: { jobId, items: study.conditions.length * problems.length } })
       return { jobId }
@@ -254,8 +328,24 @@ export const studiesRouter = createTRPCRouter({
     return studyDashboard(ctx.db, input.id, { applyExclusions: input.applyExclusions })
   }),
 
+  /** The newest cached mixed-model fit, responses since, and the fitting job's state (reads only: the worker fits). */
+  analysis: studyProcedure('participantData').input(studyIdSchema).query(async ({ ctx, input }) => {
+    return studyAnalysis(ctx.db, input.id)
+  }),
+
+  /** Queues a new fit of the mixed model (STUDY_ANALYSIS), unless one is already queued. */
+  refitModel: studyProcedure('participantData').input(studyIdSchema).mutation(async ({ ctx, input }) => {
+    return ctx.db.$transaction(async (tx) => {
+      const queued = await enqueueStudyAnalysis(tx, input.id, ctx.user.id)
+      if (!queued.alreadyQueued) {
+        await audit(tx, { actorId: ctx.user.id, action: 'study.refit_model', entity: 'studies', entityId: input.id, details: { jobId: queued.jobId } })
+      }
+      return queued
+    })
+  }),
+
   participants: studyProcedure('participantData').input(participantsSchema).query(async ({ ctx, input }) => {
-    return studyParticipants(ctx.db, input.id, { page: input.page, pageSize: input.pageSize, filter: input.filter })
+    return studyParticipants(ctx.db, input.id, { page: input.page, pageSize: input.pageSize, filter: input.filter, outcome: input.outcome })
   }),
 
   participantSession: studyProcedure('participantData').input(participantSessionSchema).query(async ({ ctx, input }) => {
@@ -274,6 +364,7 @@ export const studiesRouter = createTRPCRouter({
       select: {
         id: true, name: true, status: true, consentText: true, instructions: true, practice: true, attentionChecks: true,
         timeLimitSeconds: true, completionCode: true, redirectUrl: true, tasksPerParticipant: true, problemCount: true, datasetId: true,
+        screenedOutCode: true, screenedOutRedirectUrl: true, timedOutCode: true, timedOutRedirectUrl: true, sessionTimeLimitSeconds: true,
         conditions: { orderBy: { name: 'asc' }, select: { id: true, name: true, live: true } },
       },
     })
@@ -300,18 +391,13 @@ export const studiesRouter = createTRPCRouter({
     return { ...design, tasks, liveConditions: study.conditions.filter((c) => c.live).map((c) => c.name) }
   }),
 
-  /** Queues a Parquet export (worker job EXPORT_STUDY); CSV and JSONL stream from /api/studies/<id>/export. */
-  requestExport: studyProcedure('participantData').input(requestExportSchema).mutation(async ({ ctx, input }) => {
+  /**
+   * Queues a Parquet export or the analysis bundle (zip) for the worker (EXPORT_STUDY); CSV and JSONL stream from
+   * /api/studies/<id>/export, the Prolific bonus file from /api/studies/<id>/bonus.
+   */
+  requestExport: studyProcedure('participantData').input(storedExportSchema).mutation(async ({ ctx, input }) => {
     if (input.idMode === 'raw') requireStudyNeed(ctx.user, ctx.study, 'rawIds')
-    return ctx.db.$transaction(async (tx) => {
-      const row = await tx.studyExport.create({
-        data: { studyId: input.id, format: 'PARQUET', idMode: input.idMode, createdById: ctx.user.id },
-        select: { id: true },
-      })
-      const jobId = await enqueueJob(tx, { kind: 'EXPORT_STUDY', payload: { exportId: row.id }, studyId: input.id, createdById: ctx.user.id })
-      await audit(tx, { actorId: ctx.user.id, action: 'study.export', entity: 'studies', entityId: input.id, details: { exportId: row.id, format: 'PARQUET', idMode: input.idMode, jobId } })
-      return { exportId: row.id, jobId }
-    })
+    return ctx.db.$transaction((tx) => requestStoredExport(tx, { studyId: input.id, idMode: input.idMode, format: input.format, userId: ctx.user.id }))
   }),
 
   exports: studyProcedure('participantData').query(async ({ ctx, input }) => {

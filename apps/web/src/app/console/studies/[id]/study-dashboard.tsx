@@ -1,18 +1,21 @@
 'use client'
 // The study's dashboard (studies.dashboard): counts, accuracy by condition (bars with 95% intervals and the same
-// figures as a table), time and ratings by condition, live conditions' take-overs and shares, accuracy by handoff
-// step, and the two-condition difference.
+// figures as a table), time and ratings by condition, live conditions' take-overs and shares, people beside the frozen
+// junior (by handoff step, and item by item), the two-condition difference and the mixed-effects model (its own
+// query, studies.analysis, reading the worker's cached fit).
 // Exclusions are decided on the server (the SQL views); "Apply exclusions" only chooses whether the analyses drop them.
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 
-import { IntervalLineChart } from '@/components/charts/interval-line-chart'
 import { DataTable } from '@/components/data-table'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { AccuracyBarChart } from './accuracy-bar-chart'
-import { formatInterval, formatValue, IntervalCell } from './interval'
+import { HumanJuniorChart } from './human-junior-chart'
+import { formatValue, IntervalCell } from './interval'
+import { ItemAgreementScatter } from './item-agreement-scatter'
+import { MixedModelCard } from './mixed-model-card'
 
 type Dashboard = RouterOutputs['studies']['dashboard']
 type ConditionStats = Dashboard['conditions'][number]
@@ -56,28 +59,24 @@ export function StudyDashboard({ id, live }: { id: string; live: boolean }) {
           {query.error.message}
         </p>
       ) : (
-        <DashboardBody data={query.data} applyExclusions={applyExclusions} onApplyExclusions={setApplyExclusions} />
+        <DashboardBody id={id} data={query.data} applyExclusions={applyExclusions} onApplyExclusions={setApplyExclusions} />
       )}
     </section>
   )
 }
 
 function DashboardBody({
+  id,
   data,
   applyExclusions,
   onApplyExclusions,
 }: {
+  id: string
   data: Dashboard
   applyExclusions: boolean
   onApplyExclusions: (value: boolean) => void
 }) {
   const conditions = data.conditions
-  const series = conditions.map((c) => ({
-    name: c.name,
-    points: data.byHandoffStep
-      .filter((p) => p.conditionId === c.conditionId)
-      .map((p) => ({ x: p.handoffStep, value: p.accuracy.value, low: p.accuracy.low, high: p.accuracy.high, n: p.accuracy.n })),
-  }))
   const conditionLabel = (c: ConditionStats) => `${c.name}${c.algorithm ? ` (${c.algorithm})` : ''}`
 
   return (
@@ -176,20 +175,61 @@ function DashboardBody({
         </div>
       ) : null}
 
-      <IntervalLineChart
-        testId="handoff-step-chart"
-        title="Accuracy by handoff step"
-        xLabel="handoff step (senior steps shown)"
-        yLabel="accuracy"
-        yDomain={[0, 1]}
-        series={series}
-        description={series
-          .map((s) => `${s.name}: ${s.points.map((p) => `step ${p.x} ${formatInterval({ value: p.value, low: p.low, high: p.high, n: p.n })}`).join(', ') || 'no steps'}`)
-          .join('; ')}
-      />
+      <section className="space-y-3" aria-labelledby="junior-heading" data-testid="human-junior">
+        <h3 id="junior-heading" className="font-semibold">
+          People beside the junior
+        </h3>
+        <JuniorStatusNote junior={data.junior} />
+        <div className="grid gap-4 lg:grid-cols-2">
+          <HumanJuniorChart testId="handoff-step-chart" points={data.byHandoffStep} conditions={conditions} />
+          <ItemAgreementScatter
+            testId="agreement-scatter"
+            items={data.items}
+            conditions={conditions}
+            correlation={data.agreement.correlation}
+            method={data.agreement.method}
+          />
+        </div>
+        <p className="text-xs text-slate-600">
+          People: verified responses ({applyExclusions ? 'exclusions applied' : 'everyone'}), 95% Wilson interval. Junior: its samples on the
+          same cut traces, pooled; the 95% interval counts items, not samples, as the units (a Wilson interval at the items’ design effect).
+        </p>
+      </section>
 
-      <DifferenceCard difference={data.difference} conditions={conditions} />
+      <div className="grid gap-4 lg:grid-cols-2">
+        <DifferenceCard difference={data.difference} conditions={conditions} />
+        <MixedModelCard id={id} wilson={conditions.map((c) => ({ name: c.name, accuracy: c.accuracy }))} />
+      </div>
     </>
+  )
+}
+
+const JUNIOR_STATE_TEXT: Record<Dashboard['junior']['state'], string> = {
+  'not-applicable': 'Junior evaluation: not applicable — every condition is live (there is no fixed prefix for the junior to finish).',
+  pending: 'Junior evaluation: pending — it is queued when the study opens.',
+  queued: 'Junior evaluation: queued.',
+  running: 'Junior evaluation: running.',
+  failed: 'Junior evaluation: failed.',
+  done: 'Junior evaluation: done.',
+}
+
+function JuniorStatusNote({ junior }: { junior: Dashboard['junior'] }) {
+  return (
+    <div className="text-sm" data-testid="junior-status" data-state={junior.state}>
+      <p className={junior.state === 'failed' ? 'font-medium text-red-800' : 'text-slate-700'}>
+        {JUNIOR_STATE_TEXT[junior.state]}
+        {junior.itemsExpected > 0 ? (
+          <span className="text-slate-600">
+            {' '}
+            {junior.itemsEvaluated} of {junior.itemsExpected} items have its {junior.samplesPerItem} samples.
+          </span>
+        ) : null}
+      </p>
+      {junior.liveConditions.length > 0 && junior.state !== 'not-applicable' ? (
+        <p className="text-slate-600">Not applicable (live): {junior.liveConditions.join(', ')} — the participant watches the prefix being written, so there is none fixed for the junior.</p>
+      ) : null}
+      {junior.error ? <pre className="mt-1 overflow-x-auto rounded bg-red-50 p-2 text-xs whitespace-pre-wrap text-red-800">{junior.error}</pre> : null}
+    </div>
   )
 }
 

@@ -1,12 +1,15 @@
 'use client'
 // The study's participants (studies.participants), paged on the server, filtered by all / completed / excluded /
-// in progress; each links to the participant's session.
+// in progress; with how each session ended (outcome), the bonus (the view study_participant_bonus), the design row
+// (and whose row it refilled: assignment.ts REFILL_RULE); each links to the participant's session.
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 
 import { formatDate, formatNumber } from '@/components/format'
 import { PagedTable } from '@/components/paged-table'
+import { formatMoney } from '@/components/format'
+import { OUTCOMES, type Outcome } from '@/server/studies/outcomes'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 type Row = RouterOutputs['studies']['participants']['items'][number]
@@ -20,13 +23,33 @@ const FILTERS: { value: Filter; label: string }[] = [
 ]
 const PAGE_SIZE = 20
 
+const OUTCOME_BADGES: Record<Outcome, { label: string; style: string }> = {
+  COMPLETED: { label: 'completed', style: 'bg-emerald-50 text-emerald-700 ring-emerald-300' },
+  SCREENED_OUT: { label: 'screened out', style: 'bg-red-50 text-red-700 ring-red-300' },
+  TIMED_OUT: { label: 'timed out', style: 'bg-amber-50 text-amber-800 ring-amber-300' },
+  RETURNED: { label: 'returned', style: 'bg-slate-200 text-slate-800 ring-slate-400' },
+}
+
+/** How the session ended; a running one (or a decline) says so in words. */
+function OutcomeBadge({ row }: { row: Row }) {
+  const outcome = row.outcome ?? (row.completedAt ? 'COMPLETED' : null)
+  if (!outcome) return <span className="text-slate-600">{row.declinedAt ? 'declined' : 'in progress'}</span>
+  const badge = OUTCOME_BADGES[outcome]
+  return (
+    <span data-testid="participant-outcome" className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset ${badge.style}`}>
+      {badge.label}
+    </span>
+  )
+}
+
 export function StudyParticipants({ id, live }: { id: string; live: boolean }) {
   const trpc = useTRPC()
   const [filter, setFilter] = useState<Filter>('all')
+  const [outcome, setOutcome] = useState<Outcome | ''>('')
   const [page, setPage] = useState(1)
   const list = useQuery(
     trpc.studies.participants.queryOptions(
-      { id, page, pageSize: PAGE_SIZE, filter },
+      { id, page, pageSize: PAGE_SIZE, filter, ...(outcome ? { outcome } : {}) },
       { placeholderData: keepPreviousData, refetchInterval: live ? 5000 : false },
     ),
   )
@@ -56,6 +79,27 @@ export function StudyParticipants({ id, live }: { id: string; live: boolean }) {
             ))}
           </select>
         </div>
+        <div>
+          <label htmlFor="participant-outcome" className="label">
+            Outcome
+          </label>
+          <select
+            id="participant-outcome"
+            className="input"
+            value={outcome}
+            onChange={(e) => {
+              setOutcome(e.target.value as Outcome | '')
+              setPage(1)
+            }}
+          >
+            <option value="">Any</option>
+            {OUTCOMES.map((o) => (
+              <option key={o} value={o}>
+                {OUTCOME_BADGES[o].label}
+              </option>
+            ))}
+          </select>
+        </div>
       </div>
       <PagedTable<Row>
         query={list}
@@ -64,9 +108,23 @@ export function StudyParticipants({ id, live }: { id: string; live: boolean }) {
         testId="participant"
         caption="Participants in order of arrival"
         getRowId={(r) => r.id}
-        empty={filter === 'all' ? 'No participants yet.' : 'No participants match this filter.'}
+        empty={filter === 'all' && !outcome ? 'No participants yet.' : 'No participants match this filter.'}
         columns={[
           { header: 'Ordinal', cell: (c) => <span className="tabular-nums">{c.row.original.ordinal ?? '—'}</span> },
+          {
+            header: 'Design row',
+            cell: (c) => (
+              <span className="tabular-nums">
+                {c.row.original.designRow ?? '—'}
+                {c.row.original.refillsOrdinal !== null ? (
+                  <span className="ml-1 text-xs text-slate-600" title="This participant took the design row of a dropout">
+                    (refills #{c.row.original.refillsOrdinal})
+                  </span>
+                ) : null}
+              </span>
+            ),
+          },
+          { header: 'Outcome', cell: (c) => <OutcomeBadge row={c.row.original} /> },
           {
             header: 'External id',
             cell: (c) => <span className="font-mono text-xs">{c.row.original.externalId ?? '—'}</span>,
@@ -91,6 +149,10 @@ export function StudyParticipants({ id, live }: { id: string; live: boolean }) {
                 {c.row.original.correct} / {c.row.original.verified}
               </span>
             ),
+          },
+          {
+            header: 'Bonus',
+            cell: (c) => <span className="tabular-nums">{formatMoney(c.row.original.bonusCents, c.row.original.currency)}</span>,
           },
           {
             header: 'Median s/task',

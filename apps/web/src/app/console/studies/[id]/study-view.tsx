@@ -1,8 +1,9 @@
 'use client'
 // One study: its status and the controls its owner has (edit, launch, pause, resume, close), the senior-trace
 // generation while it runs (polled every 2 s until the study opens), the participant link, the design and its
-// assignment rule, then the dashboard, the participants and the exports once people take part. The design is shown to
-// every researcher; participant data and collaborators only to the owner, collaborators and admins.
+// assignment rule, the preregistration (its hash and downloads once frozen), then the dashboard, the participants and
+// the exports once people take part. The design and its preregistration are shown to every researcher; participant
+// data and collaborators only to the owner, collaborators and admins.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState, useSyncExternalStore } from 'react'
@@ -19,6 +20,7 @@ import { StudyCollaborators } from './study-collaborators'
 import { StudyControls } from './study-controls'
 import { StudyDashboard } from './study-dashboard'
 import { StudyExports } from './study-exports'
+import { PreregistrationCard } from './preregistration-card'
 import { StudyParticipants } from './study-participants'
 
 export type Study = RouterOutputs['studies']['get']
@@ -99,6 +101,8 @@ export function StudyView({ id }: { id: string }) {
       {s.status === 'OPEN' || s.status === 'PAUSED' ? <ParticipantLinkCard study={s} /> : null}
 
       <DesignSummary study={s} />
+
+      <PreregistrationCard studyId={s.id} status={s.preregistration.status} sha256={s.preregistration.sha256} />
 
       {s.mayReadParticipantData ? <StudyCollaborators id={s.id} mayManage={s.mayControl} /> : null}
 

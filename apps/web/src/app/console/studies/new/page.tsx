@@ -3,7 +3,7 @@ import type { Metadata } from 'next'
 import { requireUser } from '@/server/auth/current-user'
 import { api } from '@/trpc/server'
 
-import { defaultDesign, randomCompletionCode } from '../design-defaults'
+import { defaultDesign, randomOutcomeCodes } from '../design-defaults'
 import { StudyForm } from '../study-form'
 
 export const metadata: Metadata = { title: 'New study' }
@@ -11,8 +11,8 @@ export const metadata: Metadata = { title: 'New study' }
 export default async function NewStudyPage() {
   await requireUser()
   const datasets = (await api.catalog.datasets()).map((d) => ({ id: d.id, name: d.name, rowCount: d.rowCount }))
-  // made here, not in the browser, so the server render and the page agree on it
-  const completionCode = randomCompletionCode()
+  // made here, not in the browser, so the server render and the page agree on them
+  const codes = randomOutcomeCodes()
   return (
     <div className="mx-auto max-w-4xl space-y-6">
       <div>
@@ -22,7 +22,7 @@ export default async function NewStudyPage() {
           is saved as a draft; launching it has the worker generate the senior traces, and the study opens when they exist.
         </p>
       </div>
-      <StudyForm mode="create" datasets={datasets} initialValues={defaultDesign(datasets, completionCode)} />
+      <StudyForm mode="create" datasets={datasets} initialValues={defaultDesign(datasets, codes)} />
     </div>
   )
 }
