@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util'
 import { applyMigrations } from '@tandem/db'
 
 import { createDb, type Db } from '../src/server/db'
+import { mulberry32 } from '../src/server/statistics'
 import { studyAnalysis, studyDashboard } from '../src/server/studies/dashboard'
 import { freePort, quantile, startPostgres } from './harness'
 
@@ -46,17 +47,6 @@ const TASKS = 10
 const CONDITIONS = ['GRPO', 'TRL'] as const
 const JUNIOR_SAMPLES = 4
 
-/** A deterministic generator (mulberry32), so both runs of the bench seed the same data. */
-function generator(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>, size = 1000) {
   for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size))
@@ -64,7 +54,7 @@ async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>, s
 
 /** A study of the bench's design with `participants` × TASKS verified responses and a cached fit; returns its id. */
 async function seedStudy(db: Db, participants: number, seed: number): Promise<string> {
-  const rand = generator(seed)
+  const rand = mulberry32(seed)
   const tag = randomBytes(4).toString('hex')
   const owner = await db.user.create({ data: { email: `bench-${tag}@bench.local`, name: 'Bench', role: 'RESEARCHER' } })
   const base = await db.baseModel.create({ data: { name: `bench-${tag}`, path: '/models/none', validatedAt: new Date() } })

@@ -227,7 +227,7 @@ test('create a two-condition study, launch it, watch it open, take part, read th
   await expect(page.getByTestId('participant-link')).toHaveValue(
     new RegExp(`^https?://[^/]+/study/${studyId}\\?PROLIFIC_PID=\\{\\{%PROLIFIC_PID%\\}\\}&STUDY_ID=\\{\\{%STUDY_ID%\\}\\}&SESSION_ID=\\{\\{%SESSION_ID%\\}\\}$`),
   )
-  await expect(page.getByRole('button', { name: 'Copy' })).toBeVisible()
+  await expect(page.getByRole('button', { name: 'Copy the link' })).toBeVisible()
   await accessibleAtBothWidths(page, 'an open study')
 
   // two participants: one answers the attention check rightly, one wrongly (excluded, data kept)

@@ -143,8 +143,8 @@ test('design with pay and two checks, launch, freeze the preregistration, take p
 
   // the preregistration froze when the study opened: the download's SHA-256 is the one shown
   const sha = page.getByTestId('preregistration-sha256')
-  await expect(sha).toHaveText(/^[0-9a-f]{64}$/, { timeout: 20_000 })
-  const shown = (await sha.textContent())!.trim()
+  await expect(sha).toHaveValue(/^[0-9a-f]{64}$/, { timeout: 20_000 })
+  const shown = await sha.inputValue()
   const snapshot = await page.request.get(`/api/studies/${studyId}/preregistration?format=json`)
   expect(snapshot.status()).toBe(200)
   const bytes = await snapshot.body()

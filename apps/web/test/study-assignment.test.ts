@@ -3,6 +3,7 @@
 import { describe, expect, test } from 'vitest'
 
 import { DesignError, latinSquareTasks, nextDesignRow, REFILL_RULE } from '@/server/studies/assignment'
+import { mulberry32 } from '@/server/statistics'
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b)
@@ -59,17 +60,6 @@ describe('nextDesignRow (dropout refill)', () => {
   })
 })
 
-/** A small seeded PRNG (mulberry32), so the simulation is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * Recruitment as Prolific runs it: `places` participants are wanted; while completed + active < places a new
@@ -78,7 +68,7 @@ function seeded(seed: number): () => number {
  * many tasks completed participants took, and the target (completed × T / cells).
  */
 function simulate({ refill, seed, C, P, T, places, concurrent, dropout }: { refill: boolean; seed: number; C: number; P: number; T: number; places: number; concurrent: number; dropout: number }) {
-  const random = seeded(seed)
+  const random = mulberry32(seed)
   const active: { id: string; designRow: number; dropsOut: boolean }[] = []
   const dropouts: { id: string; designRow: number }[] = []
   const refilled = new Set<string>()

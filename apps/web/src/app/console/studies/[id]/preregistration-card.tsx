@@ -2,12 +2,10 @@
 // The study's preregistration: once frozen (when the study opens), its SHA-256 — the hash of the JSON download's bytes,
 // so `sha256sum` of the file checks it — with a copy button and the JSON and Markdown downloads; before that, when it
 // will be frozen. Shown to every researcher, like the design it records.
-import { useState } from 'react'
-
+import { CopyField } from '@/components/copy-field'
 import type { PreregistrationStatus } from '@/server/studies/preregistration'
 
 export function PreregistrationCard({ studyId, status, sha256 }: { studyId: string; status: PreregistrationStatus; sha256: string | null }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null)
   const href = (format: 'json' | 'md') => `/api/studies/${studyId}/preregistration?format=${format}`
   return (
     <section className="card space-y-2" aria-labelledby="preregistration-heading" data-testid="preregistration" data-status={status}>
@@ -20,34 +18,7 @@ export function PreregistrationCard({ studyId, status, sha256 }: { studyId: stri
             Frozen when the study opened: the conditions with their checkpoint hashes, the items with their trace ids, the handoff, assignment and
             exclusion rules, the outcomes and pay, the power plan and the planned analysis. Cite its SHA-256; every export carries it.
           </p>
-          <div className="flex flex-col gap-2 sm:flex-row sm:items-center">
-            <label htmlFor="preregistration-sha256" className="text-sm font-medium">
-              SHA-256
-            </label>
-            <input
-              id="preregistration-sha256"
-              className="input font-mono text-xs"
-              readOnly
-              value={sha256}
-              data-testid="preregistration-sha256"
-              onFocus={(e) => e.currentTarget.select()}
-            />
-            <button
-              type="button"
-              className="btn-secondary shrink-0"
-              onClick={() => {
-                navigator.clipboard.writeText(sha256).then(
-                  () => setCopied('yes'),
-                  () => setCopied('failed'),
-                )
-              }}
-            >
-              {copied === 'yes' ? 'Copied' : 'Copy'}
-            </button>
-          </div>
-          <p className="text-xs text-slate-700" aria-live="polite">
-            {copied === 'yes' ? 'The hash is on your clipboard.' : copied === 'failed' ? 'Could not copy: select the hash and copy it by hand.' : ''}
-          </p>
+          <CopyField id="preregistration-sha256" label="SHA-256" value={sha256} what="hash" testId="preregistration-sha256" visibleLabel />
           <p className="flex flex-wrap gap-3 text-sm">
             <a className="text-indigo-700 hover:underline" href={href('json')} download data-testid="preregistration-json">
               Download JSON

@@ -6,8 +6,9 @@
 // data and collaborators only to the owner, collaborators and admins.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
-import { useState, useSyncExternalStore } from 'react'
+import { useSyncExternalStore } from 'react'
 
+import { CopyField } from '@/components/copy-field'
 import { ProgressBar } from '@/components/progress-bar'
 import { formatDate } from '@/components/format'
 import { LoadError } from '@/components/load-error'
@@ -167,7 +168,6 @@ function ParticipantLinkCard({ study }: { study: Study }) {
   // the origin is known in the browser only; the server render shows the path until then
   const origin = useSyncExternalStore(noSubscribe, () => window.location.origin, () => '')
   const url = participantLink(origin, study.link, study.urlParams)
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null)
   return (
     <section className="card space-y-3" aria-labelledby="link-heading">
       <div>
@@ -179,34 +179,7 @@ function ParticipantLinkCard({ study }: { study: Study }) {
           {study.status === 'PAUSED' ? ' While the study is paused it takes no new participants.' : ''}
         </p>
       </div>
-      <div className="flex flex-col gap-2 sm:flex-row">
-        <label htmlFor="participant-link" className="sr-only">
-          Participant link
-        </label>
-        <input
-          id="participant-link"
-          className="input font-mono text-xs"
-          readOnly
-          value={url}
-          data-testid="participant-link"
-          onFocus={(e) => e.currentTarget.select()}
-        />
-        <button
-          type="button"
-          className="btn-primary shrink-0"
-          onClick={() => {
-            navigator.clipboard.writeText(url).then(
-              () => setCopied('yes'),
-              () => setCopied('failed'),
-            )
-          }}
-        >
-          {copied === 'yes' ? 'Copied' : 'Copy'}
-        </button>
-      </div>
-      <p className="text-xs text-slate-700" aria-live="polite">
-        {copied === 'yes' ? 'The link is on your clipboard.' : copied === 'failed' ? 'Could not copy: select the link and copy it by hand.' : ''}
-      </p>
+      <CopyField id="participant-link" label="Participant link" value={url} what="link" testId="participant-link" primary />
     </section>
   )
 }
