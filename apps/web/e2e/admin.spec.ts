@@ -51,7 +51,7 @@ test('invite → accept → sign in; disable → locked out', async ({ page, bro
   await expect(panel.getByRole('button', { name: 'Copied' })).toBeVisible()
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link)
   const row = page.getByTestId('users-table-row').filter({ hasText: invitee })
-  await expect(row.getByTestId('user-status')).toHaveText('INVITED')
+  await expect(row.getByTestId('user-status')).toHaveText('Invited')
   await accessibleAtBothWidths(page, 'the users page with an invitation link')
   // the link is shown once: it is not in the page after a reload, nor in the database
   await page.reload()
@@ -106,10 +106,10 @@ test('invite → accept → sign in; disable → locked out', async ({ page, bro
 
     // the admin sees the account active, and disables it
     await page.reload()
-    await expect(row.getByTestId('user-status')).toHaveText('ACTIVE')
+    await expect(row.getByTestId('user-status')).toHaveText('Active')
     page.once('dialog', (dialog) => dialog.accept())
     await row.getByRole('button', { name: `Disable ${invitee}` }).click()
-    await expect(row.getByTestId('user-status')).toHaveText('DISABLED')
+    await expect(row.getByTestId('user-status')).toHaveText('Disabled')
     await expect(row.getByRole('button', { name: `Enable ${invitee}` })).toBeVisible()
 
     // the invitee's open session ends at once, and signing in again is refused
@@ -148,7 +148,7 @@ test('unknown and expired invitation links say so and change nothing', async ({ 
   const link = await page.getByLabel('Invitation link', { exact: true }).inputValue()
   await withDb((db) => db.query(`UPDATE users SET invite_expires_at = now() - interval '1 minute' WHERE email = $1`, [invitee]))
   await page.reload()
-  await expect(page.getByTestId('users-table-row').filter({ hasText: invitee }).getByTestId('user-status')).toHaveText('INVITE EXPIRED')
+  await expect(page.getByTestId('users-table-row').filter({ hasText: invitee }).getByTestId('user-status')).toHaveText('Invite expired')
 
   const other = await page.context().browser()!.newContext()
   try {
@@ -169,5 +169,5 @@ test('unknown and expired invitation links say so and change nothing', async ({ 
   await expect(page.getByTestId('invitation')).toContainText(`New invitation link for ${invitee}`)
   const fresh = await page.getByLabel('Invitation link', { exact: true }).inputValue()
   expect(fresh).not.toBe(link)
-  await expect(page.getByTestId('users-table-row').filter({ hasText: invitee }).getByTestId('user-status')).toHaveText('INVITED')
+  await expect(page.getByTestId('users-table-row').filter({ hasText: invitee }).getByTestId('user-status')).toHaveText('Invited')
 })

@@ -80,7 +80,7 @@ test('a researcher signs in, launches a GRPO run and watches it succeed', async 
   await expect(page.getByTestId('run-name')).toHaveText(runName)
 
   // the page refreshes itself while the worker trains
-  await expect(page.getByTestId('run-status')).toHaveText('SUCCEEDED', { timeout: 300_000 })
+  await expect(page.getByTestId('run-status')).toHaveText('Succeeded', { timeout: 300_000 })
   await expect(page.getByTestId('run-progress')).toHaveText('step 2/2')
   await expect(page.getByTestId('metric-row')).toHaveCount(2)
   // newest first
@@ -106,8 +106,9 @@ test('a researcher signs in, launches a GRPO run and watches it succeed', async 
 
   // the list shows it too
   await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Runs' }).click()
+  await expect(page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Runs' })).toHaveAttribute('aria-current', 'page')
   const row = page.getByTestId('run-row').filter({ hasText: runName })
-  await expect(row).toContainText('SUCCEEDED')
+  await expect(row).toContainText('Succeeded')
   await expect(row).toContainText('2/2')
   await expect(row).toContainText('GRPO')
 
@@ -125,12 +126,12 @@ test('a running run is cancelled from its page, then resumed from its last check
 
   const runId = await launchGrpo(page, `e2e-cancel-${Date.now()}`, 1000)
   // let the worker claim it and finish a step, so the cancellation goes through the running job
-  await expect(page.getByTestId('run-status')).toHaveText('RUNNING', { timeout: 120_000 })
+  await expect(page.getByTestId('run-status')).toHaveText('Running', { timeout: 120_000 })
   await expect(page.getByTestId('metric-row').first()).toBeVisible({ timeout: 120_000 })
 
   page.once('dialog', (dialog) => dialog.accept())
   await page.getByRole('button', { name: 'Cancel run' }).click()
-  await expect(page.getByTestId('run-status')).toHaveText('CANCELLED', { timeout: 120_000 })
+  await expect(page.getByTestId('run-status')).toHaveText('Cancelled', { timeout: 120_000 })
   await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0)
 
   const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL })
@@ -147,7 +148,7 @@ test('a running run is cancelled from its page, then resumed from its last check
 
     // resume: a new job continues from the newest checkpoint, and the page follows it live again
     await page.getByRole('button', { name: 'Resume run' }).click()
-    await expect(page.getByTestId('run-status')).toHaveText('RUNNING', { timeout: 120_000 })
+    await expect(page.getByTestId('run-status')).toHaveText('Running', { timeout: 120_000 })
     await expect
       .poll(async () => (await db.query(`SELECT current_step FROM training_runs WHERE id = $1`, [runId])).rows[0].current_step, {
         timeout: 120_000,
@@ -155,7 +156,7 @@ test('a running run is cancelled from its page, then resumed from its last check
       .toBeGreaterThan(stoppedAt + 1)
     page.once('dialog', (dialog) => dialog.accept())
     await page.getByRole('button', { name: 'Cancel run' }).click()
-    await expect(page.getByTestId('run-status')).toHaveText('CANCELLED', { timeout: 120_000 })
+    await expect(page.getByTestId('run-status')).toHaveText('Cancelled', { timeout: 120_000 })
     const steps = await db.query(`SELECT step FROM run_metrics WHERE run_id = $1 ORDER BY step`, [runId])
     const logged = steps.rows.map((r) => r.step as number)
     // no lost and no repeated steps across the cancel and the resume

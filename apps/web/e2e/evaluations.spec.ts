@@ -31,8 +31,8 @@ async function fillSmallSettings(page: Page, seed: number) {
 
 async function waitForReport(page: Page) {
   const status = page.getByTestId('evaluation-status')
-  await expect(status).toHaveText(/^(SUCCEEDED|FAILED|CANCELLED)$/, { timeout: 240_000 })
-  if ((await status.textContent()) !== 'SUCCEEDED') {
+  await expect(status).toHaveAttribute('data-status', /^(SUCCEEDED|FAILED|CANCELLED)$/, { timeout: 240_000 })
+  if ((await status.getAttribute('data-status')) !== 'SUCCEEDED') {
     throw new Error(`the evaluation ended ${await status.textContent()}: ${await page.getByTestId('evaluation-error').textContent().catch(() => '')}`)
   }
   await expect(page.getByTestId('metric-row').filter({ hasText: 'solo_mean_at_k' })).toBeVisible()
@@ -90,6 +90,8 @@ test('evaluate the fixture base checkpoint, read its report and an example trace
   await expect(page.getByTestId('histogram-drift_kl')).toBeVisible()
   await expect(page.getByTestId('histogram-legibility_token_surprisal')).toBeVisible()
   await expect(page.getByTestId('example-trace-row').first()).toBeVisible()
+  // the examples in the report's order: the solo ones first
+  await expect(page.getByTestId('example-trace-row').first()).toContainText('solo')
   await accessibleAtBothWidths(page, 'an evaluation report')
 
   // an example trace: the solo one carries the junior's surprisal
@@ -104,7 +106,11 @@ test('evaluate the fixture base checkpoint, read its report and an example trace
   await expect(page.getByTestId('author-legend')).toContainText('Senior')
   await expect(page.getByTestId('trace-verdict')).toHaveText(/^(correct|incorrect|unparseable)$/)
   await expect(page.getByTestId('trace-expected')).not.toBeEmpty()
-  await expect(page.getByTestId('trace-settings')).toContainText('seed')
+  await expect(page.getByTestId('trace-settings')).toContainText('Seed')
+  // settings without a value (a solo example's suite-less fields) are left out, and the junior is named, not a path
+  await expect(page.getByTestId('trace-settings')).not.toContainText('null')
+  await expect(page.getByTestId('trace-junior')).toHaveText('fixture')
+  await expect(page.getByTestId('trace-schedule')).toHaveText('The senior wrote every word alone.')
   await accessibleAtBothWidths(page, 'a trace coloured by author')
 
   await page.getByLabel('junior’s surprisal (heat map)').check()

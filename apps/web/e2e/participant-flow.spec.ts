@@ -1,7 +1,8 @@
 // The participant flow end to end: the study link (consent, decline, a study that is not open, an unknown study),
-// an invalid session link, the whole session keyboard-only (instructions, practice, a task with its math preview,
-// validation, autosave, restoring after a reload and while offline, an attention check, completion), the
-// automatic submit when the time runs out, and the researcher's preview, which records nothing. Studies are
+// an invalid session link, the whole session keyboard-only (instructions with the study's length, practice and its
+// result kept over a reload, a task with its math preview and a clock that stays in view on a phone, validation,
+// autosave, restoring after a reload and while offline, an attention check, completion), the automatic submit when
+// the time runs out (and the page saying so), and the researcher's preview, which records nothing. Studies are
 // inserted with SQL in beforeAll (OPEN, with study items whose reasoning is set directly: no traces needed).
 import { expect, test, type Locator, type Page } from '@playwright/test'
 
@@ -135,7 +136,7 @@ const studyLink = (studyId: string, pid: string) => `/study/${studyId}?PROLIFIC_
 test('the study link: consent page, decline, a study that is not open, an unknown study', async ({ page }) => {
   const pid = uniquePid('decline')
   await page.goto(studyLink(STUDY, pid))
-  await expect(page.getByRole('heading', { level: 1, name: `Reasoning handoff (${STUDY})` })).toBeVisible()
+  await expect(page.getByRole('heading', { level: 1, name: 'Reasoning study' })).toBeVisible()
   await expect(page.getByTestId('consent-text')).toContainText('You are invited to take part')
   await expect(page.getByTestId('consent-text').locator('p')).toHaveCount(2)
   await expect(page.getByTestId('consent-text').locator('.katex').first()).toBeVisible()
@@ -191,15 +192,20 @@ test('a whole session, keyboard only: practice, a task with math preview, autosa
   await page.goto(studyLink(STUDY, pid))
   await expect(page).toHaveURL(/\/take$/)
 
-  // instructions: paragraphs and math kept
+  // instructions: paragraphs and math kept, and how many tasks and how long, from the settings (2 tasks of 10 min)
   await expect(page.getByRole('heading', { level: 1, name: 'Instructions' })).toBeVisible()
+  await expect(page.getByTestId('study-length')).toHaveText(
+    'After a short practice there are 2 tasks. Each has a time limit of 10 minutes, so the tasks take at most 20 minutes in all.',
+  )
   await expect(page.getByTestId('instructions').locator('p')).toHaveCount(2)
   await expect(page.getByTestId('instructions').locator('.katex')).toHaveCount(1)
   await tabTo(page, page.getByRole('button', { name: 'Continue' }))
   await page.keyboard.press('Enter')
 
-  // practice: the task UI without ratings or clock, then the expected answer
+  // practice: the task UI without ratings or clock, no TeX hints; then whether the answer was right, kept over a reload
   await expect(page.getByRole('heading', { level: 1, name: 'Practice' })).toBeFocused()
+  await expect(page.getByText('(TeX works)')).toHaveCount(0)
+  await expect(page.getByText('e.g. 42, 1/2 or 0.5')).toBeVisible()
   await expect(page.getByRole('region', { name: "The AI's reasoning so far" })).toContainText('Step 1: 2 + 2 = 4')
   await expect(page.getByRole('radio')).toHaveCount(0)
   await expect(page.getByTestId('time-left')).toHaveCount(0)
@@ -211,9 +217,14 @@ test('a whole session, keyboard only: practice, a task with math preview, autosa
   await page.keyboard.press('Tab')
   await expect(page.getByRole('button', { name: 'Check my answer' })).toBeFocused()
   await page.keyboard.press('Enter')
-  await expect(page.getByText('The expected answer was 4')).toBeVisible()
-  await expect(page.getByTestId('practice-match')).toContainText('Your answer matches it (a rough check')
-  await expect(page.getByRole('button', { name: 'Start the study' })).toBeFocused()
+  await expect(page.getByRole('heading', { level: 1, name: 'Practice' })).toBeFocused()
+  await expect(page.getByTestId('practice-verdict')).toHaveText('Correct — the answer was 4.')
+  await expect(page.getByTestId('practice-given-answer')).toHaveText('4')
+  await accessibleAtBothWidths(page, 'the practice result')
+  await page.reload()
+  await expect(page.getByTestId('practice-verdict')).toHaveText('Correct — the answer was 4.')
+  await expect(page.getByTestId('time-left')).toHaveCount(0) // the first task's clock waits for "Start the study"
+  await tabTo(page, page.getByRole('button', { name: 'Start the study' }))
   await page.keyboard.press('Enter')
 
   // task 1: focus on its heading, progress, the AI's reasoning, the clock
@@ -221,7 +232,15 @@ test('a whole session, keyboard only: practice, a task with math preview, autosa
   await expect(page.getByRole('progressbar', { name: 'Tasks answered' })).toHaveAttribute('aria-valuenow', '0')
   await expect(page.getByRole('region', { name: "The AI's reasoning so far" })).toContainText('Step 1: 3 + 4 = 7')
   await expect(page.getByTestId('time-left')).toContainText(/\d+:\d\d/)
+  await expect(page.getByTestId('practice-result')).toHaveCount(0)
   await accessibleAtBothWidths(page, 'a task')
+
+  // on a phone the clock stays in view while the participant works further down the page
+  await page.setViewportSize(PHONE)
+  await page.getByTestId('task-confidence').getByRole('radio', { name: '5' }).scrollIntoViewIfNeeded()
+  await expect(page.getByTestId('time-left')).toBeInViewport()
+  await page.setViewportSize(DESKTOP)
+  await page.getByRole('heading', { level: 1, name: 'Task 1 of 2' }).focus()
 
   // submitting empty: the first invalid field gets focus and its error, tied to it
   await tabTo(page, page.getByRole('button', { name: 'Submit' }))
@@ -232,15 +251,20 @@ test('a whole session, keyboard only: practice, a task with math preview, autosa
   await expect(page.getByTestId('task-ease-error')).toHaveText('Rate how easy the reasoning was to follow')
   await accessibleAtBothWidths(page, 'a task with errors')
 
-  // the answer's math preview: KaTeX for valid TeX, a note for invalid TeX, never the participant's HTML
+  // the answer's math preview: only for TeX (a plain 1/2 needs none); KaTeX for valid TeX, a note for invalid TeX,
+  // never the participant's HTML
   const preview = page.getByTestId('answer-preview')
+  await page.keyboard.type('1/2')
+  await expect(preview).toBeEmpty()
+  await answer.fill('')
   await page.keyboard.type('\\frac{1}{2}')
   await expect(preview.locator('.katex .mfrac')).toBeVisible()
   await page.keyboard.press('Backspace')
   await page.keyboard.press('Backspace')
   await page.keyboard.press('Backspace')
-  await expect(preview).toContainText('(preview unavailable)')
-  await answer.fill('<img src=x onerror="window.hacked=1">')
+  await expect(preview).toContainText('(cannot be shown yet)')
+  await answer.fill('\\text{<img src=x onerror="window.hacked=1">}')
+  await expect(preview.locator('.katex')).toBeVisible()
   await expect(preview.locator('img')).toHaveCount(0)
   expect(await page.evaluate(() => (window as unknown as { hacked?: number }).hacked)).toBeUndefined()
   await answer.fill('')
@@ -346,7 +370,7 @@ test('a whole session, keyboard only: practice, a task with math preview, autosa
   await expect(page.getByTestId('form-error')).toContainText('You have already started this study.')
 })
 
-test('when the time runs out, whatever is typed is sent as timed out', async ({ page }) => {
+test('when the time runs out, whatever is typed is sent as timed out, and the page says so', async ({ page }) => {
   const pid = uniquePid('timed')
   await page.goto(studyLink(TIMED, pid))
   await page.getByRole('button', { name: 'I agree — start' }).click()
@@ -356,7 +380,12 @@ test('when the time runs out, whatever is typed is sent as timed out', async ({ 
   await page.reload()
   await expect(page.getByRole('heading', { level: 1, name: 'Task 1 of 1' })).toBeVisible()
   await page.getByLabel('Continue the reasoning').fill('Partial work')
-  await expect(page.getByRole('heading', { level: 1, name: 'Thank you — you have finished.' })).toBeVisible({ timeout: 30_000 })
+  // the participant is told, then goes on when ready
+  await expect(page.getByTestId('time-up')).toHaveText('Time is up — your answer so far was saved.', { timeout: 30_000 })
+  await expect(page.getByTestId('time-up-continue')).toBeFocused()
+  await accessibleAtBothWidths(page, 'a task whose time is up')
+  await page.getByTestId('time-up-continue').click()
+  await expect(page.getByRole('heading', { level: 1, name: 'Thank you — you have finished.' })).toBeVisible()
   const response = await withDb(async (db) =>
     (
       await db.query<{ continuation: string; answer: string; timed_out: boolean; ease_rating: number | null }>(
@@ -404,14 +433,13 @@ test('the preview runs the whole flow in the browser and records nothing', async
   await expect(page.getByTestId('preview-banner')).toContainText('Preview — nothing is recorded')
   await expect(page.getByRole('link', { name: 'Back to the study' })).toHaveAttribute('href', `/console/studies/${STUDY}`)
 
-  await expect(page.getByRole('heading', { level: 1, name: `Reasoning handoff (${STUDY})` })).toBeVisible()
+  await expect(page.getByRole('heading', { level: 1, name: 'Reasoning study' })).toBeVisible()
   await page.getByRole('button', { name: 'I agree — start' }).click()
   await page.getByRole('button', { name: 'Continue' }).click()
   await expect(page.getByRole('heading', { level: 1, name: 'Practice' })).toBeVisible()
   await page.getByLabel('Final answer').fill('5')
   await page.getByRole('button', { name: 'Check my answer' }).click()
-  await expect(page.getByText('The expected answer was 4')).toBeVisible()
-  await expect(page.getByTestId('practice-match')).toContainText('written differently')
+  await expect(page.getByTestId('practice-verdict')).toHaveText('Not correct — the answer was 4.')
   await page.getByRole('button', { name: 'Start the study' }).click()
 
   for (const n of [1, 2]) {

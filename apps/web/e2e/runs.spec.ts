@@ -50,7 +50,7 @@ test('launch pair: a TRL and a GRPO run from one form, linked, charts filling in
       `(job waited ${Number(timeline.queued_s).toFixed(2)} s for a worker; the rest is model load + one training step + polling)`,
   )
 
-  await expect(page.getByTestId('run-status')).toHaveText('SUCCEEDED', { timeout: 300_000 })
+  await expect(page.getByTestId('run-status')).toHaveText('Succeeded', { timeout: 300_000 })
   await expect(page.getByTestId('metric-chart').first()).toHaveAttribute('data-points', '2')
   // the paper's settings (the form's defaults) have no KL term: the KL chart says so instead of waiting for data
   await expect(page.getByTestId('metric-chart').filter({ hasText: 'KL to reference' })).toContainText('Not computed: beta is 0')
@@ -99,7 +99,7 @@ test('launch pair: a TRL and a GRPO run from one form, linked, charts filling in
   // the partner: same seed and budget, p_junior 0
   await page.getByTestId('run-pair').getByRole('link').click()
   await expect(page.getByTestId('run-name')).toHaveText(`${name} · GRPO`)
-  await expect(page.getByTestId('run-status')).toHaveText('SUCCEEDED', { timeout: 300_000 })
+  await expect(page.getByTestId('run-status')).toHaveText('Succeeded', { timeout: 300_000 })
   const configs = await withDb(async (db) =>
     (await db.query(`SELECT algorithm, config FROM training_runs WHERE name LIKE $1 ORDER BY algorithm::text`, [`${name} · %`])).rows,
   )

@@ -3,7 +3,8 @@
 // frozen when it opens (the download's SHA-256 is the one shown); the junior evaluated on the study's own items. Six
 // participants take it through the participant API — one fails both attention checks and is screened out with its
 // own code — and the dashboard shows people beside the junior, the mixed-model row, outcomes and bonuses; the bonus
-// CSV downloads in Prolific's format and the analysis bundle is written by the worker.
+// CSV downloads in Prolific's format and the analysis bundle is written by the worker. The study page is in tabs:
+// the draft opens on its design, launching is under Settings, then Dashboard, Participants and Exports.
 import { createHash } from 'node:crypto'
 
 import { expect, test, type APIRequestContext } from '@playwright/test'
@@ -133,15 +134,20 @@ test('design with pay and two checks, launch, freeze the preregistration, take p
   expect(screenedOutCode).not.toBe(completedCode)
   // the power panel simulates from the design before launch
   await expect(page.getByText('Participants needed')).toBeVisible({ timeout: 20_000 })
+  // the default consent has placeholders ([DURATION], …) that launch refuses until they are filled
+  await page.getByLabel('Consent text').fill('You are invited to a 10-minute study, paid £2. Stop at any time; to withdraw your data write to e2e@example.org.')
   await page.getByRole('button', { name: 'Create study' }).click()
   await expect(page).toHaveURL(/\/console\/studies\/(?!new)[^/]+$/)
   const studyId = page.url().split('/').pop()!
 
+  // a draft opens on its design (the preregistration is part of it); launching is under Settings
   await expect(page.getByTestId('preregistration-pending')).toBeVisible()
+  await page.getByRole('tab', { name: 'Settings', exact: true }).click()
   await page.getByRole('button', { name: 'Launch', exact: true }).click()
-  await expect(page.getByTestId('study-status')).toHaveText('OPEN', { timeout: 120_000 })
+  await expect(page.getByTestId('study-status')).toHaveAttribute('data-status', 'OPEN', { timeout: 120_000 })
 
   // the preregistration froze when the study opened: the download's SHA-256 is the one shown
+  await page.getByRole('tab', { name: 'Design', exact: true }).click()
   const sha = page.getByTestId('preregistration-sha256')
   await expect(sha).toHaveValue(/^[0-9a-f]{64}$/, { timeout: 20_000 })
   const shown = await sha.inputValue()
@@ -166,6 +172,7 @@ test('design with pay and two checks, launch, freeze the preregistration, take p
   }
 
   // every answer verified (2 of the screened-out participant's + 5 × 3)
+  await page.getByRole('tab', { name: 'Dashboard', exact: true }).click()
   await expect(page.getByTestId('count-verified').locator('dd')).toHaveText('17', { timeout: 90_000 })
   await expect(page.getByTestId('count-excluded').locator('dd')).toHaveText('1')
 
@@ -185,6 +192,7 @@ test('design with pay and two checks, launch, freeze the preregistration, take p
   await expectAccessible(page, 'a study with people beside the junior and the mixed model')
 
   // outcomes and bonuses in the participants table: 3 correct × 0.50 capped at 1.00; none for the screened out
+  await page.getByRole('tab', { name: 'Participants', exact: true }).click()
   await page.getByLabel('Outcome', { exact: true }).selectOption('SCREENED_OUT')
   await expect(page.getByTestId('participant-row')).toHaveCount(1)
   await expect(page.getByTestId('participant-row')).toContainText(`${stem}-p2`)
@@ -202,7 +210,8 @@ test('design with pay and two checks, launch, freeze the preregistration, take p
   for (const line of lines) expect(line).toMatch(/^[^,]+,\d+\.\d{2}$/)
 
   // the analysis bundle (zip: CSV, codebook, preregistration, analysis.py, analysis.R), written by the worker
+  await page.getByRole('tab', { name: 'Exports', exact: true }).click()
   await page.getByTestId('request-bundle').click()
   const bundleRow = page.getByTestId('export-row').filter({ hasText: 'BUNDLE' }).first()
-  await expect(bundleRow).toContainText('READY', { timeout: 90_000 })
+  await expect(bundleRow.locator('[data-status="READY"]')).toBeVisible({ timeout: 90_000 })
 })

@@ -37,6 +37,7 @@ const ACCESS: Record<string, Level> = {
   'runs.rollouts': 'researcher',
   'runs.launchPair': 'researcher',
   'runs.resume': 'owner',
+  'runs.compare': 'researcher',
   'users.list': 'admin',
   'users.setDisabled': 'admin',
   'users.revokeSessions': 'admin',
@@ -83,6 +84,7 @@ const ACCESS: Record<string, Level> = {
   'studies.refitModel': 'study-reader',
   'studies.participants': 'study-reader',
   'studies.participantSession': 'study-reader',
+  'studies.setExclusion': 'study-reader',
   'studies.preview': 'researcher',
   'studies.powerPrefill': 'researcher',
   'studies.requestExport': 'study-reader',
@@ -208,6 +210,7 @@ beforeAll(async () => {
       return rest
     },
     'runs.resume': () => ({ id: run.id }),
+    'runs.compare': () => ({ ids: [run.id, checkpoints.trlRun.id] }),
     'users.setDisabled': () => ({ userId: users.target.id, disabled: false }),
     'users.revokeSessions': () => ({ userId: users.target.id }),
     'users.list': () => ({ page: 1, pageSize: 5 }),
@@ -239,6 +242,8 @@ beforeAll(async () => {
     'studies.refitModel': () => ({ id: open.studyId }),
     'studies.participants': () => ({ id: open.studyId, page: 1, pageSize: 5 }),
     'studies.participantSession': () => ({ id: open.studyId, participantId: workingParticipant.id }),
+    // clearing a mark the participant does not have: the working participant stays included
+    'studies.setExclusion': () => ({ id: open.studyId, participantId: workingParticipant.id, kind: null }),
     'studies.preview': () => ({ id: open.studyId }),
     'studies.powerPrefill': () => ({ checkpointIds: [checkpoints.trl.id, checkpoints.grpo.id], handoffRule: { kind: 'step', k: 1 } }),
     'studies.requestExport': () => ({ id: open.studyId, idMode: 'hashed' }),

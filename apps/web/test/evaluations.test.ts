@@ -181,6 +181,29 @@ describe('list and get', () => {
     expect(paged.pageCount).toBe(mine.total)
   })
 
+  test('list shows each evaluation’s headline metric: the first with a value in reading order, with its interval', async () => {
+    const api = await callerFor(db, researcher)
+    // a checkpoint of its own: the list below holds exactly these evaluations
+    const checkpointId = (await makeCheckpoints(db, catalog, researcher)).trl.id
+    const solo = await makeFinishedEvaluation(db, {
+      checkpointId, datasetId: catalog.dataset.id,
+      metrics: { drift_kl: est(0.02, 0.01, 0.03), solo_pass_at_k: est(0.75, 0.5, 1), solo_mean_at_k: est(0.5, 0.25, 0.75) },
+    })
+    // solo mean@k undefined (an empty ratio): the next metric with a value stands in
+    const undefinedSolo = await makeFinishedEvaluation(db, {
+      checkpointId, datasetId: catalog.dataset.id,
+      metrics: { solo_mean_at_k: { value: null, low: null, high: null, n: 0 }, tandem_accuracy: est(0.4, 0.3, 0.5) },
+    })
+    const driftOnly = await makeFinishedEvaluation(db, { checkpointId, datasetId: catalog.dataset.id, metrics: { drift_kl: est(0.02, 0.01, 0.03) }, suites: ['drift'] })
+    const running = await makeFinishedEvaluation(db, { checkpointId, datasetId: catalog.dataset.id, metrics: {}, status: 'RUNNING' })
+    const { items } = await api.evaluations.list({ checkpointId, pageSize: 100 })
+    const headline = (id: string) => items.find((e) => e.id === id)!.headline
+    expect(headline(solo.id)).toEqual({ name: 'solo_mean_at_k', label: 'Solo accuracy (mean@k)', value: 0.5, low: 0.25, high: 0.75, n: 2 })
+    expect(headline(undefinedSolo.id)).toMatchObject({ name: 'tandem_accuracy', label: 'Tandem accuracy', value: 0.4 })
+    expect(headline(driftOnly.id)).toMatchObject({ name: 'drift_kl', value: 0.02, low: 0.01, high: 0.03 })
+    expect(headline(running.id)).toBeNull()
+  })
+
   test('get returns the report: metrics with intervals, curves and histograms, the job and the trace count', async () => {
     const api = await callerFor(db, researcher)
     const evaluation = await makeFinishedEvaluation(db, {

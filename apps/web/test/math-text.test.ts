@@ -30,6 +30,21 @@ describe('splitMath', () => {
     }
   })
 
+  test('bare \\frac{…}{…} and \\sqrt{…}, as models write them without delimiters, are math; incomplete ones stay text', () => {
+    expect(splitMath('half is \\frac{1}{2}, root \\sqrt{2} and \\dfrac{a}{b}.')).toEqual([
+      { kind: 'text', text: 'half is ' },
+      { kind: 'math', tex: '\\frac{1}{2}', display: false, source: '\\frac{1}{2}' },
+      { kind: 'text', text: ', root ' },
+      { kind: 'math', tex: '\\sqrt{2}', display: false, source: '\\sqrt{2}' },
+      { kind: 'text', text: ' and ' },
+      { kind: 'math', tex: '\\dfrac{a}{b}', display: false, source: '\\dfrac{a}{b}' },
+      { kind: 'text', text: '.' },
+    ])
+    for (const text of ['\\frac{1}', '\\frac{1} {2}', '\\frac12', '\\fraction{1}{2}', '\\sqrt{2']) {
+      expect(splitMath(text)).toEqual([{ kind: 'text', text }])
+    }
+  })
+
   test('nested braces inside \\boxed are kept whole', () => {
     const [first] = splitMath('\\boxed{{a}{b{c}}} rest')
     expect(first).toMatchObject({ kind: 'math', source: '\\boxed{{a}{b{c}}}' })
@@ -49,6 +64,13 @@ describe('MathText', () => {
     expect(html).toContain('class="katex"')
     expect(html).toContain('<math') // MathML for screen readers
     expect(html).toContain('so ')
+  })
+
+  test("the senior's answer line: \\boxed{…} with a fraction inside is typeset as one piece", () => {
+    const html = render('So the answer is \\boxed{\\frac{3}{4}}.')
+    expect(html.match(/class="katex"/g)).toHaveLength(1)
+    expect(html).toContain('notation="box"')
+    expect(html).toContain('<mfrac>')
   })
 
   test('<script> and <img onerror> in model text render as text', () => {

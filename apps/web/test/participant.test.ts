@@ -67,7 +67,7 @@ describe('joining', () => {
     expect(await outcome(api.participant.join({ ...input, token: 'short' }))).toBe('BAD_REQUEST')
   })
 
-  test('the same recruiting-platform id cannot start twice', async () => {
+  test('on a study that does not require the id, the same recruiting-platform id cannot start twice', async () => {
     const study = await makeOpenStudy(db)
     await join(study, { PROLIFIC_PID: 'twice' })
     const error = await rejectionOf(join(study, { PROLIFIC_PID: 'twice' }))

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, inject, test } from 'vitest'
 import fieldsJson from '@tandem/config/fields.json'
 
 import { fieldErrorsOf } from '@/server/api/errors'
-import { MAX_CHART_POINTS } from '@/server/api/routers/runs'
+import { configDifferences, MAX_CHART_POINTS, MAX_COMPARE_POINTS, runDurationSeconds } from '@/server/api/routers/runs'
 
 import { callerFor, makeCatalog, makeCheckpoints, makeUser, testDb, uniq, validLaunch, writeCounts, type TestUser } from './support/helpers'
 
@@ -371,5 +371,145 @@ describe('read', () => {
     expect(beyond.items).toEqual([])
     expect((await rejection(api.runs.list({ page: 0, pageSize: 3 }))).code).toBe('BAD_REQUEST')
     expect((await rejection(api.runs.list({ page: 1, pageSize: 1000 }))).code).toBe('BAD_REQUEST')
+  })
+})
+
+describe('list: summaries, search and filters', () => {
+  /** A finished run with metric rows, named `name`, started and finished `seconds` apart. */
+  async function finishedRun(name: string, algorithm: 'TRL' | 'GRPO', seconds: number, pairId: string | null = null) {
+    const startedAt = new Date('2026-01-01T10:00:00Z')
+    return db.trainingRun.create({
+      data: {
+        name, algorithm, config: { p_junior: algorithm === 'TRL' ? 0.5 : 0 }, seed: 0, maxSteps: 3, currentStep: 3, status: 'SUCCEEDED',
+        ownerId: researcher.id, baseModelId: catalog.baseModel.id, datasetId: catalog.dataset.id, pairId,
+        startedAt, finishedAt: new Date(startedAt.getTime() + seconds * 1000),
+      },
+    })
+  }
+
+  test('each run: final reward and accuracy (the newest step that logged each), steps, duration and its pair', async () => {
+    const api = await callerFor(db, researcher)
+    const tag = uniq('summary')
+    const pairId = `pair-${tag}`
+    const trl = await finishedRun(`${tag} · TRL`, 'TRL', 90, pairId)
+    const grpo = await finishedRun(`${tag} · GRPO`, 'GRPO', 3725, pairId)
+    await db.runMetric.createMany({
+      data: [
+        { runId: trl.id, step: 1, reward: 0.25, accuracy: 0.5 },
+        { runId: trl.id, step: 2, reward: 0.5, accuracy: 0.75 },
+        // the last step logged no accuracy: the final accuracy is step 2's
+        { runId: trl.id, step: 3, reward: 0.625, accuracy: null },
+      ],
+    })
+    const { items } = await api.runs.list({ search: tag, pageSize: 10 })
+    const byId = new Map(items.map((r) => [r.id, r]))
+    expect(byId.get(trl.id)).toMatchObject({
+      finalReward: { value: 0.625, step: 3 }, finalAccuracy: { value: 0.75, step: 2 }, currentStep: 3, maxSteps: 3,
+      durationSeconds: 90, partnerId: grpo.id, pairId,
+    })
+    // no metrics yet: no finals rather than zeros
+    expect(byId.get(grpo.id)).toMatchObject({ finalReward: null, finalAccuracy: null, durationSeconds: 3725, partnerId: trl.id })
+  })
+
+  test('search finds a name in any case or an exact id; status and algorithm filter; filters combine and page', async () => {
+    const api = await callerFor(db, researcher)
+    const tag = uniq('Findme')
+    const a = await finishedRun(`${tag} alpha`, 'TRL', 10)
+    const b = await finishedRun(`${tag} beta`, 'GRPO', 10)
+    const queued = await api.runs.launch(validLaunch(catalog, { name: `${tag} queued`, algorithm: 'GRPO' }))
+
+    const all = await api.runs.list({ search: `  ${tag.toUpperCase()} ` })
+    expect(all.total).toBe(3)
+    expect(new Set(all.items.map((r) => r.id))).toEqual(new Set([a.id, b.id, queued.id]))
+    expect((await api.runs.list({ search: 'ALPHA', pageSize: 100 })).items.map((r) => r.id)).toContain(a.id)
+    expect((await api.runs.list({ search: b.id })).items.map((r) => r.id)).toEqual([b.id])
+    expect((await api.runs.list({ search: tag, algorithm: 'TRL' })).items.map((r) => r.id)).toEqual([a.id])
+    expect((await api.runs.list({ search: tag, status: 'QUEUED' })).items.map((r) => r.id)).toEqual([queued.id])
+    expect((await api.runs.list({ search: tag, status: 'SUCCEEDED', algorithm: 'GRPO' })).items.map((r) => r.id)).toEqual([b.id])
+    const paged = await api.runs.list({ search: tag, page: 2, pageSize: 2 })
+    expect(paged).toMatchObject({ total: 3, pageCount: 2 })
+    expect(paged.items).toHaveLength(1)
+    // a blank search is no search
+    expect((await api.runs.list({ search: '   ', pageSize: 1 })).total).toBe(await db.trainingRun.count())
+    // a queued run has not started: no duration
+    expect(all.items.find((r) => r.id === queued.id)!.durationSeconds).toBeNull()
+
+    expect((await rejection(api.runs.list({ status: 'DONE' as never }))).code).toBe('BAD_REQUEST')
+    expect(fieldErrorsOf(await rejection(api.runs.list({ algorithm: 'PPO' as never })))).toEqual({ algorithm: ['algorithm must be one of TRL, GRPO'] })
+    expect(fieldErrorsOf(await rejection(api.runs.list({ search: 'x'.repeat(201) })))).toEqual({ search: ['search takes at most 200 characters'] })
+  })
+
+  test('runDurationSeconds: first start to finish, to now while running, none while queued', () => {
+    const startedAt = new Date('2026-01-01T10:00:00Z')
+    const now = new Date('2026-01-01T10:05:00Z')
+    expect(runDurationSeconds({ status: 'SUCCEEDED', startedAt, finishedAt: new Date('2026-01-01T10:01:30Z') }, now)).toBe(90)
+    expect(runDurationSeconds({ status: 'RUNNING', startedAt, finishedAt: null }, now)).toBe(300)
+    expect(runDurationSeconds({ status: 'QUEUED', startedAt, finishedAt: null }, now)).toBeNull()
+    expect(runDurationSeconds({ status: 'QUEUED', startedAt: null, finishedAt: null }, now)).toBeNull()
+  })
+})
+
+describe('compare', () => {
+  test('runs in the order asked, each with its summary, config and metric rows; the settings that differ', async () => {
+    const api = await callerFor(db, researcher)
+    const pair = await api.runs.launchPair((({ algorithm: _a, ...rest }) => rest)(validLaunch(catalog, { p_junior: 0.5 })))
+    await db.runMetric.createMany({
+      data: [
+        { runId: pair.trl.id, step: 1, reward: 0.25, kl: 0.001, loss: -1.2 },
+        { runId: pair.trl.id, step: 2, reward: 0.5, kl: 0.0014, loss: -0.4 },
+        { runId: pair.grpo.id, step: 1, reward: 0.125 },
+      ],
+    })
+    const compared = await api.runs.compare({ ids: [pair.grpo.id, pair.trl.id] })
+    expect(compared.runs.map((r) => [r.id, r.algorithm])).toEqual([[pair.grpo.id, 'GRPO'], [pair.trl.id, 'TRL']])
+    expect(compared.runs[1]!.metrics.rows.map((m) => [m.step, m.reward, m.kl, m.loss])).toEqual([[1, 0.25, 0.001, -1.2], [2, 0.5, 0.0014, -0.4]])
+    expect(compared.runs[0]!.metrics).toMatchObject({ total: 1, stride: 1 })
+    expect(compared.runs[1]).toMatchObject({
+      finalReward: { value: 0.5, step: 2 }, partnerId: pair.grpo.id, datasetName: catalog.dataset.name, baseModelName: catalog.baseModel.name,
+      juniorModelName: null, config: { p_junior: 0.5 },
+    })
+    // a pair differs in p_junior only (and its name); models, dataset and every other setting are shared
+    expect(compared.differences).toEqual([{ field: 'p_junior', values: ['0', '0.5'] }])
+  })
+
+  test('a long run is thinned to MAX_COMPARE_POINTS, its last step kept', async () => {
+    const api = await callerFor(db, researcher)
+    const a = await api.runs.launch(validLaunch(catalog))
+    const b = await api.runs.launch(validLaunch(catalog))
+    const n = MAX_COMPARE_POINTS * 2 + 1
+    await db.runMetric.createMany({ data: Array.from({ length: n }, (_, i) => ({ runId: a.id, step: i + 1, reward: 0.5 })) })
+    const { runs } = await api.runs.compare({ ids: [a.id, b.id] })
+    expect(runs[0]!.metrics.total).toBe(n)
+    expect(runs[0]!.metrics.stride).toBe(3)
+    expect(runs[0]!.metrics.rows.length).toBeLessThanOrEqual(MAX_COMPARE_POINTS)
+    expect(runs[0]!.metrics.rows.at(-1)!.step).toBe(n)
+    expect(runs[1]!.metrics).toEqual({ total: 0, stride: 1, rows: [] })
+  })
+
+  test('unknown, repeated, too few or too many runs: a field error that says which', async () => {
+    const api = await callerFor(db, researcher)
+    const a = await api.runs.launch(validLaunch(catalog))
+    const unknown = await rejection(api.runs.compare({ ids: [a.id, 'no-such-run', 'nor-this'] }))
+    expect(unknown.code).toBe('BAD_REQUEST')
+    expect(fieldErrorsOf(unknown)).toEqual({ ids: ['No training run no-such-run', 'No training run nor-this'] })
+    expect(fieldErrorsOf(await rejection(api.runs.compare({ ids: [a.id, a.id] })))).toEqual({ ids: ['A run is listed twice'] })
+    expect(fieldErrorsOf(await rejection(api.runs.compare({ ids: [a.id] })))).toEqual({ ids: ['Compare at least two runs'] })
+    expect(fieldErrorsOf(await rejection(api.runs.compare({ ids: Array.from({ length: 9 }, (_, i) => `r${i}`) })))).toEqual({
+      ids: ['Compare at most 8 runs'],
+    })
+  })
+
+  test('configDifferences: values as text, missing fields and nulls named', () => {
+    expect(
+      configDifferences([
+        { dataset: 'a', p_junior: 0.5, beta: 0, epsilon_high: null, seed: 1 },
+        { dataset: 'a', p_junior: 0, beta: 0, seed: 1, extra: [1, 2] },
+      ]),
+    ).toEqual([
+      { field: 'p_junior', values: ['0.5', '0'] },
+      { field: 'epsilon_high', values: ['none', '—'] },
+      { field: 'extra', values: ['—', '[1,2]'] },
+    ])
+    expect(configDifferences([{ a: 1 }, { a: 1 }])).toEqual([])
   })
 })

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest'
 
 import { defaultDesign, randomOutcomeCodes } from '@/app/console/studies/design-defaults'
 import { studyDesignSchema } from '@/server/api/routers/studies.schema'
-import { EXPORT_COLUMNS, HASHED_ID_COLUMN, codebookMarkdown } from '@/server/studies/codebook'
+import { EXPORT_COLUMNS, VIEW_ONLY_COLUMNS, codebookMarkdown } from '@/server/studies/codebook'
 import { POWER_TEST_TEXT, powerPlanFor } from '@/server/studies/power'
 import { exportBatches, exportStream } from '@/server/studies/export'
 
@@ -225,11 +225,21 @@ describe('pay, outcomes, session limit, refill and power in the design', () => {
 describe('exports', () => {
   const studyWithResponses = () => makeStudyWithResponses(db)
 
-  test('the codebook lists exactly the columns of the view (less the hash, which replaces the id when hashed)', async () => {
+  test('the codebook lists exactly the columns of the view (less the stand-ins that replace the id and url_params when hashed)', async () => {
     const columns = await db.$queryRaw<{ column_name: string }[]>`
       SELECT column_name FROM information_schema.columns WHERE table_name = 'study_response_rows' ORDER BY ordinal_position`
-    expect(columns.map((c) => c.column_name).filter((c) => c !== HASHED_ID_COLUMN)).toEqual(EXPORT_COLUMNS.map((c) => c.name))
-    expect(codebookMarkdown({ name: 'S', minSecondsPerTask: 10 })).toContain('| participant_external_id | text |')
+    const names = columns.map((c) => c.column_name)
+    expect(VIEW_ONLY_COLUMNS).toEqual(['participant_external_id_hash', 'url_params_public'])
+    expect(VIEW_ONLY_COLUMNS.every((c) => names.includes(c))).toBe(true)
+    expect(names.filter((c) => !VIEW_ONLY_COLUMNS.includes(c))).toEqual(EXPORT_COLUMNS.map((c) => c.name))
+    const markdown = codebookMarkdown({ name: 'S', minSecondsPerTask: 10 })
+    expect(markdown).toContain('| participant_external_id | text |')
+    expect(markdown).toContain('| manual_exclusion | text |')
+    expect(markdown).toContain('| manual_note | text |')
+    expect(markdown).not.toContain('url_params_public')
+    // the researcher's own exclusion is named where the exclusion columns are described
+    expect(EXPORT_COLUMNS.find((c) => c.name === 'exclusion_reason')!.description).toContain('excluded by the researcher')
+    expect(EXPORT_COLUMNS.find((c) => c.name === 'url_params')!.description).toContain('SESSION_ID')
   })
 
   test('CSV: one row per response with every linked id; ids hashed unless asked raw', async () => {
@@ -242,7 +252,8 @@ describe('exports', () => {
     expect(Object.keys(rows[0]!)).toEqual(EXPORT_COLUMNS.map((c) => c.name))
     expect(rows.map((r) => r.participant_external_id)).not.toContain('pid-a')
     expect(rows[0]!.participant_external_id).toMatch(/^[0-9a-f]{64}$/)
-    expect(rows[0]!.url_params).toBe('')
+    // hashed: the link's parameters less the identifying one
+    expect(JSON.parse(rows[0]!.url_params!)).toEqual({ STUDY_ID: 'S' })
     expect(rows[0]!.continuation).toBe('a, "quoted"\nline')
     for (const r of rows) {
       expect(r.response_id).not.toBe('')

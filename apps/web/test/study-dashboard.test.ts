@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, test } from 'vitest'
 
 import type { Db } from '@/server/db'
 import {
-  EARLY_CLAIMS_FLAG, enqueueStudyAnalysis, juniorState, nonNegative, participantSession, studyAnalysis, studyDashboard, studyParticipants,
+  EARLY_CLAIMS_FLAG, MANUAL_EXCLUSION_RULE, enqueueStudyAnalysis, juniorState, nonNegative, participantSession, studyAnalysis, studyDashboard,
+  studyParticipants,
 } from '@/server/studies/dashboard'
 import {
   clusterBootstrapDifference, clusteredWilsonInterval, meanInterval, pairedPermutationTest, pearsonInterval, wilsonInterval, type ClusterCount, type Interval,
@@ -176,7 +177,10 @@ beforeAll(async () => {
 
 describe('studyDashboard', () => {
   test('counts show everyone, whatever applyExclusions says', async () => {
-    const expected = { started: 6, consented: 5, declined: 1, completed: 3, excluded: 2, flagged: 0, responses: 16, verified: 14, awaitingVerification: 2, timedOut: 1 }
+    // anonymous: consented without a recruiting-platform id (all but p0)
+    const expected = {
+      started: 6, consented: 5, declined: 1, completed: 3, excluded: 2, flagged: 0, anonymous: 4, responses: 16, verified: 14, awaitingVerification: 2, timedOut: 1,
+    }
     expect((await studyDashboard(db, main.study.id, { applyExclusions: true })).counts).toEqual(expected)
     expect((await studyDashboard(db, main.study.id, { applyExclusions: false })).counts).toEqual(expected)
   })
@@ -259,7 +263,12 @@ describe('studyDashboard', () => {
 
   test('exclusion rules in words, with the study’s threshold', async () => {
     const d = await studyDashboard(db, main.study.id, { applyExclusions: true })
-    expect(d.exclusionRules).toEqual(['Failed an attention check', 'Median time per task under 10 s (implausibly fast)', EARLY_CLAIMS_FLAG])
+    expect(d.exclusionRules).toEqual([
+      'Failed an attention check',
+      'Median time per task under 10 s (implausibly fast)',
+      MANUAL_EXCLUSION_RULE,
+      EARLY_CLAIMS_FLAG,
+    ])
   })
 
   test('every condition appears even without responses; no verified responses, no difference', async () => {
@@ -533,7 +542,7 @@ describe('studyParticipants', () => {
     expect(first.items.map((p) => p.ordinal)).toEqual([0, 1, 2, 3])
     expect(first.items[0]).toMatchObject({
       id: people.p0!.id, externalId: 'prolific-0', tasksDone: 4, tasksTotal: 4, correct: 3, verified: 4, medianTaskSeconds: 21,
-      excluded: false, exclusionReason: null, declinedAt: null,
+      excluded: false, exclusionReason: null, manualExclusion: null, manualNote: null, declinedAt: null,
     })
     expect(first.items[0]!.completedAt).toBeInstanceOf(Date)
     expect(first.items[2]).toMatchObject({ id: people.p2!.id, excluded: true, exclusionReason: 'failed attention check', correct: 2 })
@@ -570,7 +579,7 @@ describe('participantSession', () => {
     expect(session).not.toBeNull()
     expect(session!.participant).toMatchObject({
       id: people.p4!.id, ordinal: 4, externalId: null, userAgent: 'vitest', excluded: false, exclusionReason: null, medianTaskSeconds: 15,
-      attention: [], completedAt: null,
+      attention: [], completedAt: null, manualExclusion: null, manualNote: null, manualSetAt: null, manualSetByEmail: null,
     })
     expect(session!.tasks.map((t) => t.position)).toEqual([0, 1, 2])
     const [first, second, third] = session!.tasks

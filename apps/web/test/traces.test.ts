@@ -92,6 +92,67 @@ describe('get', () => {
   })
 })
 
+describe('how a trace was written', () => {
+  const traceWith = (settings: Record<string, unknown>, problemId = problems[0]!.id, evaluationRunId: string | null = null) =>
+    db.trace.create({
+      data: { checkpointId: ckpts.trl.id, problemId, text: 'x', seed: 0, authorSpans: [], settings: settings as object, evaluationRunId },
+      select: { id: true },
+    })
+
+  test('names the junior by its registered name, not its path; an unregistered one by its folder or hub repository', async () => {
+    const api = await callerFor(db, researcher)
+    const junior = await db.baseModel.create({ data: { name: uniq('junior'), path: `/models/${uniq('junior-dir')}/` } })
+    const byModel = await traceWith({ schedule: 'coin_flip', p_junior: 0.5, junior: junior.path.replace(/\/$/, '') })
+    expect((await api.traces.get({ id: byModel.id })).junior).toEqual({
+      label: junior.name, href: `/console/models/${junior.id}`, path: junior.path.replace(/\/$/, ''),
+    })
+
+    const checkpoint = await db.checkpoint.findUniqueOrThrow({ where: { id: ckpts.grpo.id } })
+    const byCheckpoint = await traceWith({ schedule: 'alternate', junior: checkpoint.path })
+    expect((await api.traces.get({ id: byCheckpoint.id })).junior).toMatchObject({
+      label: `${ckpts.grpoRun.name} · GRPO · step 2`, href: `/console/runs/${ckpts.grpoRun.id}`,
+    })
+
+    const cached = await traceWith({ schedule: 'solo', junior: `/root/.cache/huggingface/hub/models--Qwen--Qwen3-0.6B/snapshots/${uniq('sha')}` })
+    expect((await api.traces.get({ id: cached.id })).junior).toMatchObject({ label: 'Qwen/Qwen3-0.6B (not registered)', href: null })
+    const folder = await traceWith({ schedule: 'solo', junior: `/scratch/${uniq('nowhere')}/tiny-junior` })
+    expect((await api.traces.get({ id: folder.id })).junior).toMatchObject({ label: 'tiny-junior (not registered)', href: null })
+
+    const none = await traceWith({ schedule: 'live study' })
+    expect((await api.traces.get({ id: none.id })).junior).toBeNull()
+  })
+
+  test('an evaluation’s examples are listed in the report’s order, across pages', async () => {
+    const api = await callerFor(db, researcher)
+    const evaluation = await makeFinishedEvaluation(db, { checkpointId: ckpts.trl.id, datasetId: catalog.dataset.id, metrics: {} })
+    const [p1, p2] = [problems[0]!.id, problems[1]!.id]
+    const inserted: Record<string, string> = {}
+    // inserted out of order, as one transaction's rows (same created_at) come back from Postgres in no set order
+    for (const [name, settings, problemId] of [
+      ['k10', { suite: 'handoff', schedule: 'senior_first_k=10' }, p1],
+      ['f50', { suite: 'handoff', schedule: 'senior_fraction=0.5' }, p1],
+      ['coin-p2', { suite: 'tandem', schedule: 'coin_flip', p_junior: 0.5 }, p2],
+      ['solo-p2', { suite: 'solo', schedule: 'solo' }, p2],
+      ['k2', { suite: 'handoff', schedule: 'senior_first_k=2' }, p1],
+      ['coin-p1', { suite: 'tandem', schedule: 'coin_flip', p_junior: 0.5 }, p1],
+      ['solo-p1', { suite: 'solo', schedule: 'solo' }, p1],
+      ['alternate', { suite: 'handoff', schedule: 'alternate' }, p1],
+    ] as const) {
+      inserted[(await traceWith(settings, problemId, evaluation.id)).id] = name
+    }
+    const names = (items: { id: string }[]) => items.map((t) => inserted[t.id])
+    const all = await api.traces.list({ evaluationRunId: evaluation.id, page: 1, pageSize: 20 })
+    expect(all.total).toBe(8)
+    expect(names(all.items)).toEqual(['solo-p1', 'solo-p2', 'coin-p1', 'coin-p2', 'alternate', 'k2', 'k10', 'f50'])
+    const page2 = await api.traces.list({ evaluationRunId: evaluation.id, page: 2, pageSize: 3 })
+    expect(page2).toMatchObject({ total: 8, page: 2, pageCount: 3 })
+    expect(names(page2.items)).toEqual(['coin-p2', 'alternate', 'k2'])
+    // the other filters still apply
+    const correct = await api.traces.list({ evaluationRunId: evaluation.id, verdict: 'CORRECT' })
+    expect(correct.total).toBe(0)
+  })
+})
+
 describe('generate', () => {
   const settings = { seed: 3, temperature: 0.7, maxNewTokens: 48, pJunior: 0 }
 

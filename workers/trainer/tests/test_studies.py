@@ -374,8 +374,8 @@ def study_with_responses(conn, fixture_model_dir):
 
 def test_export_writes_the_view_as_parquet_with_raw_or_hashed_ids(conn, worker, study_with_responses):
     columns, view = _view(conn, "s1")
-    expected_columns = [c for c in columns if c != "participant_external_id_hash"]
-    assert len(view) == 4 and "participant_external_id" in expected_columns
+    expected_columns = [c for c in columns if c not in ("participant_external_id_hash", "url_params_public")]
+    assert len(view) == 4 and "participant_external_id" in expected_columns and "url_params_public" in columns
     tables = {}
     for mode in ("raw", "hashed"):
         _insert_export(conn, f"e-{mode}", "s1", mode)
@@ -394,8 +394,12 @@ def test_export_writes_the_view_as_parquet_with_raw_or_hashed_ids(conn, worker, 
     assert raw[0]["participant_external_id"] == "PID-\u00e9\u00df0"
     assert hashed[0]["participant_external_id"] != raw[0]["participant_external_id"]
     assert len(hashed[0]["participant_external_id"]) == 64 and hashed[2]["participant_external_id"] is None
-    for r, h in zip(raw, hashed):  # everything but the ids is the same; url_params (raw ids) is empty when hashed
-        assert h["url_params"] is None
+    # hashed url_params: the link's parameters less the identifying one (PROLIFIC_PID); SESSION_ID, STUDY_ID stay
+    assert [json.loads(h["url_params"]) for h in hashed] == [v["url_params_public"] for v in view]
+    assert json.loads(hashed[0]["url_params"]) == {"STUDY_ID": "st", "n": 1.5}
+    assert json.loads(hashed[2]["url_params"]) == {"SESSION_ID": "s-9"}
+    assert not any("PID-" in (h["url_params"] or "") for h in hashed)
+    for r, h in zip(raw, hashed):  # everything but the ids is the same
         assert {k: v for k, v in r.items() if k not in ("participant_external_id", "url_params")} == \
                {k: v for k, v in h.items() if k not in ("participant_external_id", "url_params")}
 
@@ -415,12 +419,42 @@ def test_export_writes_the_view_as_parquet_with_raw_or_hashed_ids(conn, worker, 
     assert any(r["run_config"] and json.loads(r["run_config"])["note"] == "caf\u00e9" for r in raw)
     assert [r["excluded"] for r in raw] == [False, False, True, True]  # pa1 failed the attention check
     assert [r["correct"] for r in raw] == [True, None, None, None] and raw[3]["timed_out"] is True
+    assert [r["manual_exclusion"] for r in raw] == [None] * 4
 
     schema = pq.read_schema(pa.BufferReader(bytes(_read_export(conn, "e-raw")[0]["content"])))
     assert schema.field("participant_ordinal").type == pa.int64() and schema.field("elapsed_ms").type == pa.int64()
     assert schema.field("excluded").type == pa.bool_() and schema.field("correct").type == pa.bool_()
     assert schema.field("submitted_at").type == pa.timestamp("us", tz="UTC")
     assert schema.field("run_config").type == pa.string() and schema.field("handoff_rule").type == pa.string()
+
+
+def test_export_columns_never_export_the_stand_ins_and_read_them_only_when_hashed():
+    from psycopg.postgres import types as pg_types
+    from tandem.runner.study_exports import export_columns
+
+    class Column:
+        def __init__(self, name, type_name):
+            self.name, self.type_code = name, pg_types.get(type_name).oid
+
+    view = [Column("participant_external_id", "text"), Column("participant_external_id_hash", "text"),
+            Column("url_params", "jsonb"), Column("excluded", "bool"), Column("url_params_public", "jsonb"),
+            Column("manual_note", "text")]
+    names = ["participant_external_id", "url_params", "excluded", "manual_note"]
+    assert export_columns(view, "raw") == list(zip(names, [0, 2, 3, 5], ["text", "jsonb", "bool", "text"]))
+    assert export_columns(view, "hashed") == list(zip(names, [1, 4, 3, 5], ["text", "jsonb", "bool", "text"]))
+
+
+def test_a_manual_exclusion_is_exported_like_the_rules(conn, worker, study_with_responses):
+    conn.execute("""UPDATE participants SET manual_exclusion = 'tester', manual_note = 'my own try-out',
+                    manual_set_at = now() WHERE id = 'pa0'""")
+    _insert_export(conn, "e-manual", "s1", "hashed")
+    assert _run(conn, worker, "EXPORT_STUDY", {"exportId": "e-manual"})["status"] == "SUCCEEDED"
+    rows = _read_export(conn, "e-manual")[1].to_pylist()
+    assert [r["excluded"] for r in rows] == [True, True, True, True]
+    assert [r["manual_exclusion"] for r in rows] == ["tester", "tester", None, None]
+    assert [r["manual_note"] for r in rows] == ["my own try-out", "my own try-out", None, None]
+    assert rows[0]["exclusion_reason"] == "tester (marked by the researcher: my own try-out)"
+    assert rows[2]["exclusion_reason"] == "failed attention check"
 
 
 def test_export_reads_in_batches(conn, worker, study_with_responses, monkeypatch):
@@ -450,7 +484,7 @@ def test_an_empty_study_exports_every_column_and_no_rows(conn, worker, fixture_m
     assert job["status"] == "SUCCEEDED" and job["result"]["rows"] == 0
     row, table = _read_export(conn, "e1")
     assert row["status"] == "READY" and row["row_count"] == 0 and table.num_rows == 0
-    assert table.column_names == [c for c in columns if c != "participant_external_id_hash"]
+    assert table.column_names == [c for c in columns if c not in ("participant_external_id_hash", "url_params_public")]
     assert table.schema.field("task_position").type == pa.int64()
     assert table.schema.field("participant_completed_at").type == pa.timestamp("us", tz="UTC")
 

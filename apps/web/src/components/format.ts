@@ -28,3 +28,21 @@ export function formatMoney(cents: number, currency: string): string {
     return `${(cents / 100).toFixed(2)} ${currency}`
   }
 }
+
+/**
+ * A count with its noun, singular for exactly one: plural(1, 'step') → "1 step", plural(2, 'step') → "2 steps",
+ * plural(3, 'study', 'studies') → "3 studies". Counts are grouped for reading ("1,200 steps").
+ */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count.toLocaleString('en-GB')} ${count === 1 ? singular : pluralForm}`
+}
+
+/** "45 s", "3 min 20 s", "2 h 5 min"; "—" when unknown. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—'
+  const whole = Math.round(seconds)
+  if (whole < 60) return `${whole} s`
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`
+  const minutes = Math.round(whole / 60)
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+}

@@ -45,6 +45,15 @@ function isEscaped(text: string, at: number): boolean {
   return backslashes % 2 === 1
 }
 
+/** Commands typeset as math outside delimiters, with how many brace groups each takes. */
+const BARE_COMMANDS: [string, number][] = [
+  ['\\boxed', 1],
+  ['\\frac', 2],
+  ['\\dfrac', 2],
+  ['\\tfrac', 2],
+  ['\\sqrt', 1],
+]
+
 /** Scans for math; remembers which closing delimiters are absent from a position on, so unclosed openers stay linear. */
 class MathScanner {
   private noCloseFrom = new Map<string, number>()
@@ -98,17 +107,31 @@ class MathScanner {
       }
       return null
     }
-    if (text.startsWith('\\boxed{', i)) {
-      const close = closingBrace(text, i + '\\boxed'.length)
-      if (close < 0) return null
-      const source = text.slice(i, close + 1)
-      return [close + 1, { kind: 'math', tex: source, display: false, source }]
+    return this.bareCommand(i)
+  }
+
+  /** A command models write without delimiters (\boxed{…}, \frac{…}{…}, \sqrt{…}), with all its brace groups closed. */
+  private bareCommand(i: number): [number, MathSegment] | null {
+    const text = this.text
+    for (const [name, groups] of BARE_COMMANDS) {
+      if (!text.startsWith(name, i) || text[i + name.length] !== '{') continue
+      let end = i + name.length - 1
+      for (let group = 0; group < groups; group++) {
+        if (text[end + 1] !== '{') return null
+        end = closingBrace(text, end + 1)
+        if (end < 0) return null
+      }
+      const source = text.slice(i, end + 1)
+      return [end + 1, { kind: 'math', tex: source, display: false, source }]
     }
     return null
   }
 }
 
-/** Splits text into plain and math segments: $…$, $$…$$, \(…\), \[…\] and bare \boxed{…}. Unclosed math stays text. */
+/**
+ * Splits text into plain and math segments: $…$, $$…$$, \(…\), \[…\] and bare \boxed{…}, \frac{…}{…}, \sqrt{…}.
+ * Unclosed math stays text.
+ */
 export function splitMath(text: string): MathSegment[] {
   const scanner = new MathScanner(text)
   const segments: MathSegment[] = []

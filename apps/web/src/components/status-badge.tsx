@@ -1,3 +1,5 @@
+// A status as people say it ("Cancelling", not CANCEL_REQUESTED), coloured by its kind. The stored value stays on
+// data-status for tests and scripts.
 const STYLES: Record<string, string> = {
   QUEUED: 'bg-slate-100 text-slate-700 ring-slate-300',
   RUNNING: 'bg-blue-50 text-blue-700 ring-blue-300',
@@ -23,13 +25,28 @@ const STYLES: Record<string, string> = {
   READY: 'bg-emerald-50 text-emerald-700 ring-emerald-300',
 }
 
+// where the word is not the stored value in sentence case
+const WORDS: Record<string, string> = {
+  CANCEL_REQUESTED: 'Cancelling',
+}
+
+/** A stored status in words: CANCEL_REQUESTED → "Cancelling", SUCCEEDED → "Succeeded", INVITE EXPIRED → "Invite expired". */
+export function statusText(status: string): string {
+  const key = status.toUpperCase()
+  if (WORDS[key]) return WORDS[key]
+  const words = key.replace(/_/g, ' ').trim().toLowerCase()
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
+  const key = status.toUpperCase()
   return (
     <span
       data-testid={testId}
-      className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset ${STYLES[status] ?? STYLES.QUEUED}`}
+      data-status={key}
+      className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset ${STYLES[key] ?? STYLES.QUEUED}`}
     >
-      {status}
+      {statusText(status)}
     </span>
   )
 }

@@ -1,5 +1,7 @@
 'use client'
-// The "Status" select above a list: "All" or one status (shown in lower case).
+// The "Status" select above a list: "All" or one status (in words, as the badges write it).
+import { statusText } from './status-badge'
+
 export function StatusFilter({ statuses, value, onChange }: { statuses: readonly string[]; value: string | null | undefined; onChange: (status: string) => void }) {
   return (
     <div>
@@ -10,7 +12,7 @@ export function StatusFilter({ statuses, value, onChange }: { statuses: readonly
         <option value="">All</option>
         {statuses.map((s) => (
           <option key={s} value={s}>
-            {s.toLowerCase()}
+            {statusText(s)}
           </option>
         ))}
       </select>

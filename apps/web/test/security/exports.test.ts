@@ -50,6 +50,36 @@ describe('item 11: CSV cells cannot start a spreadsheet formula', () => {
   })
 })
 
+describe('issue 16: hashed exports keep SESSION_ID (no personal data), never the identifying parameter', () => {
+  test('url_params is the link less PROLIFIC_PID when hashed (CSV and JSONL), whole when raw; url_params_public is never a column', async () => {
+    const study = await studyWithAnswers('5')
+    // the recruiter's session and study ids beside the participant id, as Prolific sends them
+    await db.$executeRaw`UPDATE participants SET url_params = url_params || jsonb_build_object('SESSION_ID', 'session-' || ordinal)
+      WHERE study_id = ${study.studyId}`
+    const hashedCsv = await new Response(exportStream(db, study.studyId, 'csv', 'hashed')).text()
+    const hashedRows = parse(hashedCsv, { columns: true }) as Record<string, string>[]
+    const hashedLines = (await new Response(exportStream(db, study.studyId, 'jsonl', 'hashed')).text()).trim().split('\n').map((l) => JSON.parse(l))
+    expect(hashedRows).toHaveLength(6)
+    expect(hashedLines).toHaveLength(6)
+    for (const [row, line] of hashedRows.map((r, i) => [r, hashedLines[i]] as const)) {
+      const ordinal = Number(row.participant_ordinal)
+      expect(JSON.parse(row.url_params!)).toEqual({ STUDY_ID: 'S', SESSION_ID: `session-${ordinal}` })
+      expect(line.url_params).toEqual({ STUDY_ID: 'S', SESSION_ID: `session-${ordinal}` })
+      expect(Object.keys(row)).not.toContain('url_params_public')
+      expect(Object.keys(line)).not.toContain('url_params_public')
+    }
+    for (const pid of ['=cmd|pid-a', 'pid-b', 'pid-c']) {
+      expect(hashedCsv).not.toContain(pid)
+      expect(JSON.stringify(hashedLines)).not.toContain(pid)
+    }
+    // raw: the parameters as given, the participant id among them (the check above can fail)
+    const rawLines = (await new Response(exportStream(db, study.studyId, 'jsonl', 'raw')).text()).trim().split('\n').map((l) => JSON.parse(l))
+    expect(rawLines.map((l) => l.url_params.PROLIFIC_PID)).toEqual(rawLines.map((l) => l.participant_external_id))
+    expect(rawLines[0].url_params).toMatchObject({ STUDY_ID: 'S', SESSION_ID: 'session-0' })
+    expect(Object.keys(rawLines[0])).not.toContain('url_params_public')
+  })
+})
+
 describe('item 11: an export reads one consistent snapshot', () => {
   test('rows changed while a download runs do not appear in its later batches', async () => {
     const study = await studyWithAnswers('5')

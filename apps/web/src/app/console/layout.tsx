@@ -4,23 +4,12 @@ import { signOut } from '@/server/auth'
 import { signOutEverywhereAction } from '@/server/auth/actions'
 import { requireUser } from '@/server/auth/current-user'
 
+import { ConsoleNav } from './console-nav'
+
 async function signOutAction() {
   'use server'
   await signOut({ redirectTo: '/login' })
 }
-
-// One entry per console section (each a folder under app/console).
-const SECTIONS: readonly { href: string; label: string; adminOnly?: boolean }[] = [
-  { href: '/console', label: 'Runs' },
-  { href: '/console/runs/new', label: 'New run' },
-  { href: '/console/models', label: 'Models' },
-  { href: '/console/datasets', label: 'Datasets' },
-  { href: '/console/evaluations', label: 'Evaluations' },
-  { href: '/console/experiments', label: 'Experiments' },
-  { href: '/console/traces', label: 'Traces' },
-  { href: '/console/studies', label: 'Studies' },
-  { href: '/console/admin/users', label: 'Users', adminOnly: true },
-]
 
 export default async function ConsoleLayout({ children }: { children: React.ReactNode }) {
   const me = await requireUser()
@@ -31,13 +20,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
           <Link href="/console" className="text-lg font-semibold text-indigo-700">
             Tandem Lab
           </Link>
-          <nav className="flex flex-wrap gap-x-4 gap-y-1 text-sm" aria-label="Console">
-            {SECTIONS.filter((s) => !s.adminOnly || me.role === 'ADMIN').map((s) => (
-              <Link key={s.href} href={s.href} className="text-slate-600 hover:text-slate-900">
-                {s.label}
-              </Link>
-            ))}
-          </nav>
+          <ConsoleNav isAdmin={me.role === 'ADMIN'} />
           <div className="ml-auto flex min-w-0 flex-wrap items-center gap-x-3 gap-y-2 text-sm">
             <span className="min-w-0 break-all text-slate-600" data-testid="current-user">
               {me.email} <span className="text-xs text-slate-600">({me.role.toLowerCase()})</span>

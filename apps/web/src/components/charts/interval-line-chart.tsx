@@ -3,6 +3,7 @@
 // translucent band, for the handoff curves of an evaluation and for several evaluations overlaid.
 import { Area, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 
+import { valueAxis } from './axis'
 import { seriesColor, tick } from './palette'
 
 export interface IntervalPoint {
@@ -23,7 +24,7 @@ export interface IntervalLineChartProps {
   series: IntervalSeries[]
   xLabel: string
   yLabel: string
-  /** e.g. [0, 1] for accuracies */
+  /** at least this range, e.g. [0, 1] for accuracies (widened if the data go outside) */
   yDomain?: [number, number]
   testId?: string
   /** one sentence for screen readers on what the chart shows */
@@ -44,6 +45,11 @@ export function IntervalLineChart({ title, series, xLabel, yLabel, yDomain, test
     return row
   })
   const points = series.reduce((sum, s) => sum + s.points.filter((p) => p.value != null).length, 0)
+  // the axis holds every value and interval end, with round ticks and room for its longest label
+  const yAxis = valueAxis(
+    series.flatMap((s) => s.points.flatMap((p) => [p.value, p.low, p.high].filter((v): v is number => v != null))),
+    yDomain ?? 'auto',
+  )
   return (
     <figure className="card p-3" data-testid={testId} data-points={points}>
       <figcaption className="px-1 text-sm font-medium">{title}</figcaption>
@@ -67,7 +73,16 @@ export function IntervalLineChart({ title, series, xLabel, yLabel, yDomain, test
                 tickFormatter={tick}
                 label={{ value: xLabel, position: 'insideBottom', offset: -8, fontSize: 11 }}
               />
-              <YAxis domain={yDomain ?? ['auto', 'auto']} tick={{ fontSize: 11 }} width={44} tickFormatter={tick} />
+              <YAxis
+                type="number"
+                domain={yAxis.domain}
+                ticks={yAxis.ticks}
+                tickFormatter={yAxis.format}
+                width={yAxis.width}
+                interval={0}
+                allowDataOverflow
+                tick={{ fontSize: 11 }}
+              />
               <Tooltip
                 labelFormatter={(x) => `${xLabel} = ${tick(Number(x))}`}
                 formatter={(value, name) => {

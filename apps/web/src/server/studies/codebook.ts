@@ -18,10 +18,10 @@ export const EXPORT_COLUMNS: CodebookColumn[] = [
   { name: 'participant_id', type: 'text', description: 'The participant (Tandem Lab’s id).' },
   { name: 'participant_ordinal', type: 'integer', description: 'Order of consent, from 0. The tasks come from participant_design_row (the same number unless the participant refilled a dropout’s row).' },
   { name: 'participant_external_id', type: 'text', description: 'The recruiting platform’s participant id (the study’s first URL parameter, e.g. PROLIFIC_PID): as given (ids=raw) or as a salted SHA-256, stable within the study (ids=hashed).' },
-  { name: 'url_params', type: 'json', description: 'The accepted URL parameters of the study link (e.g. PROLIFIC_PID, STUDY_ID, SESSION_ID). Empty with ids=hashed (it holds the raw ids).' },
+  { name: 'url_params', type: 'json', description: 'The accepted URL parameters of the study link (e.g. PROLIFIC_PID, STUDY_ID, SESSION_ID). With ids=hashed, all of them but the identifying one (the study’s first URL parameter, e.g. PROLIFIC_PID): SESSION_ID and STUDY_ID are no personal data and stay.' },
   { name: 'participant_completed_at', type: 'timestamp', description: 'When the participant finished the study (empty: not finished).' },
-  { name: 'excluded', type: 'boolean', description: 'Whether an exclusion rule applies to the participant (the row is kept either way).' },
-  { name: 'exclusion_reason', type: 'text', description: 'Which rules apply: "failed attention check" (any attention check answered wrongly) and/or "implausibly fast" (median time per answered, not timed-out task below the study’s minimum seconds per task).' },
+  { name: 'excluded', type: 'boolean', description: 'Whether an exclusion rule applies to the participant, the researcher’s own included (the row is kept either way).' },
+  { name: 'exclusion_reason', type: 'text', description: 'Which rules apply, separated by "; ": "excluded by the researcher: <note>" or "tester (marked by the researcher: <note>)" (see manual_exclusion), "failed attention check" (any attention check answered wrongly) and/or "implausibly fast" (median time per answered, not timed-out task below the study’s minimum seconds per task).' },
   { name: 'assignment_id', type: 'text', description: 'The task: one problem under one condition for this participant.' },
   { name: 'task_position', type: 'integer', description: 'Position of the task in the participant’s sequence, from 0.' },
   { name: 'condition_id', type: 'text', description: 'The condition.' },
@@ -66,10 +66,21 @@ export const EXPORT_COLUMNS: CodebookColumn[] = [
   { name: 'participant_outcome', type: 'text', description: 'How the participant’s session ended: COMPLETED, SCREENED_OUT (the second failed attention check), TIMED_OUT (the whole session’s time limit passed) or RETURNED (left the study from its page); empty while the session runs.' },
   { name: 'participant_design_row', type: 'integer', description: 'The row of the assignment design whose tasks the participant took: their own ordinal, or a dropout’s row under the dropout refill rule.' },
   { name: 'preregistration_sha256', type: 'text', description: 'SHA-256 of the study’s frozen preregistration (the UTF-8 bytes of its canonical JSON, downloadable from the study page), the same in every row; empty if the study was never opened.' },
+  { name: 'manual_exclusion', type: 'text', description: 'The researcher’s own exclusion of the participant: "excluded" or "tester" (someone trying the study, not a participant); empty: none. It sets excluded like the automatic rules and can be cleared; no data is deleted.' },
+  { name: 'manual_note', type: 'text', description: 'The researcher’s note on that exclusion (why), as shown in exclusion_reason.' },
 ]
 
 /** The view column that the export drops: its value goes into participant_external_id when ids=hashed. */
 export const HASHED_ID_COLUMN = 'participant_external_id_hash'
+
+/**
+ * The view column that the export drops: url_params without the identifying parameter, whose value goes into
+ * url_params when ids=hashed (the worker's runner/study_exports.py follows the same rule).
+ */
+export const PUBLIC_URL_PARAMS_COLUMN = 'url_params_public'
+
+/** The view's columns that are never exported under their own name (each stands in for another when ids=hashed). */
+export const VIEW_ONLY_COLUMNS: readonly string[] = [HASHED_ID_COLUMN, PUBLIC_URL_PARAMS_COLUMN]
 
 export function codebookMarkdown(study: { name: string; minSecondsPerTask: number }): string {
   const lines = [

@@ -7,6 +7,7 @@ import { Prisma } from '@/generated/prisma/client'
 import { paged, skipTake } from '@/server/api/pagination'
 import type { Db } from '@/server/db'
 import { enqueueJob } from '@/server/jobs'
+import type { ManualExclusion } from '@/server/studies/manual-exclusion'
 import type { Outcome } from '@/server/studies/outcomes'
 
 import {
@@ -33,6 +34,8 @@ export interface StudyDashboard {
     excluded: number
     /** participants who claimed a time-out before the server's deadline (refused, counted, flagged: see EARLY_CLAIMS_FLAG) */
     flagged: number
+    /** consenting participants whose link carried no id (a study that does not require one admits them), counted apart */
+    anonymous: number
     responses: number
     verified: number
     awaitingVerification: number
@@ -139,9 +142,17 @@ export const AGREEMENT_METHOD =
  */
 export const EARLY_CLAIMS_FLAG = 'Flagged: claimed a time-out before the deadline (refused; the count is shown per participant)'
 
+/** The researcher's own rule (manual-exclusion.ts), in the words of the rule list. */
+export const MANUAL_EXCLUSION_RULE = 'Marked excluded, or as a tester, by a researcher on the participant’s session page (with a note; reversible)'
+
 /** The exclusion rules in words, as study_participant_status applies them, and the flag shown beside them. */
 export function exclusionRuleTexts(minSecondsPerTask: number): string[] {
-  return ['Failed an attention check', `Median time per task under ${minSecondsPerTask} s (implausibly fast)`, EARLY_CLAIMS_FLAG]
+  return [
+    'Failed an attention check',
+    `Median time per task under ${minSecondsPerTask} s (implausibly fast)`,
+    MANUAL_EXCLUSION_RULE,
+    EARLY_CLAIMS_FLAG,
+  ]
 }
 
 interface ConditionRow {
@@ -220,14 +231,15 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
   // independent reads of a page that polls: in parallel
   const [[participantCounts], [responseCounts], conditions, items, rows, juniorJob] = await Promise.all([
     db.$queryRaw<
-      { started: number; consented: number; declined: number; completed: number; excluded: number; flagged: number }[]
+      { started: number; consented: number; declined: number; completed: number; excluded: number; flagged: number; anonymous: number }[]
     >(Prisma.sql`
       SELECT count(*)::int AS started,
              count(pa.consented_at)::int AS consented,
              count(pa.declined_at)::int AS declined,
              count(pa.completed_at)::int AS completed,
              (count(*) FILTER (WHERE ps.exclusion_reason IS NOT NULL))::int AS excluded,
-             (count(*) FILTER (WHERE pa.early_timeout_claims > 0))::int AS flagged
+             (count(*) FILTER (WHERE pa.early_timeout_claims > 0))::int AS flagged,
+             (count(*) FILTER (WHERE pa.external_id IS NULL AND pa.consented_at IS NOT NULL))::int AS anonymous
       FROM participants pa
       JOIN study_participant_status ps ON ps.participant_id = pa.id
       WHERE pa.study_id = ${studyId}`),
@@ -393,6 +405,7 @@ export async function studyDashboard(db: Db, studyId: string, opts: { applyExclu
       completed: participantCounts?.completed ?? 0,
       excluded: participantCounts?.excluded ?? 0,
       flagged: participantCounts?.flagged ?? 0,
+      anonymous: participantCounts?.anonymous ?? 0,
       responses: responseCounts?.responses ?? 0,
       verified: responseCounts?.verified ?? 0,
       awaitingVerification: responseCounts?.awaiting ?? 0,
@@ -537,6 +550,9 @@ export interface ParticipantListRow {
   medianTaskSeconds: number | null
   excluded: boolean
   exclusionReason: string | null
+  /** the researcher's own mark (manual-exclusion.ts), part of exclusionReason when set */
+  manualExclusion: ManualExclusion | null
+  manualNote: string | null
   /** time-outs claimed before the deadline (refused); above 0 the participant is flagged */
   earlyTimeoutClaims: number
   /** how the session ended (outcomes.ts; null: running, declined, or completed before outcomes were recorded) */
@@ -598,6 +614,8 @@ export async function studyParticipants(
         correct: number
         median_task_ms: number | null
         exclusion_reason: string | null
+        manual_exclusion: ManualExclusion | null
+        manual_note: string | null
         early_timeout_claims: number | null
         outcome: Outcome | null
         outcome_at: Date | null
@@ -610,7 +628,7 @@ export async function studyParticipants(
       SELECT pa.id, pa.ordinal, pa.external_id, pa.created_at, pa.consented_at, pa.declined_at, pa.completed_at,
              (SELECT count(*) FROM assignments a WHERE a.participant_id = pa.id)::int AS tasks_total,
              r.tasks_done, r.verified, r.correct,
-             ps.median_task_ms, ps.exclusion_reason, pa.early_timeout_claims,
+             ps.median_task_ms, ps.exclusion_reason, ps.manual_exclusion, ps.manual_note, pa.early_timeout_claims,
              pa.outcome::text AS outcome, pa.outcome_at, pa.design_row, refilled.ordinal AS refills_ordinal,
              b.bonus_cents, s.currency
       FROM participants pa
@@ -643,6 +661,8 @@ export async function studyParticipants(
     medianTaskSeconds: r.median_task_ms === null ? null : Number(r.median_task_ms) / 1000,
     excluded: r.exclusion_reason !== null,
     exclusionReason: r.exclusion_reason,
+    manualExclusion: r.manual_exclusion,
+    manualNote: r.manual_note,
     earlyTimeoutClaims: r.early_timeout_claims ?? 0,
     outcome: r.outcome,
     outcomeAt: r.outcome_at,
@@ -676,8 +696,11 @@ export async function participantSession(db: Db, studyId: string, participantId:
     },
   })
   if (!participant) return null
-  const [status] = await db.$queryRaw<{ median_task_ms: number | null; exclusion_reason: string | null }[]>(Prisma.sql`
-    SELECT median_task_ms, exclusion_reason FROM study_participant_status WHERE participant_id = ${participantId}`)
+  const [[status], manualSetBy] = await Promise.all([
+    db.$queryRaw<{ median_task_ms: number | null; exclusion_reason: string | null }[]>(Prisma.sql`
+      SELECT median_task_ms, exclusion_reason FROM study_participant_status WHERE participant_id = ${participantId}`),
+    participant.manualSetById ? db.user.findUnique({ where: { id: participant.manualSetById }, select: { email: true } }) : null,
+  ])
   const exclusionReason = status?.exclusion_reason ?? null
   return {
     participant: {
@@ -696,6 +719,11 @@ export async function participantSession(db: Db, studyId: string, participantId:
       completedAt: participant.completedAt,
       excluded: exclusionReason !== null,
       exclusionReason,
+      // the researcher's own mark and its last change (a clearing too), by whom and when
+      manualExclusion: participant.manualExclusion as ManualExclusion | null,
+      manualNote: participant.manualNote,
+      manualSetAt: participant.manualSetAt,
+      manualSetByEmail: manualSetBy?.email ?? null,
       earlyTimeoutClaims: participant.earlyTimeoutClaims ?? 0,
       medianTaskSeconds: status?.median_task_ms == null ? null : Number(status.median_task_ms) / 1000,
     },

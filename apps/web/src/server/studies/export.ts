@@ -14,7 +14,7 @@ import { audit } from '../audit'
 import type { Db } from '../db'
 import { enqueueJob } from '../jobs'
 import { EXPORT_LIMITS } from '../limits'
-import { EXPORT_COLUMNS, HASHED_ID_COLUMN } from './codebook'
+import { EXPORT_COLUMNS, HASHED_ID_COLUMN, PUBLIC_URL_PARAMS_COLUMN } from './codebook'
 import { requestExportSchema, type IdMode } from '../api/routers/studies.schema'
 
 export const EXPORT_BATCH = 500
@@ -42,14 +42,22 @@ export async function* exportBatches(db: Reader, studyId: string, idMode: IdMode
   }
 }
 
-/** A view row as exported: the codebook's columns in order, the participant id raw or hashed. */
+/**
+ * Where an exported column's value is read from in the view row. With ids=hashed the participant id is its salted
+ * hash, and url_params is url_params_public (the URL parameters less the identifying one: SESSION_ID and STUDY_ID
+ * are no personal data). The stand-ins are never exported under their own names (VIEW_ONLY_COLUMNS).
+ */
+export function exportSourceColumn(name: string, idMode: IdMode): string {
+  if (idMode === 'raw') return name
+  if (name === 'participant_external_id') return HASHED_ID_COLUMN
+  if (name === 'url_params') return PUBLIC_URL_PARAMS_COLUMN
+  return name
+}
+
+/** A view row as exported: the codebook's columns in order, the identifying values raw or hashed. */
 export function exportRow(row: Row, idMode: IdMode): Row {
   const out: Row = {}
-  for (const { name } of EXPORT_COLUMNS) {
-    out[name] = name === 'participant_external_id' && idMode === 'hashed' ? row[HASHED_ID_COLUMN] : row[name]
-  }
-  // url_params repeats the raw ids, so a hashed export leaves it out
-  if (idMode === 'hashed') out.url_params = null
+  for (const { name } of EXPORT_COLUMNS) out[name] = row[exportSourceColumn(name, idMode)]
   return out
 }
 

@@ -7,12 +7,13 @@ import { createHash, randomBytes } from 'node:crypto'
 import { TRPCError } from '@trpc/server'
 
 import { Prisma } from '../../generated/prisma/client'
-import type { AttentionCheck, PracticeTask } from '../api/routers/studies.schema'
+import { participantTitle, type AttentionCheck, type PracticeTask } from '../api/routers/studies.schema'
 import type { Db } from '../db'
 import { enqueueJob } from '../jobs'
 import { PARTICIPANT_LIMITS } from '../limits'
 import { finishLiveTask, liveTask, liveView, spansOf, type LiveView } from './live-session'
 import { nextDesignRow } from './assignment'
+import { practiceVerdict, type PracticeVerdict } from './practice-check'
 import {
   completionFor,
   DROPOUT_OUTCOMES,
@@ -63,7 +64,8 @@ export interface ParticipantRow {
   outcomeAt: Date | null
   study: {
     id: string
-    name: string
+    /** the title participants see (null: DEFAULT_PUBLIC_TITLE); the study's internal name is never read here */
+    publicTitle: string | null
     status: 'DRAFT' | 'GENERATING' | 'OPEN' | 'PAUSED' | 'CLOSED'
     instructions: string
     practice: Prisma.JsonValue
@@ -91,7 +93,7 @@ export async function participantByToken(db: Db | Prisma.TransactionClient, toke
     SELECT p.id, p.study_id AS "studyId", p.consented_at AS "consentedAt", p.declined_at AS "declinedAt", p.instructions_done_at AS "instructionsDoneAt",
            p.practice_done_at AS "practiceDoneAt", p.attention, p.completed_at AS "completedAt",
            p.outcome::text AS outcome, p.outcome_at AS "outcomeAt",
-           json_build_object('id', s.id, 'name', s.name, 'status', s.status, 'instructions', s.instructions,
+           json_build_object('id', s.id, 'publicTitle', s.public_title, 'status', s.status, 'instructions', s.instructions,
              'practice', s.practice, 'attentionChecks', s.attention_checks, 'timeLimitSeconds', s.time_limit_s, 'maxNewTokens', s.max_new_tokens,
              'completionCode', s.completion_code, 'redirectUrl', s.redirect_url,
              'screenedOutCode', s.screened_out_code, 'screenedOutRedirectUrl', s.screened_out_redirect_url,
@@ -160,6 +162,23 @@ export async function timeOutAbsentSessions(tx: Prisma.TransactionClient, studyI
 /** When an ended session's token stops working. */
 export function tokenExpiry(endedAt: Date): Date {
   return new Date(endedAt.getTime() + PARTICIPANT_LIMITS.tokenAfterCompletionSeconds * 1000)
+}
+
+/**
+ * A returning participant (same study, same external id, on a study that requires the id, so the id is the
+ * credential): the session continues under `token`, which replaces the stored one. A participant has one token, so
+ * the browser that held the old one gets "This study link is not valid" and comes back the same way, by opening the
+ * study link again (it carries the id). A session that ended longer ago than a token lives is not reopened.
+ */
+export async function rejoinSession(
+  db: Db,
+  participant: { id: string; completedAt: Date | null; outcomeAt: Date | null },
+  token: string,
+  now = new Date(),
+): Promise<void> {
+  const endedAt = sessionEndedAt(participant)
+  if (endedAt && now.getTime() >= tokenExpiry(endedAt).getTime()) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: SESSION_ENDED })
+  await db.participant.update({ where: { id: participant.id }, data: { tokenHash: hashToken(token) } })
 }
 
 const ENDED: Record<Outcome, string> = {
@@ -436,11 +455,35 @@ async function timeOutIfPast(db: Db, participant: ParticipantRow, now: Date): Pr
   return db.$transaction((tx) => endSession(tx, participant.id, 'TIMED_OUT', now))
 }
 
+/** What the participant gave in the practice and how it compares with the expected answer. */
+export interface PracticeResult {
+  continuation: string
+  answer: string
+  expected: string
+  verdict: PracticeVerdict
+}
+
+/** The practice task with its result, from the answer stored with the session (null: none stored). */
+async function practiceWithResult(db: Db, participant: ParticipantRow): Promise<NonNullable<SessionView['practice']> | null> {
+  const row = await db.participant.findUnique({ where: { id: participant.id }, select: { practice: true } })
+  const given = row?.practice as { continuation?: unknown; answer?: unknown } | null | undefined
+  if (!given || typeof given.answer !== 'string') return null
+  const task = participant.study.practice as unknown as PracticeTask
+  const continuation = typeof given.continuation === 'string' ? given.continuation : ''
+  return {
+    problem: task.problem,
+    reasoning: task.reasoning,
+    result: { continuation, answer: given.answer, expected: task.answer, verdict: practiceVerdict(given.answer, task.answer) },
+  }
+}
+
 export interface SessionView {
   stage: Stage
-  study: { id: string; name: string; instructions: string; timeLimitSeconds: number }
+  /** `title`: what participants see (studies.public_title or the neutral default, never studies.name) */
+  study: { id: string; title: string; instructions: string; timeLimitSeconds: number }
   progress: { done: number; total: number }
-  practice: { problem: string; reasoning: string } | null
+  /** the practice task at its stage; after it, until the first task starts, also its result (a reload still shows it) */
+  practice: { problem: string; reasoning: string; result?: PracticeResult } | null
   task: {
     assignmentId: string
     position: number
@@ -479,7 +522,7 @@ export async function sessionView(db: Db, token: string, now = new Date()): Prom
   const { study } = participant
   const ends = sessionEndsAt(participant)
   const base = {
-    study: { id: study.id, name: study.name, instructions: study.instructions, timeLimitSeconds: study.timeLimitSeconds },
+    study: { id: study.id, title: participantTitle(study.publicTitle), instructions: study.instructions, timeLimitSeconds: study.timeLimitSeconds },
     practice: null,
     task: null,
     attention: null,
@@ -502,10 +545,13 @@ export async function sessionView(db: Db, token: string, now = new Date()): Prom
   if (check) return { ...base, stage: 'attention', progress, attention: { checkId: check.id, prompt: check.prompt, options: check.options } }
   const current = tasks.find((t) => !t.answered)
   if (!current) return { ...base, stage: 'complete', progress, completion: completionFor('COMPLETED', study) }
+  // the practice's result stays on the page until the first task starts
+  const practice = done === 0 && current.position === 0 && !current.startedAt ? await practiceWithResult(db, participant) : null
   return {
     ...base,
     stage: 'task',
     progress,
+    practice,
     task: {
       assignmentId: current.id,
       position: current.position + 1,

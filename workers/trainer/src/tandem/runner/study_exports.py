@@ -32,6 +32,9 @@ from .payload import InvalidPayload, require
 EXPORT_BATCH = 1000  # view rows per fetch and per Parquet row group: memory stays flat in the number of rows
 ID_MODES = ("raw", "hashed")
 RAW_ID, HASHED_ID, URL_PARAMS = "participant_external_id", "participant_external_id_hash", "url_params"
+PUBLIC_URL_PARAMS = "url_params_public"  # url_params less the identifying parameter (the study's first one)
+# view columns that stand in for another when id_mode is "hashed" and are never exported under their own name
+HASHED_STAND_INS = {RAW_ID: HASHED_ID, URL_PARAMS: PUBLIC_URL_PARAMS}
 
 
 def json_text(value: Any) -> str | None:
@@ -68,18 +71,16 @@ def _column_type(pa, name: str, type_name: str) -> tuple[Any, Callable[[Any], An
 
 def export_columns(description, id_mode: str) -> list[tuple[str, int, str]]:
     """(output name, index of the view column it is read from, Postgres type name) per exported column: the view's
-    columns in order, except that participant_external_id carries the salted hash when id_mode is "hashed" (and
-    url_params, which repeats the raw ids, is empty then; source index -1), and participant_external_id_hash itself
-    is never exported. The web app's CSV/JSONL follow the same rules (apps/web/src/server/studies/export.ts)."""
+    columns in order, except that when id_mode is "hashed" participant_external_id carries the salted hash and
+    url_params carries url_params_public (the parameters less the identifying one: SESSION_ID is no personal data);
+    participant_external_id_hash and url_params_public are never exported under their own names. The web app's
+    CSV/JSONL follow the same rule (apps/web/src/server/studies/export.ts exportSourceColumn)."""
     names = [c.name for c in description]
     columns = []
     for i, c in enumerate(description):
-        if c.name == HASHED_ID:
+        if c.name in HASHED_STAND_INS.values():
             continue
-        if c.name == URL_PARAMS and id_mode == "hashed":  # it repeats the raw ids: empty, as in the web exports
-            columns.append((c.name, -1, "jsonb"))
-            continue
-        source = names.index(HASHED_ID) if c.name == RAW_ID and id_mode == "hashed" else i
+        source = names.index(HASHED_STAND_INS[c.name]) if id_mode == "hashed" and c.name in HASHED_STAND_INS else i
         info = pg_types.get(description[source].type_code)
         columns.append((c.name, source, info.name if info else str(description[source].type_code)))
     return columns
@@ -97,7 +98,7 @@ def arrow_batches(cur, id_mode: str) -> tuple[Any, Iterator[Any]]:
 
     def batches():
         while rows := cur.fetchmany(EXPORT_BATCH):
-            arrays = [pa.array([None if source < 0 else convert(row[source]) for row in rows], type=arrow_type)
+            arrays = [pa.array([convert(row[source]) for row in rows], type=arrow_type)
                       for (_, source, _), (arrow_type, convert) in zip(columns, types)]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
@@ -174,8 +175,8 @@ def render_codebook_markdown(study_name: str, entries: list[dict]) -> str:
 def render_readme(study: dict, export: dict, rows: int, has_preregistration: bool) -> str:
     sha = study["preregistration_sha256"]
     ids = ("participant_external_id holds the ids as given (e.g. Prolific PIDs)" if export["id_mode"] == "raw" else
-           "participant_external_id holds a salted SHA-256 of each id, and url_params is empty: no raw id is in "
-           "this bundle")
+           "participant_external_id holds a salted SHA-256 of each id, and url_params holds the link's parameters "
+           "less the identifying one (e.g. STUDY_ID, SESSION_ID): no raw id is in this bundle")
     files = [("responses.csv", f"{rows} rows, one per response (the study_response_rows view, as the Parquet "
                                "export); empty field = null; true/false; times in UTC"),
              ("codebook.json, codebook.md", "what each column of responses.csv means, in file order")]

@@ -20,12 +20,15 @@ export type LiveStreamEvent =
 /** What the study link's first page needs. */
 export interface StudyInfo {
   id: string
-  name: string
+  /** the study's public title (never its internal name) */
+  title: string
   consentText: string
   open: boolean
   notOpenMessage: string | null
-  /** the URL parameters the study keeps (e.g. PROLIFIC_PID); others are not sent */
+  /** the URL parameters the study keeps (e.g. PROLIFIC_PID); others are not sent. The first names the participant. */
   urlParams: string[]
+  /** a link without the first URL parameter is refused; with it, the same id continues its session on any device */
+  requireParticipantId: boolean
 }
 
 /** A task's answer as typed so far (ratings null until chosen). */
@@ -57,6 +60,8 @@ export interface KeyValueStore {
 export interface ParticipantBackend {
   readonly kind: 'live' | 'preview'
   readonly storage: KeyValueStore
+  /** this tab's own storage (sessionStorage; the preview's is memory): the session token and the study link it came from */
+  readonly tabStorage: KeyValueStore
   studyInfo(studyId: string): Promise<StudyInfo>
   /** `token`: made by the page (newSessionToken) so that a retried join returns the same session */
   join(input: { studyId: string; consent: boolean; params: Record<string, string>; token?: string }): Promise<{ token: string; declined: boolean }>
@@ -109,8 +114,20 @@ export const DECLINED_MESSAGE = 'Thank you. You chose not to take part; nothing 
 export const TAB_SESSION_KEY = 'tandem:session'
 /** localStorage key of the session token for a study: the study link resumes with it (also in a new tab). */
 export const studyTokenKey = (studyId: string) => `tandem:study:${studyId}`
+/**
+ * Fired on window when a call with the session token is refused as UNAUTHORIZED (trpc-backend.ts): the token no longer
+ * opens the session (it went on on another device, or ended long ago). The session page then loads again and says so.
+ */
+export const SESSION_INVALID_EVENT = 'tandem:session-invalid'
+/**
+ * sessionStorage key of the study link this tab came from (path and query): a session whose token stopped working
+ * (the participant continued on another device) offers it, and opening it continues the session here.
+ */
+export const TAB_STUDY_LINK_KEY = 'tandem:study-link'
 /** localStorage key of a task's draft backup. */
 export const draftBackupKey = (assignmentId: string) => `tandem:draft:${assignmentId}`
+/** localStorage key of a task's text typed in this browser that a newer save from another device replaced (kept). */
+export const draftReplacedKey = (assignmentId: string) => `tandem:draft-replaced:${assignmentId}`
 
 /** A session token made in the browser: 32 random bytes, base64url (the server stores only its hash). */
 export function newSessionToken(): string {

@@ -1,7 +1,7 @@
 'use client'
-// The participant's part of a task: the reasoning's continuation and a final answer with a live math preview.
-// Shared by the practice task and the real tasks. The preview is KaTeX's output for the answer read as TeX
-// (trust off), never the participant's own HTML.
+// The participant's part of a task: the reasoning's continuation and a final answer. Shared by the practice task and
+// the real tasks. Answers are plain numbers or fractions (42, 1/2, 0.5: the verifier compares values); a participant
+// who types TeX sees it typeset below the field — KaTeX's output (trust off), never the participant's own HTML.
 import type { UseFormRegisterReturn } from 'react-hook-form'
 
 import { Field, fieldAria } from '@/components/form-field'
@@ -16,21 +16,30 @@ export function answerPreviewHtml(tex: string): string | null {
   return html === null || html.startsWith('<span class="katex-error"') ? null : html
 }
 
+/** Whether an answer is written in TeX (a command, $, ^, _ or braces), so that a typeset preview helps. */
+export function looksLikeTex(answer: string): boolean {
+  return /[\\$^_{}]/.test(answer)
+}
+
+/** The typeset answer, shown only while the answer is TeX: a plain 42 or 1/2 needs no preview. */
 export function AnswerPreview({ id, tex }: { id: string; tex: string }) {
-  const empty = tex.trim() === ''
-  const html = empty ? null : answerPreviewHtml(tex)
+  const shown = looksLikeTex(tex)
+  const html = shown ? answerPreviewHtml(tex) : null
   return (
-    <div id={id} aria-live="polite" data-testid="answer-preview" className="mt-2 flex min-h-10 flex-wrap items-center gap-2 rounded-md bg-slate-100 px-3 py-2 text-sm">
-      <span className="text-slate-600">Preview:</span>
-      {empty ? (
-        <span className="text-slate-600">(nothing yet)</span>
-      ) : html === null ? (
-        <span className="text-slate-600">(preview unavailable)</span>
-      ) : (
-        // KaTeX output with trust off: the only HTML made from the answer. Inline math wraps at operators; an
-        // unbreakable remainder is clipped rather than widening the page (the answer itself is in the field above)
-        <span data-math="" className="max-w-full min-w-0 overflow-hidden text-base" dangerouslySetInnerHTML={{ __html: html }} />
-      )}
+    // the live region stays in the page (empty for plain answers), so a preview that appears is announced
+    <div id={id} aria-live="polite" data-testid="answer-preview" data-shown={shown}>
+      {shown ? (
+        <div className="mt-2 flex min-h-10 flex-wrap items-center gap-2 rounded-md bg-slate-100 px-3 py-2 text-sm">
+          <span className="text-slate-600">Shown as:</span>
+          {html === null ? (
+            <span className="text-slate-600">(cannot be shown yet)</span>
+          ) : (
+            // KaTeX output with trust off: the only HTML made from the answer. Inline math wraps at operators; an
+            // unbreakable remainder is clipped rather than widening the page (the answer itself is in the field above)
+            <span data-math="" className="max-w-full min-w-0 overflow-hidden text-base" dangerouslySetInnerHTML={{ __html: html }} />
+          )}
+        </div>
+      ) : null}
     </div>
   )
 }
@@ -67,13 +76,13 @@ export function ContinuationFields({
         hint={
           live
             ? 'You have control: continue the shared reasoning. Hand it back to the AI when you like, or finish it yourself.'
-            : 'Pick up where the AI stopped and write the rest of the solution. Math can be written as $…$.'
+            : 'Pick up where the AI stopped and write the rest of the solution in your own words.'
         }
       >
         <textarea
           {...fieldAria(continuationId, errors.continuation, true)}
           {...continuation}
-          className={`input min-h-48 w-full font-mono leading-relaxed ${FOCUS_RING}`}
+          className={`input min-h-48 w-full leading-relaxed ${FOCUS_RING}`}
           rows={10}
           maxLength={MAX_CONTINUATION}
           spellCheck={false}
@@ -81,11 +90,11 @@ export function ContinuationFields({
         />
       </Field>
       </div>
-      <Field id={answerId} label="Final answer" error={errors.answer} hint="As short as possible, e.g. 42 or \frac{1}{2} (TeX works).">
+      <Field id={answerId} label="Final answer" error={errors.answer} hint="Just the result, e.g. 42, 1/2 or 0.5.">
         <input
           {...fieldAria(answerId, errors.answer, true)}
           {...answer}
-          className={`input w-full font-mono ${FOCUS_RING}`}
+          className={`input w-full ${FOCUS_RING}`}
           type="text"
           autoComplete="off"
           autoCapitalize="off"

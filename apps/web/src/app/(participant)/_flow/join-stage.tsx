@@ -1,19 +1,39 @@
 'use client'
-// The study link's first page: the consent text, "I agree — start" / "I do not agree". Agreeing starts a session
-// (the caller keeps the token and moves on); declining is recorded and ends here. A study that cannot be
-// joined says why.
+// The study link's first page: the study's public title, the consent text, "I agree — start" / "I do not agree".
+// Agreeing starts a session (the caller keeps the token and moves on); declining is recorded and ends here. On a
+// study that requires the participant's id, a link without it explains and stops (nothing is sent), and agreeing
+// with an id that already has a session continues it (on any device). A study that cannot be joined, or a join the
+// server refuses for good (e.g. the id already started elsewhere), says why with no buttons left to press.
 import { useQuery } from '@tanstack/react-query'
 import { useState } from 'react'
 
 import { FormError } from '@/components/form-error'
+import { missingParticipantIdMessage } from '@/server/api/routers/participant.schema'
 
-import { asFlowError, DECLINED_MESSAGE, FlowError, newSessionToken, type ParticipantBackend } from './backend'
+import { asFlowError, DECLINED_MESSAGE, FlowError, newSessionToken, type ParticipantBackend, type StudyInfo } from './backend'
 import { failureMessage, withRetry } from './retry'
 import { EndMessage, FOCUS_RING, Loading, Prose, StageHeading } from './ui'
 
 /** The URL parameters the study keeps (e.g. PROLIFIC_PID), from the link's query string. */
 export function acceptedParams(query: Record<string, string>, accepted: string[]): Record<string, string> {
   return Object.fromEntries(accepted.filter((name) => query[name] !== undefined).map((name) => [name, query[name]!]))
+}
+
+/** The participant's id in the link (the study's first URL parameter), or null when it is missing or blank. */
+export function participantIdOf(query: Record<string, string>, study: Pick<StudyInfo, 'urlParams'>): string | null {
+  const param = study.urlParams[0]
+  return (param && query[param]?.trim()) || null
+}
+
+/**
+ * Whether the server's refusal of a join ends the page (no buttons): the link or the study cannot start a session
+ * here. A refused "I do not agree" from a participant who agreed earlier (a study that requires the id) is not final:
+ * they may still continue. Passing trouble (network, too many attempts) leaves the buttons to try again.
+ */
+export function isFinalRefusal(error: FlowError, consent: boolean, study: Pick<StudyInfo, 'requireParticipantId'>): boolean {
+  if (error.retryable || error.code === 'TOO_MANY_REQUESTS') return false
+  if (error.code === 'CONFLICT') return consent || !study.requireParticipantId
+  return ['PRECONDITION_FAILED', 'BAD_REQUEST', 'NOT_FOUND'].includes(error.code)
 }
 
 export function JoinStage({
@@ -38,6 +58,7 @@ export function JoinStage({
   const [pending, setPending] = useState<'agree' | 'decline' | null>(null)
   const [declined, setDeclined] = useState(false)
   const [error, setError] = useState<string | null>(null)
+  const [refused, setRefused] = useState<string | null>(null)
 
   if (info.isPending) return <Loading />
   if (info.isError) {
@@ -56,10 +77,21 @@ export function JoinStage({
       </EndMessage>
     )
   }
-  if (!study.open) {
+  const participantId = participantIdOf(query, study)
+  if (study.open && study.requireParticipantId && !participantId) {
     return (
-      <EndMessage title={study.name}>
-        <p>{study.notOpenMessage ?? 'This study takes no participants right now.'}</p>
+      <EndMessage title="This link is incomplete">
+        <p role="alert" data-testid="missing-participant-id">
+          {missingParticipantIdMessage(study.urlParams[0]!)}
+        </p>
+        <p>Nothing was recorded. If this keeps happening, contact the researcher through that site.</p>
+      </EndMessage>
+    )
+  }
+  if (refused) {
+    return (
+      <EndMessage title={study.title}>
+        <FormError message={refused} />
       </EndMessage>
     )
   }
@@ -74,16 +106,37 @@ export function JoinStage({
       if (result.declined) setDeclined(true)
       else onJoined(result.token)
     } catch (e) {
-      setError(failureMessage(asFlowError(e), ''))
+      const err = asFlowError(e)
+      if (isFinalRefusal(err, consent, study)) setRefused(err.message)
+      else setError(failureMessage(err, ''))
       setPending(null)
     }
+  }
+
+  // a returning participant of a study that requires the id may be inside while it takes nobody new (paused, full,
+  // closed): they can still continue, or see their completion code
+  if (!study.open) {
+    return (
+      <EndMessage title={study.title}>
+        <p>{study.notOpenMessage ?? 'This study takes no participants right now.'}</p>
+        {study.requireParticipantId && participantId ? (
+          <div className="space-y-3">
+            <p>If you have already started this study, you can continue where you left off.</p>
+            <FormError message={error} />
+            <button type="button" className={`btn-secondary ${FOCUS_RING}`} disabled={pending !== null} onClick={() => void join(true)}>
+              {pending === 'agree' ? 'Opening…' : 'Continue my session'}
+            </button>
+          </div>
+        ) : null}
+      </EndMessage>
+    )
   }
 
   return (
     <div className="space-y-6">
       <div className="space-y-1">
         <p className="text-sm font-medium text-indigo-700">Research study</p>
-        <StageHeading>{study.name}</StageHeading>
+        <StageHeading>{study.title}</StageHeading>
       </div>
       <section aria-labelledby="consent-heading" className="space-y-3">
         <h2 id="consent-heading" className="text-lg font-semibold">
@@ -102,6 +155,11 @@ export function JoinStage({
           I do not agree
         </button>
       </div>
+      {study.requireParticipantId ? (
+        <p className="text-sm text-slate-600" data-testid="resume-note">
+          Started already, on this or another device? “I agree — start” continues where you left off.
+        </p>
+      ) : null}
     </div>
   )
 }

@@ -6,8 +6,10 @@
 // was stored (src/server/studies/live-session.ts).
 import { useEffect, useRef, useState } from 'react'
 
+import { MathText } from '@/components/math-text'
+
 import { asFlowError, type LiveView, type ParticipantBackend } from './backend'
-import { ProblemSection } from './handoff-task'
+import { ProblemSection, REASONING_BOX } from './handoff-task'
 import { failureMessage, sleep } from './retry'
 import { FOCUS_RING } from './ui'
 
@@ -163,15 +165,16 @@ export function LiveTask({
           </p>
         </div>
         <div
-          className="min-h-24 rounded-md border border-indigo-200 bg-indigo-50 p-3 font-mono text-sm leading-relaxed whitespace-pre-wrap"
+          className={`min-h-24 ${REASONING_BOX}`}
           data-testid="live-text"
           data-control={view.control}
           aria-busy={seniorWrites}
         >
           {text ? (
             view.spans.map((s) => (
+              // each span typeset on its own: math the AI writes (\boxed{…}, $…$) shows as in the static conditions
               <span key={s.seq} data-author={s.author} className={AUTHOR_STYLE[s.author]}>
-                {s.text}
+                <MathText text={s.text} />
               </span>
             ))
           ) : (

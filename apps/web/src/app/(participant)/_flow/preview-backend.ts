@@ -3,6 +3,7 @@
 // and nothing is kept after the page closes (its storage is memory, not localStorage).
 import {
   attentionCheckSchema,
+  participantTitle,
   practiceTaskSchema,
   type AttentionCheck,
   type PracticeTask,
@@ -14,6 +15,7 @@ import {
   type Outcome,
   type OutcomeTexts,
 } from '@/server/studies/outcomes'
+import { practiceVerdict } from '@/server/studies/practice-check'
 import type { RouterOutputs } from '@/trpc/react'
 
 import {
@@ -50,6 +52,8 @@ interface PreviewSession {
   consentedAt: number
   /** how the session ended (null: running) */
   outcome: Outcome | null
+  /** the practice answer, for its result screen before the first task (as the server keeps it) */
+  practiceAnswer: { continuation: string; answer: string } | null
 }
 
 export function memoryStorage(): KeyValueStore {
@@ -98,6 +102,8 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
   const practice = parsePractice(data.practice)
   const checks = parseChecks(data.attentionChecks)
   const texts = outcomeTexts(data)
+  // what participants would see as the title (studies.preview may predate the public title)
+  const title = participantTitle((data as { publicTitle?: string | null }).publicTitle)
   const limitMs = data.timeLimitSeconds * 1000
   const sessionMs =
     sessionTimeLimitSeconds({
@@ -107,6 +113,7 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
     }) * 1000
   const latencyMs = options.latencyMs ?? 150
   const storage = memoryStorage()
+  const tabStorage = memoryStorage()
   let current: PreviewSession | null = null
 
   // a short pause, so pending states look as they do against the server
@@ -154,7 +161,7 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
       if (!s.declined) settle(s, now)
     }
     const base = {
-      study: { id: data.id, name: data.name, instructions: data.instructions, timeLimitSeconds: data.timeLimitSeconds },
+      study: { id: data.id, title, instructions: data.instructions, timeLimitSeconds: data.timeLimitSeconds },
       progress: { done: done(s), total: s.tasks.length },
       practice: null,
       task: null,
@@ -172,9 +179,18 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
     const index = s.tasks.findIndex((t) => !t.answered)
     const task = s.tasks[index]
     if (!task) return { ...base, stage: 'complete', completion: completionFor('COMPLETED', texts) }
+    const practiceResult =
+      index === 0 && task.startedAt === null && s.practiceAnswer
+        ? {
+            problem: practice.problem,
+            reasoning: practice.reasoning,
+            result: { ...s.practiceAnswer, expected: practice.answer, verdict: practiceVerdict(s.practiceAnswer.answer, practice.answer) },
+          }
+        : null
     return {
       ...base,
       stage: 'task',
+      practice: practiceResult,
       task: {
         assignmentId: task.id,
         position: index + 1,
@@ -194,10 +210,11 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
   return {
     kind: 'preview',
     storage,
+    tabStorage,
     async studyInfo() {
       await pause()
-      // a preview shows the consent screen whatever the study's status
-      return { id: data.id, name: data.name, consentText: data.consentText, open: true, notOpenMessage: null, urlParams: [] }
+      // a preview shows the consent screen whatever the study's status, and needs no participant id
+      return { id: data.id, title, consentText: data.consentText, open: true, notOpenMessage: null, urlParams: [], requireParticipantId: false }
     },
     async join({ consent }) {
       await pause()
@@ -212,6 +229,7 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
         attention: new Map(),
         consentedAt: Date.now(),
         outcome: null,
+        practiceAnswer: null,
       }
       return { token: current.token, declined: !consent }
     },
@@ -223,11 +241,12 @@ export function createPreviewBackend(data: PreviewData, options: { latencyMs?: n
       await pause()
       running(token).instructionsDone = true
     },
-    async submitPractice({ token }) {
+    async submitPractice({ token, continuation, answer }) {
       await pause()
       const s = running(token)
       if (!s.instructionsDone) throw new FlowError('Read the instructions first.', 'PRECONDITION_FAILED', false)
       s.practiceDone = true
+      s.practiceAnswer = { continuation, answer }
       return { expectedAnswer: practice.answer }
     },
     async startTask({ token, assignmentId }) {

@@ -1,7 +1,9 @@
 'use client'
 // A participant's session, stage by stage. The server's session view decides what is shown (so a reload, a new
 // tab or a second device always lands on the right step); after each step the view is loaded again and focus
-// moves to the new stage's heading.
+// moves to the new stage's heading. Every page carries the study's public title (and the browser's title says it).
+// A task's draft is reconciled with this browser's backup before the task shows (draft-backup.ts: by the server's
+// timestamps, newest wins; text another device's newer save replaced is kept and offered here).
 import { useCallback, useEffect, useRef, useState } from 'react'
 
 import { FormError } from '@/components/form-error'
@@ -10,11 +12,14 @@ import {
   asFlowError,
   DECLINED_MESSAGE,
   INVALID_LINK,
+  SESSION_INVALID_EVENT,
   studyTokenKey,
+  TAB_STUDY_LINK_KEY,
   type FlowError,
   type ParticipantBackend,
   type SessionView,
 } from './backend'
+import { dismissReplaced, readReplaced, reconcileDraft, type ReplacedDraft } from './draft-backup'
 import { AttentionStage } from './attention-stage'
 import { CompleteStage } from './complete-stage'
 import { InstructionsStage } from './instructions-stage'
@@ -22,7 +27,7 @@ import { LeaveStudy } from './leave-study'
 import { PracticeStage } from './practice-stage'
 import { failureMessage, withRetry } from './retry'
 import { TaskStage } from './task-stage'
-import { EndMessage, FOCUS_RING, Loading, STAGE_HEADING_ID } from './ui'
+import { EndMessage, FOCUS_RING, Loading, Notice, STAGE_HEADING_ID, StudyTitle } from './ui'
 import { clockOffset } from './use-countdown'
 
 interface Loaded {
@@ -59,6 +64,8 @@ export function SessionFlow({ backend, token }: { backend: ParticipantBackend; t
         },
         { signal: abort.signal, onRetry: () => setRetrying(true) },
       )
+      // before the task's form reads its backup: the newer of this browser's text and the server's wins
+      if (!abort.signal.aborted && next.view.task) reconcileDraft(next.view.task, backend.storage)
       // a newer load started meanwhile: its view wins
       if (!abort.signal.aborted) setLoaded(next)
     } catch (e) {
@@ -81,6 +88,11 @@ export function SessionFlow({ backend, token }: { backend: ParticipantBackend; t
   }, [load])
   /** Something changed elsewhere (another tab, the study closed): load the view again. */
   const refresh = useCallback(() => void load(), [load])
+  // a step refused for its token (e.g. an autosave after the session went on on another device): load, which says so
+  useEffect(() => {
+    window.addEventListener(SESSION_INVALID_EVENT, refresh)
+    return () => window.removeEventListener(SESSION_INVALID_EVENT, refresh)
+  }, [refresh])
 
   useEffect(() => {
     if (loaded && moved.current) {
@@ -98,14 +110,17 @@ export function SessionFlow({ backend, token }: { backend: ParticipantBackend; t
     if (backend.storage.get(key) !== token) backend.storage.set(key, token)
   }, [backend, studyId, stage, token])
 
+  // the browser's title: the study's public title (the preview runs inside the console and keeps the console's)
+  const title = loaded?.view.study.title
+  useEffect(() => {
+    if (title && backend.kind === 'live') document.title = title
+  }, [backend.kind, title])
+
+  // a token that stopped working (e.g. the session went on on another device): the study link continues it here
+  if (error && isInvalidLink(error)) {
+    return <InvalidLink message={error.code === 'UNAUTHORIZED' ? error.message : INVALID_LINK} studyLink={backend.tabStorage.get(TAB_STUDY_LINK_KEY)} />
+  }
   if (!loaded) {
-    if (error && isInvalidLink(error)) {
-      return (
-        <EndMessage title="This link does not work">
-          <p role="alert">{error.code === 'UNAUTHORIZED' ? error.message : INVALID_LINK}</p>
-        </EndMessage>
-      )
-    }
     if (error) return <ReloadError error={error} onRetry={refresh} title="The study could not be loaded" />
     return <Loading>{retrying ? 'Connection problem — still trying to reach the server…' : 'Loading…'}</Loading>
   }
@@ -113,10 +128,69 @@ export function SessionFlow({ backend, token }: { backend: ParticipantBackend; t
   const { view, offsetMs } = loaded
   return (
     <div className="space-y-6">
+      <StudyTitle>{view.study.title}</StudyTitle>
       {error ? <ReloadError error={error} onRetry={refresh} /> : null}
       {retrying ? <Loading>Connection problem — still trying to reach the server…</Loading> : null}
+      {view.stage === 'task' && view.task ? <ReplacedText key={view.task.assignmentId} backend={backend} assignmentId={view.task.assignmentId} /> : null}
       <StageView backend={backend} token={token} view={view} offsetMs={offsetMs} advance={advance} refresh={refresh} />
       {RUNNING_STAGES.includes(view.stage) ? <LeaveStudy backend={backend} token={token} onLeft={advance} /> : null}
+    </div>
+  )
+}
+
+function InvalidLink({ message, studyLink }: { message: string; studyLink: string | null }) {
+  return (
+    <EndMessage title="This link does not work">
+      <p role="alert">{message}</p>
+      {studyLink ? (
+        <p>
+          Did you continue on another device or browser? To carry on here,{' '}
+          <a href={studyLink} className={`font-medium text-indigo-800 underline ${FOCUS_RING}`} data-testid="study-link-again">
+            open the study link again
+          </a>
+          .
+        </p>
+      ) : null}
+    </EndMessage>
+  )
+}
+
+/**
+ * Text typed in this browser that a newer save from another device replaced (draft-backup.ts reconcileDraft): kept,
+ * shown on request, and dismissed by the participant.
+ */
+function ReplacedText({ backend, assignmentId }: { backend: ParticipantBackend; assignmentId: string }) {
+  const [replaced, setReplaced] = useState<ReplacedDraft | null>(() => readReplaced(backend.storage, assignmentId))
+  if (!replaced) return null
+  return (
+    <div data-testid="replaced-draft" className="space-y-2">
+      <Notice>
+        Your other device or browser saved newer work on this task, so that is shown below. What you typed here earlier is kept: open it to copy
+        anything you still need.
+      </Notice>
+      <details className="rounded-md border border-slate-200 px-3 py-2 text-sm">
+        <summary className={`cursor-pointer font-medium ${FOCUS_RING}`}>Text typed here earlier</summary>
+        <div className="mt-2 space-y-2">
+          <p className="text-xs font-medium text-slate-600">Reasoning</p>
+          <p className="whitespace-pre-wrap text-slate-800" data-testid="replaced-continuation">
+            {replaced.draft.continuation || '(empty)'}
+          </p>
+          <p className="text-xs font-medium text-slate-600">Final answer</p>
+          <p className="whitespace-pre-wrap text-slate-800" data-testid="replaced-answer">
+            {replaced.draft.answer || '(empty)'}
+          </p>
+          <button
+            type="button"
+            className={`btn-secondary ${FOCUS_RING}`}
+            onClick={() => {
+              dismissReplaced(backend.storage, assignmentId)
+              setReplaced(null)
+            }}
+          >
+            I no longer need it
+          </button>
+        </div>
+      </details>
     </div>
   )
 }
@@ -150,7 +224,15 @@ function StageView({
         </EndMessage>
       )
     case 'instructions':
-      return <InstructionsStage backend={backend} token={token} instructions={view.study.instructions} onDone={advance} />
+      return (
+        <InstructionsStage
+          backend={backend}
+          token={token}
+          instructions={view.study.instructions}
+          length={{ tasks: view.progress.total, timeLimitSeconds: view.study.timeLimitSeconds }}
+          onDone={advance}
+        />
+      )
     case 'practice':
       return view.practice ? <PracticeStage backend={backend} token={token} practice={view.practice} onDone={advance} /> : null
     case 'task':

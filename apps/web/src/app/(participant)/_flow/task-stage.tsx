@@ -1,8 +1,10 @@
 'use client'
 // One task: the problem and the AI's reasoning, the participant's continuation, final answer and two ratings.
-// The clock is the server's (startTask, corrected by the browser's offset); at 0 whatever is typed is sent as
-// timed out. Drafts autosave (server) and back up (localStorage) on every change; nothing typed is cleared until
-// the server has confirmed the submit.
+// The clock is the server's (startTask, corrected by the browser's offset) and stays in view while scrolling; at 0
+// whatever is typed is sent as timed out, and the page says so ("Time is up — your answer so far was saved") before
+// the participant goes on. Drafts autosave (server) and back up (localStorage) on every change; nothing typed is
+// cleared until the server has confirmed the submit. Before the first task's clock starts, the practice's result is
+// shown (from the session view, so a reload keeps it).
 import { zodResolver } from '@hookform/resolvers/zod'
 import { useEffect, useRef, useState } from 'react'
 import { Controller, useForm, useWatch, type DeepPartial, type UseFormRegisterReturn } from 'react-hook-form'
@@ -18,10 +20,11 @@ import { ContinuationFields } from './continuation-fields'
 import { clearBackup, initialDraft, markBackupSynced, writeBackup } from './draft-backup'
 import { HandoffTask } from './handoff-task'
 import { LiveTask } from './live-task'
+import { PracticeReview, type ReviewedPractice } from './practice-stage'
 import { TaskProgress } from './progress'
 import { RatingGroup } from './rating-group'
 import { failureMessage, withRetry } from './retry'
-import { FOCUS_RING, Loading, Notice, StageHeading } from './ui'
+import { FOCUS_RING, Loading, Notice, STAGE_HEADING_ID, StageHeading } from './ui'
 import { useAutosave, type SaveStatus } from './use-autosave'
 import { clockOffset, formatClock, useCountdown, useTimeAnnouncement } from './use-countdown'
 
@@ -52,8 +55,16 @@ const RATINGS = [
   { name: 'confidence', id: 'task-confidence', legend: 'How confident are you in your answer?' },
 ] as const
 
+/** The practice with its result, while the first task has not started (the session view carries it then). */
+export function practiceToReview(view: SessionView & { task: TaskView }): ReviewedPractice | null {
+  const practice = view.practice
+  return practice?.result && !view.task.startedAt ? { ...practice, result: practice.result } : null
+}
+
 export function TaskStage({ backend, token, view, offsetMs, onSubmitted, onStale }: TaskStageProps) {
   const { task } = view
+  const [review] = useState(() => practiceToReview(view))
+  const [reviewing, setReviewing] = useState(review !== null)
   const [clock, setClock] = useState<Clock | null>(() =>
     task.startedAt && task.deadline ? { deadlineMs: Date.parse(task.deadline), offsetMs } : null,
   )
@@ -61,9 +72,18 @@ export function TaskStage({ backend, token, view, offsetMs, onSubmitted, onStale
   const [retrying, setRetrying] = useState(false)
   const [attempt, setAttempt] = useState(0)
 
+  // "Start the study" after the practice's result: focus moves to the first task's heading
+  const startedFromReview = useRef(false)
+  useEffect(() => {
+    if (!reviewing && startedFromReview.current) {
+      startedFromReview.current = false
+      document.getElementById(STAGE_HEADING_ID)?.focus()
+    }
+  }, [reviewing])
+
   // a task not started yet: the server starts its clock (once; a reload or another tab gets the same deadline)
   useEffect(() => {
-    if (clock) return
+    if (clock || reviewing) return
     const abort = new AbortController()
     withRetry(
       async () => {
@@ -81,7 +101,19 @@ export function TaskStage({ backend, token, view, offsetMs, onSubmitted, onStale
       if (STALE_CODES.has(err.code)) onStale()
     })
     return () => abort.abort()
-  }, [clock, attempt, backend, token, task.assignmentId, onStale])
+  }, [clock, reviewing, attempt, backend, token, task.assignmentId, onStale])
+
+  if (reviewing && review) {
+    return (
+      <PracticeReview
+        practice={review}
+        onStart={() => {
+          startedFromReview.current = true
+          setReviewing(false)
+        }}
+      />
+    )
+  }
 
   return (
     <div className="space-y-6">
@@ -197,6 +229,8 @@ function TaskForm({
   const timeUp = left === 0
 
   const [sendState, setSendState] = useState<SendState>('idle')
+  /** the answer was sent at the time-up: the page says so, and the participant goes on when ready */
+  const [timedOutSaved, setTimedOutSaved] = useState(false)
   const [formError, setFormError] = useState<string | null>(null)
   const busy = useRef(false)
   const unmounted = useRef(new AbortController())
@@ -218,7 +252,8 @@ function TaskForm({
       autosaveStop()
       clearBackup(storage, assignmentId)
       setSendState('sent')
-      onSubmitted()
+      if (input.timedOut) setTimedOutSaved(true)
+      else onSubmitted()
     } catch (e) {
       const error = asFlowError(e)
       if (error.code === 'ABORTED') return
@@ -258,10 +293,7 @@ function TaskForm({
 
   return (
     <div className="space-y-6">
-      <p className="flex flex-wrap items-baseline gap-x-2 text-sm" data-testid="time-left">
-        <span className="text-slate-600">Time left</span>
-        <span className={`font-mono text-lg tabular-nums ${left <= 60 ? 'font-semibold text-red-700' : 'text-slate-900'}`}>{formatClock(left)}</span>
-      </p>
+      <TaskClock left={left} timeUp={timeUp} saved={timedOutSaved} onContinue={onSubmitted} />
       <p className="sr-only" aria-live="polite" data-testid="time-announcement">
         {announcement}
       </p>
@@ -331,7 +363,6 @@ function TaskForm({
             Connection problem — still trying to send your answer. Keep this page open; nothing you typed is lost.
           </Notice>
         ) : null}
-        {timeUp && sendState !== 'sent' ? <Notice testId="time-up">Time is up — your answer is sent as it is.</Notice> : null}
 
         <div className="flex flex-wrap items-center gap-x-4 gap-y-2">
           <button type="submit" className={`btn-primary ${FOCUS_RING}`} disabled={pending}>
@@ -342,6 +373,31 @@ function TaskForm({
           </p>
         </div>
       </form>
+    </div>
+  )
+}
+
+/**
+ * The time left, sticky at the top of the screen (also on a phone while typing further down). When the time is up it
+ * says so there, where the participant looks, and once the answer is saved offers to continue.
+ */
+export function TaskClock({ left, timeUp, saved, onContinue }: { left: number; timeUp: boolean; saved: boolean; onContinue: () => void }) {
+  return (
+    <div className="sticky top-0 z-10 -mx-4 space-y-2 border-b border-slate-200 bg-white px-4 py-2" data-testid="task-clock">
+      <p className="flex flex-wrap items-baseline gap-x-2 text-sm" data-testid="time-left">
+        <span className="text-slate-600">Time left</span>
+        <span className={`font-mono text-lg tabular-nums ${left <= 60 ? 'font-semibold text-red-700' : 'text-slate-900'}`}>{formatClock(left)}</span>
+      </p>
+      {/* always in the page, so that the change to "saved" is announced */}
+      <p role="status" data-testid="time-up" className={timeUp ? 'rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900' : 'sr-only'}>
+        {timeUp ? (saved ? 'Time is up — your answer so far was saved.' : 'Time is up — saving your answer so far…') : ''}
+      </p>
+      {saved ? (
+        // the form below is read-only now: the keyboard goes straight to the way on
+        <button type="button" className={`btn-primary ${FOCUS_RING}`} onClick={onContinue} autoFocus data-testid="time-up-continue">
+          Continue
+        </button>
+      ) : null}
     </div>
   )
 }

@@ -1,6 +1,7 @@
 'use client'
 // The real backend: the participant router over tRPC, with its errors turned into FlowErrors and the session
-// token and draft backups kept in localStorage.
+// token and draft backups kept in localStorage. A session step refused for its token is announced
+// (SESSION_INVALID_EVENT), and each confirmed draft save records the server's version (draft-backup.ts).
 import { TRPCClientError } from '@trpc/client'
 import { useMemo } from 'react'
 import superjson from 'superjson'
@@ -9,7 +10,8 @@ import { useTRPCClient } from '@/trpc/react'
 
 import { readServerSentEvents } from '@/components/server-sent-events'
 
-import { FlowError, type KeyValueStore, type LiveStreamEvent, type ParticipantBackend } from './backend'
+import { FlowError, SESSION_INVALID_EVENT, type KeyValueStore, type LiveStreamEvent, type ParticipantBackend } from './backend'
+import { noteServerSave } from './draft-backup'
 
 type Client = ReturnType<typeof useTRPCClient>
 
@@ -41,6 +43,16 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
     return await fn()
   } catch (e) {
     throw fromTrpcError(e)
+  }
+}
+
+/** A step of the session: a refused token is announced (SESSION_INVALID_EVENT) so the page can say what to do. */
+async function step<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await call(fn)
+  } catch (e) {
+    if (e instanceof FlowError && e.code === 'UNAUTHORIZED' && typeof window !== 'undefined') window.dispatchEvent(new Event(SESSION_INVALID_EVENT))
+    throw e
   }
 }
 
@@ -81,17 +93,32 @@ export function createTrpcBackend(client: Client): ParticipantBackend {
   return {
     kind: 'live',
     storage: browserStorage,
+    tabStorage,
     studyInfo: (studyId) =>
       call(async () => {
         const s = await p.studyInfo.query({ studyId })
-        return { id: s.id, name: s.name, consentText: s.consentText, open: s.open, notOpenMessage: s.notOpenMessage, urlParams: s.urlParams }
+        return {
+          id: s.id,
+          title: s.title,
+          consentText: s.consentText,
+          open: s.open,
+          notOpenMessage: s.notOpenMessage,
+          urlParams: s.urlParams,
+          requireParticipantId: s.requireParticipantId,
+        }
       }),
     join: (input) => call(() => p.join.mutate(input)),
     session: (token) => call(() => p.session.query({ token })),
-    finishInstructions: (token) => call(async () => void (await p.finishInstructions.mutate({ token }))),
-    submitPractice: (input) => call(() => p.submitPractice.mutate(input)),
-    startTask: (input) => call(() => p.startTask.mutate(input)),
-    saveDraft: (input) => call(() => p.saveDraft.mutate(input)),
+    finishInstructions: (token) => step(async () => void (await p.finishInstructions.mutate({ token }))),
+    submitPractice: (input) => step(() => p.submitPractice.mutate(input)),
+    startTask: (input) => step(() => p.startTask.mutate(input)),
+    saveDraft: (input) =>
+      step(async () => {
+        const result = await p.saveDraft.mutate(input)
+        // the server's version this browser's backup now builds on (draft-backup.ts reconcileDraft)
+        if (result.saved) noteServerSave(browserStorage, input.assignmentId, result.savedAt)
+        return result
+      }),
     saveDraftOnExit(input) {
       // keepalive lets the request outlive the page; the body is what the tRPC client would send (superjson, unbatched)
       try {
@@ -100,17 +127,25 @@ export function createTrpcBackend(client: Client): ParticipantBackend {
           keepalive: true,
           headers: { 'content-type': 'application/json', 'x-trpc-source': 'pagehide' },
           body: JSON.stringify(superjson.serialize(input)),
-        }).catch(() => undefined)
+        })
+          // a page that was only hidden (another tab or app) is still here for the reply: note the server's version
+          .then(async (response) => {
+            if (!response.ok) return
+            const body = (await response.json()) as { result?: { data?: { json?: { saved?: boolean; savedAt?: string } } } }
+            const reply = body.result?.data?.json
+            if (reply?.saved && typeof reply.savedAt === 'string') noteServerSave(browserStorage, input.assignmentId, reply.savedAt)
+          })
+          .catch(() => undefined)
       } catch {
         /* nothing more can be done while the page goes away; the local backup has the text */
       }
     },
-    submit: (input) => call(() => p.submit.mutate(input)),
-    answerAttention: (input) => call(() => p.answerAttention.mutate(input)),
-    leave: (token) => call(() => p.leave.mutate({ token })),
+    submit: (input) => step(() => p.submit.mutate(input)),
+    answerAttention: (input) => step(() => p.answerAttention.mutate(input)),
+    leave: (token) => step(() => p.leave.mutate({ token })),
     liveStream: streamSenior,
-    liveTakeOver: (input) => call(() => p.liveTakeOver.mutate(input)),
-    liveHandBack: (input) => call(() => p.liveHandBack.mutate(input)),
+    liveTakeOver: (input) => step(() => p.liveTakeOver.mutate(input)),
+    liveHandBack: (input) => step(() => p.liveHandBack.mutate(input)),
   }
 }
 

@@ -16,6 +16,15 @@ export function StageHeading({ children }: { children: React.ReactNode }) {
   )
 }
 
+/** The study's public title above every stage of the session (the stage's own heading is the page's <h1>). */
+export function StudyTitle({ children }: { children: React.ReactNode }) {
+  return (
+    <p className="text-sm font-medium text-indigo-700" data-testid="study-title">
+      {children}
+    </p>
+  )
+}
+
 /** Text written by the researcher: blank lines separate paragraphs, single newlines and $…$ math are kept. */
 export function Prose({ text, testId }: { text: string; testId?: string }) {
   const paragraphs = text.split(/\n[ \t]*\n/).filter((p) => p.trim() !== '')

@@ -6,6 +6,7 @@ import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 
+import { Breadcrumbs } from '@/components/breadcrumbs'
 import { HistogramChart } from '@/components/charts/histogram-chart'
 import { IntervalLineChart } from '@/components/charts/interval-line-chart'
 import { seriesColor } from '@/components/charts/palette'
@@ -104,12 +105,7 @@ function Comparison({ data }: { data: Comparison }) {
   return (
     <div className="space-y-6">
       <div>
-        <p className="text-sm text-slate-600">
-          <Link href="/console/evaluations" className="hover:underline">
-            Evaluations
-          </Link>{' '}
-          / compare
-        </p>
+        <Breadcrumbs trail={[{ href: '/console/evaluations', label: 'Evaluations' }]} current="Compare" />
         <h1 className="mt-1 text-2xl font-semibold">Compare evaluations</h1>
       </div>
 

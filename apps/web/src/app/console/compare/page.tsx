@@ -4,14 +4,9 @@ import Link from 'next/link'
 import { requireUser } from '@/server/auth/current-user'
 
 import { CompareView } from './compare-view'
+import { parseIds } from './parse-ids'
 
 export const metadata: Metadata = { title: 'Compare evaluations' }
-
-/** ?ids=a,b (or ids repeated) → distinct ids, in order. */
-function parseIds(raw: string | string[] | undefined): string[] {
-  const parts = (Array.isArray(raw) ? raw : raw ? [raw] : []).flatMap((part) => part.split(','))
-  return [...new Set(parts.map((p) => p.trim()).filter(Boolean))]
-}
 
 export default async function ComparePage({ searchParams }: { searchParams: Promise<{ ids?: string | string[] }> }) {
   await requireUser()

@@ -1,6 +1,7 @@
 'use client'
-// The evaluations list: server-paged (evaluations.list), page and status filter in the URL; finished evaluations can
-// be ticked (across pages) and opened side by side on the compare page.
+// The evaluations list: server-paged (evaluations.list), page and status filter in the URL, each evaluation's
+// headline figure with its interval; finished evaluations can be ticked (across pages) and opened side by side on
+// the compare page.
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
@@ -12,6 +13,8 @@ import { StatusFilter } from '@/components/status-filter'
 import { StatusBadge } from '@/components/status-badge'
 import { MAX_COMPARE } from '@/server/api/routers/evaluations.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
+
+import { EstimateCell } from './estimate'
 
 type Row = RouterOutputs['evaluations']['list']['items'][number]
 
@@ -108,6 +111,19 @@ export function EvaluationsList() {
                 {c.row.original.checkpoint.label}
               </Link>
             ),
+          },
+          {
+            header: 'Headline metric',
+            cell: (c) => {
+              const headline = c.row.original.headline
+              if (!headline) return <span className="text-slate-600">—</span>
+              return (
+                <span className="flex flex-col" data-testid="evaluation-headline" data-metric={headline.name}>
+                  <span className="text-xs text-slate-600">{headline.label}</span>
+                  <EstimateCell estimate={headline} />
+                </span>
+              )
+            },
           },
           { header: 'Suites', cell: (c) => c.row.original.suites.join(', ') },
           { header: 'Dataset', cell: (c) => c.row.original.datasetName ?? '—' },

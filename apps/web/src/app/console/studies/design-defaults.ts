@@ -22,22 +22,32 @@ export function randomCompletionCode(random: (n: number) => Uint8Array = (n) => 
   return [...random(8)].map((b) => CODE_ALPHABET[b % CODE_ALPHABET.length]).join('')
 }
 
+/**
+ * The consent text a new design starts with. The bracketed placeholders are the study's own details, which only the
+ * researcher knows: the designer lists those left and launch refuses until each is replaced (text-placeholders.ts).
+ */
 export const DEFAULT_CONSENT =
-  'You are invited to take part in a short research study on how people continue a computer’s step-by-step reasoning. ' +
-  'You will solve a few short arithmetic problems, each started by an AI model, and rate how easy its reasoning was to follow. ' +
-  'Taking part is voluntary and you may stop at any time. We record your answers, ratings and timings, and your ' +
-  'recruiting platform ID; data are analysed and shared only in pseudonymised form. By choosing “I agree” you confirm ' +
-  'that you are 18 or older and consent to take part.'
+  'You are invited to take part in a short research study on how people continue a computer’s step-by-step reasoning, ' +
+  'run by [RESEARCHER AND INSTITUTION]. You will solve a few short arithmetic problems, each started by an AI model, and ' +
+  'rate how easy its reasoning was to follow.\n\n' +
+  'The study takes about [DURATION]. You will be paid [PAYMENT] through your recruiting platform when you finish.\n\n' +
+  'Taking part is voluntary. You may stop at any time, without giving a reason, by choosing “Leave the study” at the ' +
+  'bottom of the page or by closing it. To withdraw your data after taking part: [HOW TO WITHDRAW].\n\n' +
+  'We record your answers, ratings and timings, and your recruiting platform ID; data are analysed and shared only in ' +
+  'pseudonymised form. Questions or concerns: [CONTACT].\n\n' +
+  'By choosing “I agree” you confirm that you are 18 or older and consent to take part.'
 
 export const DEFAULT_INSTRUCTIONS =
   'Each task shows a problem and the first steps of a solution written by an AI model. Read the steps, continue the ' +
   'reasoning in your own words, and give your final answer. The steps may contain mistakes: you may correct them. ' +
-  'Then rate how easy the reasoning was to follow and how confident you are. Each task has a time limit; the timer ' +
-  'is shown on the page. Please do not use a calculator or search engine.'
+  'Then rate how easy the reasoning was to follow and how confident you are.\n\n' +
+  'Each task has a time limit, and the time left is shown at the top of the page. When it runs out, what you have ' +
+  'written so far is saved and you go on to the next task. Please do not use a calculator or search engine.'
 
-const DEFAULT_PRACTICE: PracticeTask = {
+/** The practice's reasoning stops before the end, so the participant has a step of their own to add. */
+export const DEFAULT_PRACTICE: PracticeTask = {
   problem: 'Tom has 12 apples. He buys 3 bags with 4 apples each. How many apples does he have now?',
-  reasoning: 'Step 1: The 3 bags hold 3 × 4 = 12 apples.\nStep 2: Together with the 12 he had: 12 + 12 = 24.',
+  reasoning: 'Step 1: The 3 bags hold 3 × 4 = 12 apples.',
   answer: '24',
 }
 
@@ -86,6 +96,7 @@ export function defaultDesign(datasets: DatasetOption[], codes: OutcomeCodes): S
   const dataset = datasets.find((d) => d.name === 'digit-chains-eval') ?? datasets.find((d) => d.name === 'arithmetic-eval') ?? datasets[0]
   return {
     name: '',
+    publicTitle: '',
     conditions: [
       { name: 'TRL', checkpointId: '', live: false },
       { name: 'GRPO', checkpointId: '', live: false },
@@ -111,6 +122,8 @@ export function defaultDesign(datasets: DatasetOption[], codes: OutcomeCodes): S
     timedOutCode: codes.timedOut,
     timedOutRedirectUrl: '',
     urlParams: [...PROLIFIC_PARAMS],
+    // the recruiter's id is the participant's way back to their session on any device (docs/studies.md, Participant identity)
+    requireParticipantId: true,
     sessionTimeLimitSeconds: null,
     refillDropouts: true,
     juniorSamples: 4,

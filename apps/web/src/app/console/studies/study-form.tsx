@@ -62,6 +62,8 @@ export function designFromStudy(study: Study): FormInput {
   const rule = study.handoffRule as unknown as HandoffRule
   return {
     name: study.name,
+    publicTitle: study.publicTitle ?? '',
+    requireParticipantId: study.requireParticipantId,
     conditions: study.conditions.map((c) => ({ name: c.name, checkpointId: c.checkpointId, live: c.live })),
     datasetId: study.datasetId,
     problemCount: study.problemCount,

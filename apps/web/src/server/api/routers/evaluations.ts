@@ -4,7 +4,7 @@ import { TRPCError } from '@trpc/server'
 
 import type { Prisma } from '../../../generated/prisma/client'
 import { audit } from '../../audit'
-import { mergeReports, orderCurveNames, orderMetricNames, parseReport } from '../../evaluation-reports'
+import { mergeReports, metricLabel, orderCurveNames, orderMetricNames, parseReport, type Estimate } from '../../evaluation-reports'
 import { enqueueJob } from '../../jobs'
 import { fieldError, type FieldErrors } from '../errors'
 import { paged, skipTake } from '../pagination'
@@ -72,6 +72,16 @@ async function datasetNames(db: Prisma.TransactionClient, settingsList: unknown[
   const ids = [...new Set(settingsList.map(datasetIdOf).filter((id): id is string => id !== null))]
   const rows = ids.length ? await db.dataset.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } }) : []
   return new Map(rows.map((d) => [d.id, d.name]))
+}
+
+/**
+ * The figure a list shows for an evaluation: of the metrics its reports hold, the first with a value in the reports'
+ * reading order (solo mean@k first, then tandem accuracy, handoff, drift, legibility); null when none has one.
+ */
+export function headlineMetric(reports: { metrics: unknown }[]): ({ name: string; label: string } & Estimate) | null {
+  const { metrics } = mergeReports(reports.map((r) => parseReport(r.metrics, null)))
+  const name = orderMetricNames(Object.keys(metrics)).find((n) => metrics[n]!.value !== null)
+  return name ? { name, label: metricLabel(name), ...metrics[name]! } : null
 }
 
 const latestEvaluateJob = {
@@ -176,6 +186,8 @@ export const evaluationsRouter = createTRPCRouter({
           checkpoint: { select: checkpointSelect },
           createdBy: { select: { email: true } },
           jobs: latestEvaluateJob,
+          // the small metrics column only (not the full report): enough for the headline figure
+          reports: { orderBy: { createdAt: 'asc' }, select: { metrics: true } },
         },
       }),
     ])
@@ -194,6 +206,7 @@ export const evaluationsRouter = createTRPCRouter({
           datasetName: datasetId ? (names.get(datasetId) ?? null) : null,
           seed: seedOf(r.settings),
           progress: r.jobs[0]?.progress ?? null,
+          headline: headlineMetric(r.reports),
         }
       }),
       total,

@@ -9,6 +9,14 @@ export const MAX_CONTINUATION = 20_000
 export const MAX_ANSWER = 500
 export const MAX_URL_PARAM = 200
 
+/** A link without the identifying parameter, on a study that requires it: the page says this and stops; nothing is written. */
+export function missingParticipantIdMessage(param: string): string {
+  return (
+    `This link is missing your participant ID (${param}), which this study needs to keep your answers together. ` +
+    'Please open the study again from the site that sent you here (for example your Prolific study page): it adds your ID to the link.'
+  )
+}
+
 export const tokenSchema = z.string().min(20, 'This study link is not valid').max(200, 'This study link is not valid')
 
 export const studyInfoSchema = z.object({ studyId: z.string().min(1).max(100) })

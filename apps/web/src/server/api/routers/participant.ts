@@ -31,6 +31,7 @@ import {
   studyAttentionChecks,
   deadlineOf,
   mayClaimTimeout,
+  rejoinSession,
   requireTasksReached,
   updateOwnOpenTask,
   type ParticipantRow,
@@ -38,7 +39,7 @@ import {
 import { finishLiveTask, handBack, liveTask, takeOver } from '../../studies/live-session'
 import { clientAddress, consume, RateLimited } from '../../http/rate-limit'
 import { createTRPCRouter, publicProcedure } from '../trpc'
-import type { PracticeTask } from './studies.schema'
+import { participantTitle, type PracticeTask } from './studies.schema'
 import {
   attentionSchema,
   draftSchema,
@@ -46,6 +47,7 @@ import {
   joinSchema,
   leaveSchema,
   liveTaskSchema,
+  missingParticipantIdMessage,
   practiceSchema,
   sessionSchema,
   studyInfoSchema,
@@ -60,6 +62,21 @@ const NOT_OPEN: Record<string, string> = {
 }
 
 const FULL = 'This study is full: it has all the participants it needs. Thank you for your interest.'
+
+/** The same id again on a study that does not require it: one browser per participant (docs/studies.md). */
+function conflict(declined: boolean): TRPCError {
+  return new TRPCError({
+    code: 'CONFLICT',
+    message: declined
+      ? 'You declined to take part in this study earlier, so it cannot be started again with this ID.'
+      : 'You have already started this study. Please continue in the browser where you began, using the same link.',
+  })
+}
+
+/** "I do not agree" from someone whose id already consented (a study that requires the id): nothing changes. */
+const AGREED_EARLIER =
+  'You agreed to take part earlier with this ID, so nothing was changed. To go on with your session, choose “I agree — start”; ' +
+  'to stop taking part, choose “Leave the study” inside it.'
 
 /**
  * An unexpected failure of a participant call, already logged under `errorId`: the participant sees only the id
@@ -127,52 +144,85 @@ async function ownTask(db: Prisma.TransactionClient, participantId: string, assi
 }
 
 export const participantRouter = createTRPCRouter({
-  /** What the study link's first page shows: the consent text, or why the study cannot be joined. */
+  /**
+   * What the study link's first page shows: the public title and consent text, whether the link must carry the
+   * participant's id, or why the study cannot be joined. Never the study's internal name.
+   */
   studyInfo: participantProcedure.input(studyInfoSchema).query(async ({ ctx, input }) => {
     const study = await ctx.db.study.findUnique({
       where: { id: input.studyId },
       select: {
-        id: true, name: true, status: true, consentText: true, urlParams: true, tasksPerParticipant: true, timeLimitSeconds: true,
-        participantCount: true, maxParticipants: true,
+        id: true, publicTitle: true, status: true, consentText: true, urlParams: true, requireParticipantId: true, tasksPerParticipant: true,
+        timeLimitSeconds: true, participantCount: true, maxParticipants: true,
       },
     })
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such study. Check the link you were given.' })
-    const { participantCount, maxParticipants, ...shown } = study
-    const full = study.status === 'OPEN' && maxParticipants !== null && participantCount >= maxParticipants
-    return { ...shown, open: study.status === 'OPEN' && !full, notOpenMessage: full ? FULL : (NOT_OPEN[study.status] ?? null) }
+    const full = study.status === 'OPEN' && study.maxParticipants !== null && study.participantCount >= study.maxParticipants
+    return {
+      id: study.id,
+      title: participantTitle(study.publicTitle),
+      status: study.status,
+      consentText: study.consentText,
+      urlParams: study.urlParams,
+      // only with a parameter to carry it (the designer refuses the combination; older rows may have it)
+      requireParticipantId: study.requireParticipantId && study.urlParams.length > 0,
+      tasksPerParticipant: study.tasksPerParticipant,
+      timeLimitSeconds: study.timeLimitSeconds,
+      open: study.status === 'OPEN' && !full,
+      notOpenMessage: full ? FULL : (NOT_OPEN[study.status] ?? null),
+    }
   }),
 
-  /** Consent (or decline) and, on consent, the participant's tasks by the study's assignment rule. */
+  /**
+   * Consent (or decline) and, on consent, the participant's tasks by the study's assignment rule. On a study that
+   * requires the participant's id (requireParticipantId), a link without it is refused and writes nothing, and the
+   * same id again continues that participant's session under the new token, on any device and whatever the study's
+   * status (docs/studies.md, Participant identity); otherwise the same id again is refused.
+   */
   join: participantProcedure.input(joinSchema).mutation(async ({ ctx, input }) => {
     await limit('joinPerIp', clientAddress(ctx.headers))
     const study = await ctx.db.study.findUnique({
       where: { id: input.studyId },
-      select: { id: true, status: true, urlParams: true, tasksPerParticipant: true, refillDropouts: true },
+      select: { id: true, status: true, urlParams: true, requireParticipantId: true, tasksPerParticipant: true, refillDropouts: true },
     })
     if (!study) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such study. Check the link you were given.' })
     // counted only for studies that exist, so made-up ids cannot fill the limiter's table
     await limit('joinPerStudy', study.id)
-    if (study.status !== 'OPEN') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN[study.status] })
     const token = input.token ?? newParticipantToken()
-    // a retried join (the reply to the first was lost) finds the session it made
+    // a retried join (the reply to the first was lost) finds the session it made or continued
     const again = await ctx.db.participant.findUnique({ where: { tokenHash: hashToken(token) }, select: { studyId: true, declinedAt: true } })
     if (again) {
       if (again.studyId !== study.id) throw new TRPCError({ code: 'CONFLICT', message: 'This session token belongs to another study.' })
       return { token, declined: again.declinedAt !== null }
     }
     const params = Object.fromEntries(study.urlParams.filter((k) => input.params[k] !== undefined).map((k) => [k, input.params[k]!]))
-    const externalId = (study.urlParams[0] && params[study.urlParams[0]]?.trim()) || null
-    const conflict = (declined: boolean) =>
-      new TRPCError({
-        code: 'CONFLICT',
-        message: declined
-          ? 'You declined to take part in this study earlier, so it cannot be started again with this ID.'
-          : 'You have already started this study. Please continue in the browser where you began, using the same link.',
-      })
-    if (externalId) {
-      const earlier = await ctx.db.participant.findFirst({ where: { studyId: study.id, externalId }, select: { declinedAt: true } })
-      if (earlier) throw conflict(earlier.declinedAt !== null)
+    const idParam = study.urlParams[0]
+    const externalId = (idParam && params[idParam]?.trim()) || null
+    const requireId = study.requireParticipantId && idParam !== undefined
+    if (requireId && !externalId) throw new TRPCError({ code: 'BAD_REQUEST', message: missingParticipantIdMessage(idParam) })
+
+    /** The same id again: on a study that requires it, the participant's own session continues; otherwise refused. */
+    const returning = async (earlier: { id: string; declinedAt: Date | null; completedAt: Date | null; outcomeAt: Date | null }) => {
+      if (!requireId) throw conflict(earlier.declinedAt !== null)
+      // a decline stands (a repeat is answered as the decline it is, nothing written)
+      if (earlier.declinedAt) {
+        if (input.consent) throw conflict(true)
+        return { token, declined: true }
+      }
+      if (!input.consent) throw new TRPCError({ code: 'CONFLICT', message: AGREED_EARLIER })
+      await rejoinSession(ctx.db, earlier, token)
+      return { token, declined: false }
     }
+    const findEarlier = () =>
+      externalId
+        ? ctx.db.participant.findFirst({
+            where: { studyId: study.id, externalId },
+            select: { id: true, declinedAt: true, completedAt: true, outcomeAt: true },
+          })
+        : null
+    const earlier = await findEarlier()
+    if (earlier) return returning(earlier)
+    if (study.status !== 'OPEN') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: NOT_OPEN[study.status] })
     const userAgent = ctx.headers.get('user-agent')?.slice(0, 500) ?? null
     try {
       if (!input.consent) {
@@ -215,9 +265,13 @@ export const participantRouter = createTRPCRouter({
       })
       return { token, declined: false }
     } catch (error) {
-      // two arrivals with the same id at the same instant: the unique index decides (refills_id is unique too, but
-      // the study's row lock already serialises who refills whom)
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw conflict(false)
+      // two arrivals with the same id at the same instant: the unique index decides, and the second is a returning
+      // participant (refills_id is unique too, but the study's row lock already serialises who refills whom)
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        const first = await findEarlier()
+        if (first) return returning(first)
+        throw conflict(false)
+      }
       throw error
     }
   }),

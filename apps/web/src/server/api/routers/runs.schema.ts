@@ -6,7 +6,7 @@
 import fieldsJson from '@tandem/config/fields.json'
 import { z } from 'zod'
 
-import { pageSchema } from '../pagination'
+import { pageInput } from '../pagination'
 
 export const ALGORITHMS = ['TRL', 'GRPO'] as const
 export type Algorithm = (typeof ALGORITHMS)[number]
@@ -152,7 +152,33 @@ export function toTandemConfig(input: RunBaseOutput, algorithm: Algorithm): Reco
   return config
 }
 
-export const listRunsSchema = pageSchema
+export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
+
+/** A page of runs, newest first; `search` finds a name (any case, any part) or an exact id. */
+export const listRunsSchema = z
+  .object({
+    ...pageInput,
+    // a blank search box is no search
+    search: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      z.string({ error: 'search must be text' }).trim().max(200, 'search takes at most 200 characters').optional(),
+    ),
+    status: z.enum(RUN_STATUSES, { error: `status must be one of ${RUN_STATUSES.join(', ')}` }).optional(),
+    algorithm: z.enum(ALGORITHMS, { error: `algorithm must be one of ${ALGORITHMS.join(', ')}` }).optional(),
+  })
+  .default({ page: 1, pageSize: 20 })
+
+/** How many runs one compare page overlays (each a colour of charts/palette.ts). */
+export const MAX_COMPARE_RUNS = 8
+
+export const compareRunsSchema = z.object({
+  ids: z
+    .array(z.string().min(1, 'A run id is empty'), { error: 'Give the runs to compare' })
+    .min(2, 'Compare at least two runs')
+    .max(MAX_COMPARE_RUNS, `Compare at most ${MAX_COMPARE_RUNS} runs`)
+    .refine((ids) => new Set(ids).size === ids.length, 'A run is listed twice'),
+})
 
 export const runIdSchema = z.object({ id: z.string().min(1) })
 

@@ -14,6 +14,7 @@ import { fieldError, type FieldErrors } from '../errors'
 import { paged, skipTake } from '../pagination'
 import { createTRPCRouter, researcherProcedure, type Context } from '../trpc'
 import {
+  compareRunsSchema,
   exportOnnxSchema,
   launchPairSchema,
   launchRunSchema,
@@ -30,6 +31,8 @@ const ACTIVE_JOB = ['QUEUED', 'RUNNING', 'CANCEL_REQUESTED'] as const
 
 /** The charts draw at most this many points per series; longer histories are thinned evenly (last step kept). */
 export const MAX_CHART_POINTS = 2000
+/** The compare page overlays up to MAX_COMPARE_RUNS runs per chart, each thinned to this many points. */
+export const MAX_COMPARE_POINTS = 1000
 
 /** The stored step nearest to `wanted` (the earlier one on a tie), or null when none is stored. */
 function nearest(steps: number[], wanted: number): number | null {
@@ -56,6 +59,124 @@ function rolloutSpans(value: Prisma.JsonValue): z.infer<typeof rolloutSpanSchema
 
 type Db = Context['db']
 type User = { id: string; role: 'ADMIN' | 'RESEARCHER' }
+
+/**
+ * A run's metric rows after `afterStep`, oldest first; more than `maxPoints` are thinned evenly, counting back from
+ * the newest step (always kept), and `stride` says by how much.
+ */
+async function thinnedMetrics(db: Db, runId: string, afterStep: number, maxPoints: number) {
+  const total = await db.runMetric.count({ where: { runId, step: { gt: afterStep } } })
+  const stride = Math.max(1, Math.ceil(total / maxPoints))
+  const rows = await db.$queryRaw<
+    {
+      step: number; reward: number | null; accuracy: number | null; kl: number | null; clip_fraction: number | null
+      entropy: number | null; senior_token_share: number | null; zero_signal_groups: number | null; groups: number | null
+      tokens_per_second: number | null; loss: number | null; grad_norm: number | null; completion_length: number | null
+      elapsed_s: number | null
+    }[]
+  >`
+    SELECT step, reward, accuracy, kl, clip_fraction, entropy, senior_token_share, zero_signal_groups, groups,
+           tokens_per_second, loss, grad_norm, completion_length, elapsed_s
+    FROM (SELECT m.*, row_number() OVER (ORDER BY step DESC) - 1 AS from_end
+          FROM run_metrics m WHERE run_id = ${runId} AND step > ${afterStep}) numbered
+    WHERE from_end % ${stride} = 0
+    ORDER BY step`
+  return {
+    total,
+    stride,
+    rows: rows.map((r) => ({
+      step: r.step, reward: r.reward, accuracy: r.accuracy, kl: r.kl, clipFraction: r.clip_fraction, entropy: r.entropy,
+      seniorTokenShare: r.senior_token_share, zeroSignalGroups: r.zero_signal_groups, groups: r.groups,
+      tokensPerSecond: r.tokens_per_second, loss: r.loss, gradNorm: r.grad_norm, completionLength: r.completion_length,
+      elapsedSeconds: r.elapsed_s,
+    })),
+  }
+}
+
+/** A metric's value at the newest step that logged it. */
+export interface FinalValue {
+  value: number
+  step: number
+}
+
+/** Per run id: reward and accuracy at the newest step that logged each (null where none did). */
+async function finalMetrics(db: Db, runIds: string[]) {
+  const out = new Map<string, { reward: FinalValue | null; accuracy: FinalValue | null }>()
+  if (runIds.length === 0) return out
+  const rows = await db.$queryRaw<
+    { run_id: string; reward: number | null; reward_step: number | null; accuracy: number | null; accuracy_step: number | null }[]
+  >`
+    SELECT r.id AS run_id, rw.reward, rw.step AS reward_step, ac.accuracy, ac.step AS accuracy_step
+    FROM unnest(${runIds}::text[]) AS r(id)
+    LEFT JOIN LATERAL (SELECT reward, step FROM run_metrics m WHERE m.run_id = r.id AND m.reward IS NOT NULL
+                       ORDER BY step DESC LIMIT 1) rw ON true
+    LEFT JOIN LATERAL (SELECT accuracy, step FROM run_metrics m WHERE m.run_id = r.id AND m.accuracy IS NOT NULL
+                       ORDER BY step DESC LIMIT 1) ac ON true`
+  for (const r of rows) {
+    out.set(r.run_id, {
+      reward: r.reward != null && r.reward_step != null ? { value: r.reward, step: r.reward_step } : null,
+      accuracy: r.accuracy != null && r.accuracy_step != null ? { value: r.accuracy, step: r.accuracy_step } : null,
+    })
+  }
+  return out
+}
+
+/**
+ * Wall-clock seconds from the run's first start to its end (to now while it runs; resumes and waits included);
+ * null before it started, and while a resumed run waits in the queue.
+ */
+export function runDurationSeconds(run: { status: string; startedAt: Date | null; finishedAt: Date | null }, now = new Date()): number | null {
+  if (!run.startedAt) return null
+  const end = run.finishedAt ?? (run.status === 'RUNNING' ? now : null)
+  return end ? Math.max(0, (end.getTime() - run.startedAt.getTime()) / 1000) : null
+}
+
+/**
+ * The settings whose values differ between runs, in the order first seen, each with every run's value as text
+ * (a string as is, null as "none", other values as JSON, "—" where a run lacks the field): what a comparison of
+ * curves must be read against.
+ */
+export function configDifferences(configs: Record<string, unknown>[]): { field: string; values: string[] }[] {
+  const fields = [...new Set(configs.flatMap((c) => Object.keys(c)))]
+  const text = (c: Record<string, unknown>, field: string) => {
+    if (!(field in c)) return '—'
+    const value = c[field]
+    return value === null ? 'none' : typeof value === 'string' ? value : JSON.stringify(value)
+  }
+  return fields.flatMap((field) => {
+    const same = new Set(configs.map((c) => (field in c ? JSON.stringify(c[field]) : undefined))).size === 1
+    return same ? [] : [{ field, values: configs.map((c) => text(c, field)) }]
+  })
+}
+
+const runSummarySelect = {
+  id: true, name: true, algorithm: true, status: true, currentStep: true, maxSteps: true, createdAt: true,
+  startedAt: true, finishedAt: true, pairId: true,
+  baseModel: { select: { name: true } },
+  owner: { select: { email: true } },
+} satisfies Prisma.TrainingRunSelect
+
+type RunSummaryRow = Prisma.TrainingRunGetPayload<{ select: typeof runSummarySelect }>
+
+/** What the runs list and the compare page show of a run: its final reward and accuracy, steps and duration. */
+async function summarise(db: Db, rows: RunSummaryRow[]) {
+  const finals = await finalMetrics(db, rows.map((r) => r.id))
+  const pairIds = [...new Set(rows.flatMap((r) => (r.pairId ? [r.pairId] : [])))]
+  const paired = pairIds.length
+    ? await db.trainingRun.findMany({ where: { pairId: { in: pairIds } }, select: { id: true, pairId: true } })
+    : []
+  const now = new Date()
+  return rows.map(({ baseModel, owner, ...run }) => ({
+    ...run,
+    baseModelName: baseModel.name,
+    ownerEmail: owner.email,
+    // the other run of its TRL/GRPO pair, to compare the two
+    partnerId: run.pairId ? (paired.find((p) => p.pairId === run.pairId && p.id !== run.id)?.id ?? null) : null,
+    finalReward: finals.get(run.id)?.reward ?? null,
+    finalAccuracy: finals.get(run.id)?.accuracy ?? null,
+    durationSeconds: runDurationSeconds(run, now),
+  }))
+}
 
 export type OnnxExportState =
   | { status: 'exported'; checkpointId: string }
@@ -155,23 +276,53 @@ async function ownedRun(ctx: { db: Db; user: User }, id: string, verb: string) {
 
 export const runsRouter = createTRPCRouter({
   list: researcherProcedure.input(listRunsSchema).query(async ({ ctx, input }) => {
+    const where: Prisma.TrainingRunWhereInput = {
+      ...(input.status ? { status: input.status } : {}),
+      ...(input.algorithm ? { algorithm: input.algorithm } : {}),
+      ...(input.search ? { OR: [{ name: { contains: input.search, mode: 'insensitive' } }, { id: input.search }] } : {}),
+    }
     const [total, rows] = await ctx.db.$transaction([
-      ctx.db.trainingRun.count(),
-      ctx.db.trainingRun.findMany({
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        ...skipTake(input),
-        select: {
-          id: true, name: true, algorithm: true, status: true, currentStep: true, maxSteps: true, createdAt: true, pairId: true,
-          baseModel: { select: { name: true } },
-          owner: { select: { email: true } },
-        },
-      }),
+      ctx.db.trainingRun.count({ where }),
+      ctx.db.trainingRun.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], ...skipTake(input), select: runSummarySelect }),
     ])
-    return paged(
-      rows.map(({ baseModel, owner, ...run }) => ({ ...run, baseModelName: baseModel.name, ownerEmail: owner.email })),
-      total,
-      input,
-    )
+    return paged(await summarise(ctx.db, rows), total, input)
+  }),
+
+  /**
+   * Runs side by side: each one's summary, config and metric rows (thinned to MAX_COMPARE_POINTS), in the order
+   * asked, and the config fields that differ between them. An unknown id is a field error naming it.
+   */
+  compare: researcherProcedure.input(compareRunsSchema).query(async ({ ctx, input }) => {
+    const found = await ctx.db.trainingRun.findMany({
+      where: { id: { in: input.ids } },
+      select: {
+        ...runSummarySelect, seed: true, config: true,
+        juniorModel: { select: { name: true } },
+        dataset: { select: { name: true } },
+      },
+    })
+    const byId = new Map(found.map((r) => [r.id, r]))
+    const missing = input.ids.filter((id) => !byId.has(id))
+    if (missing.length) throw fieldError({ ids: missing.map((id) => `No training run ${id}`) }, 'Unknown training runs')
+    const ordered = input.ids.map((id) => byId.get(id)!)
+    const summaries = await summarise(ctx.db, ordered)
+    const metrics = await Promise.all(ordered.map((r) => thinnedMetrics(ctx.db, r.id, 0, MAX_COMPARE_POINTS)))
+    const configs = ordered.map((r) => (r.config ?? {}) as Record<string, unknown>)
+    // what was trained on and with, beside the config: a curve is read against all of it
+    const setups = ordered.map((r, i) => ({
+      base_model: r.baseModel.name, junior_model: r.juniorModel?.name ?? null, dataset: r.dataset.name, ...configs[i],
+    }))
+    return {
+      runs: ordered.map((r, i) => ({
+        ...summaries[i]!,
+        seed: r.seed,
+        config: configs[i]!,
+        juniorModelName: r.juniorModel?.name ?? null,
+        datasetName: r.dataset.name,
+        metrics: metrics[i]!,
+      })),
+      differences: configDifferences(setups),
+    }
   }),
 
   /** The run without its metrics (see `metrics`) and logs (see `logs`). */
@@ -218,37 +369,12 @@ export const runsRouter = createTRPCRouter({
   /**
    * Metric rows after `afterStep`, oldest first. The run page loads all once, then polls for new steps.
    * Longer histories than MAX_CHART_POINTS are thinned evenly (the newest step always kept) so a 10k-step
-   * run loads as fast as a short one; `thinned` says by how much.
+   * run loads as fast as a short one; `stride` says by how much.
    */
   metrics: researcherProcedure.input(runMetricsSchema).query(async ({ ctx, input }) => {
     const exists = await ctx.db.trainingRun.findUnique({ where: { id: input.id }, select: { id: true } })
     if (!exists) throw new TRPCError({ code: 'NOT_FOUND', message: `No training run ${input.id}` })
-    const total = await ctx.db.runMetric.count({ where: { runId: input.id, step: { gt: input.afterStep } } })
-    const stride = Math.max(1, Math.ceil(total / MAX_CHART_POINTS))
-    const rows = await ctx.db.$queryRaw<
-      {
-        step: number; reward: number | null; accuracy: number | null; kl: number | null; clip_fraction: number | null
-        entropy: number | null; senior_token_share: number | null; zero_signal_groups: number | null; groups: number | null
-        tokens_per_second: number | null; loss: number | null; grad_norm: number | null; completion_length: number | null
-        elapsed_s: number | null
-      }[]
-    >`
-      SELECT step, reward, accuracy, kl, clip_fraction, entropy, senior_token_share, zero_signal_groups, groups,
-             tokens_per_second, loss, grad_norm, completion_length, elapsed_s
-      FROM (SELECT m.*, row_number() OVER (ORDER BY step DESC) - 1 AS from_end
-            FROM run_metrics m WHERE run_id = ${input.id} AND step > ${input.afterStep}) numbered
-      WHERE from_end % ${stride} = 0
-      ORDER BY step`
-    return {
-      total,
-      stride,
-      rows: rows.map((r) => ({
-        step: r.step, reward: r.reward, accuracy: r.accuracy, kl: r.kl, clipFraction: r.clip_fraction, entropy: r.entropy,
-        seniorTokenShare: r.senior_token_share, zeroSignalGroups: r.zero_signal_groups, groups: r.groups,
-        tokensPerSecond: r.tokens_per_second, loss: r.loss, gradNorm: r.grad_norm, completionLength: r.completion_length,
-        elapsedSeconds: r.elapsed_s,
-      })),
-    }
+    return thinnedMetrics(ctx.db, input.id, input.afterStep, MAX_CHART_POINTS)
   }),
 
   /** The run's job log lines (all its TRAIN jobs): the newest `limit`, or those after `after`. */

@@ -105,8 +105,29 @@ const urlParamName = z
   .trim()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'URL parameter names are letters, digits and _ (e.g. PROLIFIC_PID)')
 
+/** What participants see as the study's title when the designer gives none (never the internal name). */
+export const DEFAULT_PUBLIC_TITLE = 'Reasoning study'
+
+/** The study's title as participants see it: its public title, or the neutral default. */
+export function participantTitle(publicTitle: string | null | undefined): string {
+  return publicTitle?.trim() || DEFAULT_PUBLIC_TITLE
+}
+
 export const studyDesignObject = z.object({
   name: text('Name', 120),
+  /** the title participants see (blank: DEFAULT_PUBLIC_TITLE); the name above may say the hypothesis, this must not */
+  publicTitle: z
+    .string()
+    .trim()
+    .max(120, 'Title shown to participants: at most 120 characters')
+    .nullable()
+    .optional()
+    .transform((v) => v || null),
+  /**
+   * true: a link without the identifying URL parameter (the first of urlParams) is refused, and that id resumes the
+   * participant's session on any device; false (the API's default, as before): anonymous participants are admitted
+   */
+  requireParticipantId: z.boolean().default(false),
   conditions: z.array(conditionSchema).min(1, 'Add at least one condition').max(MAX_CONDITIONS, `At most ${MAX_CONDITIONS} conditions`),
   datasetId: z.string({ error: 'Choose a dataset' }).min(1, 'Choose a dataset'),
   problemCount: wholeNumber('Problems', 1, 1_000),
@@ -175,6 +196,13 @@ function checkDesign(d: z.infer<typeof studyDesignObject>, ctx: z.RefinementCtx)
     }
   })
   if (new Set(d.urlParams).size !== d.urlParams.length) ctx.addIssue({ code: 'custom', path: ['urlParams'], message: 'URL parameters must differ' })
+  if (d.requireParticipantId && d.urlParams.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['requireParticipantId'],
+      message: 'Requiring a participant id needs a URL parameter to carry it: add one (the first names the participant, e.g. PROLIFIC_PID)',
+    })
+  }
   checkOutcomes(d, ctx)
   checkPay(d, ctx)
   checkPowerPlan(d, ctx)

@@ -16,8 +16,10 @@ import { enqueueJob } from '../../jobs'
 import { LATIN_SQUARE_RULE, participantItems } from '../../studies/assignment'
 import { enqueueStudyAnalysis, participantSession, studyAnalysis, studyDashboard, studyParticipants } from '../../studies/dashboard'
 import { requestStoredExport, storedExportSchema } from '../../studies/export'
+import { setExclusionSchema, setManualExclusion } from '../../studies/manual-exclusion'
 import { handoffPointText, nearestHandoffPoint, powerPlanFor } from '../../studies/power'
 import { buildPreregistrationDraft, preregistrationStatus } from '../../studies/preregistration'
+import { consentPlaceholderProblem } from '../../studies/text-placeholders'
 import { fieldError } from '../errors'
 import { paged, skipTake } from '../pagination'
 import { createTRPCRouter, researcherProcedure, studyProcedure } from '../trpc'
@@ -293,6 +295,9 @@ export const studiesRouter = createTRPCRouter({
         where: { id: owned.id },
         include: { conditions: { select: { id: true, name: true, checkpointId: true, live: true, checkpoint: { select: { run: { select: { algorithm: true } } } } } } },
       })
+      // participants must never read "[DURATION]": the designer's placeholders are filled before launch
+      const placeholders = consentPlaceholderProblem(study.consentText)
+      if (placeholders) throw fieldError({ consentText: [placeholders] }, placeholders)
       // a seeded sample: order by a hash of (seed, problem id), so the same design always picks the same problems
       const problems = await tx.$queryRaw<{ id: string; externalId: string }[]>`
         SELECT id, external_id AS "externalId" FROM problems WHERE dataset_id = ${study.datasetId}
@@ -354,6 +359,15 @@ export const studiesRouter = createTRPCRouter({
     return session
   }),
 
+  /** The researcher's own exclusion of a participant ('excluded' or 'tester', with a note), or null to clear it; audited. */
+  setExclusion: studyProcedure('participantData').input(setExclusionSchema).mutation(async ({ ctx, input }) => {
+    const state = await ctx.db.$transaction((tx) =>
+      setManualExclusion(tx, { studyId: input.id, participantId: input.participantId, kind: input.kind, note: input.note, userId: ctx.user.id }),
+    )
+    if (!state) throw new TRPCError({ code: 'NOT_FOUND', message: `No participant ${input.participantId} in study ${input.id}` })
+    return state
+  }),
+
   /**
    * What "preview as participant" shows: the texts, the practice task and the first participant's tasks (with the
    * senior's reasoning once traces exist). The preview runs in the browser only and records nothing.
@@ -362,7 +376,7 @@ export const studiesRouter = createTRPCRouter({
     const study = await ctx.db.study.findUnique({
       where: { id: input.id },
       select: {
-        id: true, name: true, status: true, consentText: true, instructions: true, practice: true, attentionChecks: true,
+        id: true, name: true, publicTitle: true, status: true, consentText: true, instructions: true, practice: true, attentionChecks: true,
         timeLimitSeconds: true, completionCode: true, redirectUrl: true, tasksPerParticipant: true, problemCount: true, datasetId: true,
         screenedOutCode: true, screenedOutRedirectUrl: true, timedOutCode: true, timedOutRedirectUrl: true, sessionTimeLimitSeconds: true,
         conditions: { orderBy: { name: 'asc' }, select: { id: true, name: true, live: true } },

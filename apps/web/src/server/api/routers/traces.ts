@@ -4,6 +4,7 @@ import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 
 import type { Prisma } from '../../../generated/prisma/client'
+import type { Db } from '../../db'
 import { audit } from '../../audit'
 import { canFollowJob } from '../../auth/access'
 import { enqueueJob } from '../../jobs'
@@ -11,6 +12,7 @@ import { fieldError, type FieldErrors } from '../errors'
 import { paged, skipTake } from '../pagination'
 import { createTRPCRouter, researcherProcedure } from '../trpc'
 import { checkpointSelect, describeCheckpoint, EVALUABLE_FORMAT } from './evaluations'
+import { compareExamples } from './traces.schedule'
 import { generateTracesSchema, listTracesSchema, traceIdSchema, traceJobSchema } from './traces.schema'
 
 const authorSpanSchema = z.object({
@@ -68,6 +70,69 @@ const latestVerdict = {
   select: { id: true, verdict: true, extractedAnswer: true, verifier: true, version: true, details: true, createdAt: true },
 } satisfies Prisma.Trace$verifierResultsArgs
 
+/** A model path nobody registered, as a name: a Hugging Face cache folder by its repository ("Qwen/Qwen3-0.6B"). */
+export function unregisteredName(path: string): string {
+  const hub = /models--([^/]+)\/snapshots\//.exec(path)
+  if (hub) return hub[1]!.split('--').join('/')
+  return path.split('/').filter(Boolean).at(-1) ?? path
+}
+
+/**
+ * The junior a trace's settings name by its path (the worker writes the model directory): the registered base model
+ * or checkpoint at that path, by its name and with a link; an unregistered path by its last folder. Null: no junior.
+ */
+async function juniorOf(db: Db, pathValue: unknown): Promise<{ label: string; href: string | null; path: string } | null> {
+  if (typeof pathValue !== 'string' || !pathValue.trim()) return null
+  const path = pathValue.trim()
+  // the worker's Path() drops a trailing slash that the registered path may have
+  const paths = [path.replace(/\/+$/, ''), `${path.replace(/\/+$/, '')}/`]
+  const [model, checkpoint] = await Promise.all([
+    db.baseModel.findFirst({ where: { path: { in: paths } }, orderBy: { createdAt: 'asc' }, select: { id: true, name: true } }),
+    db.checkpoint.findFirst({ where: { path: { in: paths } }, orderBy: { createdAt: 'asc' }, select: checkpointSelect }),
+  ])
+  if (model) return { label: model.name, href: `/console/models/${model.id}`, path }
+  if (checkpoint) {
+    const described = describeCheckpoint(checkpoint)
+    return { label: described.label, href: described.runId ? `/console/runs/${described.runId}` : null, path }
+  }
+  return { label: `${unregisteredName(paths[0]!)} (not registered)`, href: null, path }
+}
+
+const listSelect = {
+  id: true, seed: true, settings: true, createdAt: true, evaluationRunId: true,
+  problem: { select: { id: true, externalId: true, problem: true } },
+  checkpoint: { select: checkpointSelect },
+  verifierResults: latestVerdict,
+} satisfies Prisma.TraceSelect
+
+/** One page of traces, newest first. */
+async function newestPage(db: Db, where: Prisma.TraceWhereInput, input: { page: number; pageSize: number }) {
+  const [total, rows] = await db.$transaction([
+    db.trace.count({ where }),
+    db.trace.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], ...skipTake(input), select: listSelect }),
+  ])
+  return { total, rows }
+}
+
+/**
+ * One page of an evaluation's examples in reading order (compareExamples): the order is the schedule's, which lives
+ * in the settings JSON, so the ids are ordered here (an evaluation keeps at most a few thousand examples).
+ */
+async function orderedPage(db: Db, where: Prisma.TraceWhereInput, input: { page: number; pageSize: number }) {
+  const keys = await db.trace.findMany({ where, select: { id: true, settings: true, problem: { select: { externalId: true } } } })
+  const ordered = keys
+    .map((t) => {
+      const settings = record(t.settings)
+      return { id: t.id, schedule: scheduleOf(settings), suite: typeof settings.suite === 'string' ? settings.suite : null, problemExternalId: t.problem.externalId }
+    })
+    .sort(compareExamples)
+  const { skip, take } = skipTake(input)
+  const ids = ordered.slice(skip, skip + take).map((t) => t.id)
+  const rows = await db.trace.findMany({ where: { id: { in: ids } }, select: listSelect })
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return { total: keys.length, rows: ids.flatMap((id) => byId.get(id) ?? []) }
+}
+
 export const tracesRouter = createTRPCRouter({
   list: researcherProcedure.input(listTracesSchema).query(async ({ ctx, input }) => {
     const where: Prisma.TraceWhereInput = {
@@ -76,20 +141,10 @@ export const tracesRouter = createTRPCRouter({
       ...(input.search ? { problem: { problem: { contains: input.search, mode: 'insensitive' } } } : {}),
       ...(input.verdict ? { verifierResults: { some: { verdict: input.verdict } } } : {}),
     }
-    const [total, rows] = await ctx.db.$transaction([
-      ctx.db.trace.count({ where }),
-      ctx.db.trace.findMany({
-        where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        ...skipTake(input),
-        select: {
-          id: true, seed: true, settings: true, createdAt: true, evaluationRunId: true,
-          problem: { select: { id: true, externalId: true, problem: true } },
-          checkpoint: { select: checkpointSelect },
-          verifierResults: latestVerdict,
-        },
-      }),
-    ])
+    // an evaluation's examples read as its report lists them; everything else newest first
+    const { total, rows } = input.evaluationRunId
+      ? await orderedPage(ctx.db, where, input)
+      : await newestPage(ctx.db, where, input)
     return paged(
       rows.map((t) => ({
         id: t.id,
@@ -127,6 +182,7 @@ export const tracesRouter = createTRPCRouter({
     if (!t) throw new TRPCError({ code: 'NOT_FOUND', message: `No trace ${input.id}` })
     const settings = record(t.settings)
     const { spans: liveSpans, ...shownSettings } = settings
+    const junior = await juniorOf(ctx.db, settings.junior)
     return {
       id: t.id,
       text: t.text,
@@ -135,6 +191,8 @@ export const tracesRouter = createTRPCRouter({
       evaluationRunId: t.evaluationRunId,
       settings: shownSettings,
       schedule: scheduleOf(t.settings),
+      // the junior model by its registered name (the settings hold its path)
+      junior,
       authorSpans: validEntries(t.authorSpans, authorSpanSchema),
       wordSurprisal: t.wordSurprisal == null ? null : validEntries(t.wordSurprisal, wordSurprisalSchema),
       problem: t.problem,

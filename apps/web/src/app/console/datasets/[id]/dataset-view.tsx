@@ -1,13 +1,13 @@
 'use client'
 // One dataset: its counts and a server-paged preview of its problems.
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
-import Link from 'next/link'
 
+import { Breadcrumbs } from '@/components/breadcrumbs'
 import { LoadError } from '@/components/load-error'
 import { useState } from 'react'
 
 import { DataTable, type ColumnDef } from '@/components/data-table'
-import { formatBytes, formatDate } from '@/components/format'
+import { formatBytes, formatDate, plural } from '@/components/format'
 import { Pagination } from '@/components/pagination'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
@@ -39,18 +39,13 @@ export function DatasetView({ id }: { id: string }) {
 
   const d = dataset.data
   const difficulties = d.counts.byDifficulty
-    .map((g) => `${g.difficulty === null ? 'unrated' : `${g.difficulty} step${g.difficulty === 1 ? '' : 's'}`}: ${g.count}`)
+    .map((g) => `${g.difficulty === null ? 'unrated' : plural(g.difficulty, 'step')}: ${g.count}`)
     .join(' · ')
 
   return (
     <div className="space-y-6">
       <div>
-        <p className="text-sm text-slate-600">
-          <Link href="/console/datasets" className="hover:underline">
-            Datasets
-          </Link>{' '}
-          / {d.id}
-        </p>
+        <Breadcrumbs trail={[{ href: '/console/datasets', label: 'Datasets' }]} current={d.name} />
         <h1 className="mt-1 text-2xl font-semibold break-words" data-testid="dataset-name">
           {d.name}
         </h1>

@@ -4,6 +4,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 
+import { Breadcrumbs } from '@/components/breadcrumbs'
 import { ProgressBar } from '@/components/progress-bar'
 import { LoadError } from '@/components/load-error'
 
@@ -60,12 +61,7 @@ export function EvaluationView({ id }: { id: string }) {
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div className="min-w-0">
-          <p className="text-sm text-slate-600">
-            <Link href="/console/evaluations" className="hover:underline">
-              Evaluations
-            </Link>{' '}
-            / <span className="break-all">{e.id}</span>
-          </p>
+          <Breadcrumbs trail={[{ href: '/console/evaluations', label: 'Evaluations' }]} current={e.checkpoint.label} />
           <h1 className="mt-1 text-2xl font-semibold break-words" data-testid="evaluation-title">
             {e.checkpoint.label}
           </h1>

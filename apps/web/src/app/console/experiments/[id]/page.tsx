@@ -2,9 +2,13 @@ import type { Metadata } from 'next'
 
 import { requireUser } from '@/server/auth/current-user'
 
+import { pageTitle } from '../../page-titles'
 import { ExperimentView } from './experiment-view'
 
-export const metadata: Metadata = { title: 'Experiment' }
+/** The tab says which one, by name (page-titles.ts). */
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
+  return pageTitle('experiment', (await params).id)
+}
 
 export default async function ExperimentPage({ params }: { params: Promise<{ id: string }> }) {
   await requireUser()

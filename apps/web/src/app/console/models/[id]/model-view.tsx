@@ -2,8 +2,8 @@
 // One base model: what the worker read when it validated it (or why it could not), and "re-validate".
 // Polls while the validation is pending.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import Link from 'next/link'
 
+import { Breadcrumbs } from '@/components/breadcrumbs'
 import { LoadError } from '@/components/load-error'
 
 import { DataTable, type ColumnDef } from '@/components/data-table'
@@ -74,12 +74,7 @@ export function ModelView({ id }: { id: string }) {
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div className="min-w-0">
-          <p className="text-sm text-slate-600">
-            <Link href="/console/models" className="hover:underline">
-              Models
-            </Link>{' '}
-            / {model.id}
-          </p>
+          <Breadcrumbs trail={[{ href: '/console/models', label: 'Models' }]} current={model.name} />
           <h1 className="mt-1 text-2xl font-semibold break-words" data-testid="model-name">
             {model.name}
           </h1>

@@ -2,9 +2,13 @@ import type { Metadata } from 'next'
 
 import { requireUser } from '@/server/auth/current-user'
 
+import { pageTitle } from '../../page-titles'
 import { RunView } from './run-view'
 
-export const metadata: Metadata = { title: 'Run' }
+/** The tab says which one, by name (page-titles.ts). */
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
+  return pageTitle('run', (await params).id)
+}
 
 export default async function RunPage({ params }: { params: Promise<{ id: string }> }) {
   await requireUser()

@@ -7,12 +7,15 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 
 import { ProgressBar } from '@/components/progress-bar'
 import { MetricChart } from '@/components/charts/metric-chart'
+import { RUN_METRIC_CHARTS, runSeries } from '@/components/charts/run-metric-charts'
 import { DataTable, type ColumnDef } from '@/components/data-table'
-import { formatBytes, formatDate, formatNumber } from '@/components/format'
+import { Breadcrumbs } from '@/components/breadcrumbs'
+import { formatDate, formatDuration, formatNumber, plural } from '@/components/format'
 import { LoadError } from '@/components/load-error'
 import { StatusBadge } from '@/components/status-badge'
 import { useTRPC, useTRPCClient, type RouterOutputs } from '@/trpc/react'
 
+import { CheckpointSize, CheckpointSizeNote } from './checkpoint-size'
 import { RunRollouts } from './run-rollouts'
 import { RunTrackers } from './run-trackers'
 
@@ -113,36 +116,6 @@ function etaSeconds(rows: MetricRow[], currentStep: number, maxSteps: number): n
   return Math.max(0, (maxSteps - currentStep) * perStep)
 }
 
-function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)} s`
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`
-}
-
-const CHARTS: {
-  title: string
-  value: (r: MetricRow) => number | null
-  digits?: number
-  domain?: [number, number]
-  /** why a chart stays empty for this run's config, when it always will */
-  never?: (config: Record<string, unknown>) => string | undefined
-}[] = [
-  { title: 'Reward (team)', value: (r) => r.reward, domain: [0, 1] },
-  { title: 'Accuracy', value: (r) => r.accuracy, domain: [0, 1] },
-  {
-    title: 'KL to reference', value: (r) => r.kl, digits: 4,
-    never: (config) => (config.beta === 0 ? 'Not computed: beta is 0 (no KL term, as in the paper)' : undefined),
-  },
-  { title: 'Clip fraction', value: (r) => r.clipFraction, digits: 4 },
-  { title: 'Senior token share', value: (r) => r.seniorTokenShare, domain: [0, 1] },
-  {
-    title: 'Zero-signal groups (share)',
-    value: (r) => (r.zeroSignalGroups != null && r.groups ? r.zeroSignalGroups / r.groups : null),
-    domain: [0, 1],
-  },
-  { title: 'Tokens per second', value: (r) => r.tokensPerSecond, digits: 1 },
-  { title: 'Loss', value: (r) => r.loss, digits: 4 },
-]
 
 export function RunView({ id }: { id: string }) {
   const trpc = useTRPC()
@@ -166,7 +139,7 @@ export function RunView({ id }: { id: string }) {
     () => [
       { header: 'Step', accessorKey: 'step', cell: (c) => <span className="tabular-nums">{c.row.original.step}</span> },
       { header: 'Format', accessorKey: 'format' },
-      { header: 'Size', cell: (c) => formatBytes(c.row.original.sizeBytes) },
+      { header: 'Size', cell: (c) => <CheckpointSize sizeBytes={c.row.original.sizeBytes} path={c.row.original.path} /> },
       {
         header: 'SHA-256',
         cell: (c) => (
@@ -208,12 +181,7 @@ export function RunView({ id }: { id: string }) {
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div className="min-w-0">
-          <p className="text-sm text-slate-500">
-            <Link href="/console" className="hover:underline">
-              Runs
-            </Link>{' '}
-            / <span className="break-all">{run.id}</span>
-          </p>
+          <Breadcrumbs trail={[{ href: '/console', label: 'Runs' }]} current={run.name} />
           <h1 className="mt-1 text-2xl font-semibold break-words" data-testid="run-name">
             {run.name}
           </h1>
@@ -229,13 +197,16 @@ export function RunView({ id }: { id: string }) {
                 <Link key={p.id} href={`/console/runs/${p.id}`} className="text-indigo-700 hover:underline">
                   {p.name} ({p.algorithm}, {p.status.toLowerCase()})
                 </Link>
-              ))}
+              ))}{' '}
+              ·{' '}
+              <Link href={`/console/compare/runs?ids=${run.id},${run.pair[0]!.id}`} className="text-indigo-700 hover:underline">
+                Compare curves
+              </Link>
             </p>
           ) : null}
         </div>
         <div className="flex flex-wrap items-center gap-3">
-          <StatusBadge status={run.status} testId="run-status" />
-          {run.job?.status === 'CANCEL_REQUESTED' ? <StatusBadge status="CANCEL_REQUESTED" testId="job-status" /> : null}
+          <StatusBadge status={run.job?.status === 'CANCEL_REQUESTED' ? 'CANCEL_REQUESTED' : run.status} testId="run-status" />
           {run.canCancel ? (
             <button
               type="button"
@@ -308,14 +279,14 @@ export function RunView({ id }: { id: string }) {
             Training curves
           </h2>
           <p className="text-xs text-slate-500" data-testid="metrics-summary">
-            {metrics.total} step{metrics.total === 1 ? '' : 's'} logged
+            {plural(metrics.total, 'step')} logged
             {metrics.stride > 1 ? ` · drawn every ${metrics.stride}th step` : ''}
             {live ? ' · updating live' : ''}
           </p>
         </div>
         <div className="grid gap-3 sm:grid-cols-2 xl:grid-cols-4" data-testid="run-charts">
-          {CHARTS.map((c) => (
-            <MetricChart key={c.title} title={c.title} rows={metrics.rows} value={c.value} digits={c.digits} domain={c.domain}
+          {RUN_METRIC_CHARTS.map((c) => (
+            <MetricChart key={c.id} title={c.title} series={[runSeries(run.name, metrics.rows, c)]} scale={c.scale}
               emptyText={c.never?.(config)} testId="metric-chart" />
           ))}
         </div>
@@ -369,6 +340,7 @@ export function RunView({ id }: { id: string }) {
           columns={checkpointColumns}
           empty="No checkpoints yet."
         />
+        <CheckpointSizeNote paths={run.checkpoints.map((c) => c.path)} />
         {exportOnnx.error ? (
           <p className="field-error" role="alert">
             ONNX export not queued: {exportOnnx.error.message}

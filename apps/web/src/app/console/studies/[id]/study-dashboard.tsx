@@ -28,6 +28,8 @@ const COUNT_LABELS: { key: keyof Dashboard['counts']; label: string }[] = [
   { key: 'declined', label: 'Declined' },
   { key: 'completed', label: 'Completed' },
   { key: 'excluded', label: 'Excluded' },
+  // consenting participants whose link carried no id (only a study that does not require one admits them)
+  { key: 'anonymous', label: 'Anonymous (no id)' },
   { key: 'responses', label: 'Responses' },
   { key: 'verified', label: 'Verified' },
   { key: 'awaitingVerification', label: 'Awaiting verification' },

@@ -59,9 +59,10 @@ export function StudyExports({ id, mayExportRawIds }: { id: string; mayExportRaw
       </h2>
       <div className="card space-y-4">
         <p className="text-sm text-slate-600">
-          One row per response, excluded participants included (an <code>excluded</code> column marks them). Hashed ids are the default;
-          raw ids are the recruiting platform’s own participant ids{mayExportRawIds ? '' : ' (the study’s owner and admins export those)'}. Every
-          download is recorded.
+          One row per response, excluded participants included (an <code>excluded</code> column marks them, and{' '}
+          <code>manual_exclusion</code> your own marks). Hashed ids are the default: the participant id becomes a salted hash and the link’s
+          other parameters (e.g. <code>SESSION_ID</code>) stay; raw ids are the recruiting platform’s own participant ids
+          {mayExportRawIds ? '' : ' (the study’s owner and admins export those)'}. Every download is recorded.
         </p>
         <div className="grid gap-4 md:grid-cols-2 lg:grid-cols-4">
           {STREAMED.map(({ format, label, ids, setIds }) => (

@@ -1,13 +1,17 @@
 'use client'
-// One study: its status and the controls its owner has (edit, launch, pause, resume, close), the senior-trace
-// generation while it runs (polled every 2 s until the study opens), the participant link, the design and its
-// assignment rule, the preregistration (its hash and downloads once frozen), then the dashboard, the participants and
-// the exports once people take part. The design and its preregistration are shown to every researcher; participant
-// data and collaborators only to the owner, collaborators and admins.
+// One study, in tabs (?tab=…, so a reload or a shared link keeps the tab): Dashboard (the default once the study has
+// opened), Participants, Exports, Design (the design, its assignment rule with its balance number, the
+// preregistration) and Settings (the owner's controls: edit, launch, pause, resume, close; the participant link; the
+// collaborators). ?tab=all stacks every section in one page as before the tabs (for printing). Above the tabs: the
+// study's name and status, and while it is generating, the senior-trace generation (polled every 2 s until it opens).
+// The design and its preregistration are shown to every researcher; participant data and collaborators only to the
+// owner, collaborators and admins: others see the Design and Settings tabs.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
-import { useSyncExternalStore } from 'react'
+import { usePathname, useSearchParams } from 'next/navigation'
+import { Suspense, useSyncExternalStore } from 'react'
 
+import { Breadcrumbs } from '@/components/breadcrumbs'
 import { CopyField } from '@/components/copy-field'
 import { ProgressBar } from '@/components/progress-bar'
 import { formatDate } from '@/components/format'
@@ -23,6 +27,8 @@ import { StudyDashboard } from './study-dashboard'
 import { StudyExports } from './study-exports'
 import { PreregistrationCard } from './preregistration-card'
 import { StudyParticipants } from './study-participants'
+import { panelId, StudyTabList, tabId } from './study-tab-list'
+import { ALL_SECTIONS, balanceNote, selectedStudyTab, studyTabHref, visibleStudyTabs, type StudyTabId, type StudyTabSelection } from './study-tabs'
 
 export type Study = RouterOutputs['studies']['get']
 
@@ -48,29 +54,42 @@ export function participantLink(origin: string, path: string, params: string[]):
 
 const noSubscribe = () => () => {}
 
+const isLaunched = (s: Study) => s.status !== 'DRAFT' && s.status !== 'GENERATING'
+
+const LOADING = <p className="text-sm text-slate-600">Loading study…</p>
+
 export function StudyView({ id }: { id: string }) {
+  // the selected tab is read from the URL (useSearchParams needs a Suspense boundary above it)
+  return (
+    <Suspense fallback={LOADING}>
+      <StudyPage id={id} />
+    </Suspense>
+  )
+}
+
+function StudyPage({ id }: { id: string }) {
   const trpc = useTRPC()
+  const pathname = usePathname()
+  const tabParam = useSearchParams().get('tab')
   const query = useQuery(
     trpc.studies.get.queryOptions({ id }, { refetchInterval: (q) => refreshInterval(q.state.data?.status), staleTime: 0, retry: 1 }),
   )
 
-  if (query.isPending) return <p className="text-sm text-slate-600">Loading study…</p>
+  if (query.isPending) return LOADING
   if (query.isError) {
     return <LoadError title="Study" noun="study" error={query.error} backHref="/console/studies" backLabel="Back to studies" />
   }
   const s = query.data
-  const launched = s.status !== 'DRAFT' && s.status !== 'GENERATING'
+  const tabs = visibleStudyTabs(s)
+  const selected = selectedStudyTab(tabParam, s)
+  // a new address without a server round trip: Next.js follows replaceState in useSearchParams
+  const select = (tab: StudyTabSelection) => window.history.replaceState(null, '', studyTabHref(pathname, tab))
 
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div className="min-w-0">
-          <p className="text-sm text-slate-600">
-            <Link href="/console/studies" className="hover:underline">
-              Studies
-            </Link>{' '}
-            / <span className="break-all">{s.id}</span>
-          </p>
+          <Breadcrumbs trail={[{ href: '/console/studies', label: 'Studies' }]} current={s.name} />
           <h1 className="mt-1 text-2xl font-semibold break-words" data-testid="study-name">
             {s.name}
           </h1>
@@ -84,55 +103,135 @@ export function StudyView({ id }: { id: string }) {
         <StatusBadge status={s.status} testId="study-status" />
       </div>
 
-      <StudyControls study={s} />
-
+      {s.status === 'DRAFT' && s.mayControl && selected !== 'settings' && selected !== ALL_SECTIONS ? (
+        <p className="text-sm text-slate-700" data-testid="draft-next-step">
+          A draft: check the design, then edit or launch it under{' '}
+          <a href={studyTabHref(pathname, 'settings')} className="text-indigo-700 underline" onClick={(e) => { e.preventDefault(); select('settings') }}>
+            Settings
+          </a>
+          .
+        </p>
+      ) : null}
       {s.status === 'GENERATING' ? <GenerationProgress study={s} /> : null}
-      {s.status === 'DRAFT' && s.generationError ? (
-        <section className="card space-y-2 border-red-200" aria-labelledby="generation-failed-heading">
-          <h2 id="generation-failed-heading" className="font-semibold text-red-800">
-            Generating the senior traces failed
-          </h2>
-          <p className="text-sm text-slate-700">The study is a draft again: change what the error names, or launch it again.</p>
-          <pre className="overflow-x-auto rounded bg-red-50 p-3 text-xs whitespace-pre-wrap text-red-800" data-testid="generation-error">
-            {s.generationError}
-          </pre>
-        </section>
-      ) : null}
+      {s.status === 'DRAFT' && s.generationError ? <GenerationError error={s.generationError} /> : null}
+      {/* why this caller has two tabs only (all sections: the dashboard's place says it) */}
+      {!s.mayReadParticipantData && selected !== ALL_SECTIONS ? <ParticipantDataRestricted ownerEmail={s.owner.email} /> : null}
 
+      <StudyTabList tabs={tabs} selected={selected} hrefOf={(tab) => studyTabHref(pathname, tab)} onSelect={select} />
+
+      {selected === ALL_SECTIONS ? (
+        <AllSections study={s} />
+      ) : (
+        <div role="tabpanel" id={panelId(selected)} aria-labelledby={tabId(selected)} tabIndex={0} className="space-y-6">
+          <TabContent tab={selected} study={s} />
+        </div>
+      )}
+    </div>
+  )
+}
+
+function TabContent({ tab, study: s }: { tab: StudyTabId; study: Study }) {
+  switch (tab) {
+    case 'dashboard':
+      return <DashboardSection study={s} />
+    case 'participants':
+      return isLaunched(s) ? <StudyParticipants id={s.id} live={s.status === 'OPEN'} /> : <BeforeLaunch what="Participants" id="participants-heading" />
+    case 'exports':
+      return isLaunched(s) ? <StudyExports id={s.id} mayExportRawIds={s.mayExportRawIds} /> : <BeforeLaunch what="Exports" id="exports-heading" />
+    case 'design':
+      return <DesignSection study={s} />
+    case 'settings':
+      return <SettingsSection study={s} />
+  }
+}
+
+/** Every section in one page, in the order of the page before the tabs: the design above the dashboard. */
+function AllSections({ study: s }: { study: Study }) {
+  return (
+    <div className="space-y-6" data-testid="study-all-sections-view">
+      <StudyControls study={s} />
       {s.status === 'OPEN' || s.status === 'PAUSED' ? <ParticipantLinkCard study={s} /> : null}
-
-      <DesignSummary study={s} />
-
-      <PreregistrationCard studyId={s.id} status={s.preregistration.status} sha256={s.preregistration.sha256} />
-
+      <DesignSection study={s} />
       {s.mayReadParticipantData ? <StudyCollaborators id={s.id} mayManage={s.mayControl} /> : null}
-
-      {!s.mayReadParticipantData ? (
-        <section className="card text-sm text-slate-600" aria-labelledby="participant-data-heading" data-testid="participant-data-restricted">
-          <h2 id="participant-data-heading" className="mb-1 font-semibold text-slate-900">
-            Participant data
-          </h2>
-          The dashboard, participants and exports are open to the study’s owner ({s.owner.email}), its collaborators and admins. Ask the owner
-          to add you as a collaborator.
-        </section>
-      ) : s._count.participants > 0 ? (
-        <StudyDashboard id={s.id} live={s.status === 'OPEN'} />
-      ) : launched ? (
-        <section className="card text-sm text-slate-600" aria-labelledby="dashboard-heading">
-          <h2 id="dashboard-heading" className="mb-1 font-semibold text-slate-900">
-            Dashboard
-          </h2>
-          No participants yet. The dashboard appears with the first one{s.status === 'OPEN' ? '; this page updates by itself' : ''}.
-        </section>
-      ) : null}
-
-      {launched && s.mayReadParticipantData ? (
+      <DashboardSection study={s} />
+      {isLaunched(s) && s.mayReadParticipantData ? (
         <>
           <StudyParticipants id={s.id} live={s.status === 'OPEN'} />
           <StudyExports id={s.id} mayExportRawIds={s.mayExportRawIds} />
         </>
       ) : null}
     </div>
+  )
+}
+
+function DashboardSection({ study: s }: { study: Study }) {
+  if (!s.mayReadParticipantData) return <ParticipantDataRestricted ownerEmail={s.owner.email} />
+  if (s._count.participants > 0) return <StudyDashboard id={s.id} live={s.status === 'OPEN'} />
+  return (
+    <section className="card text-sm text-slate-600" aria-labelledby="dashboard-heading">
+      <h2 id="dashboard-heading" className="mb-1 font-semibold text-slate-900">
+        Dashboard
+      </h2>
+      {isLaunched(s)
+        ? `No participants yet. The dashboard appears with the first one${s.status === 'OPEN' ? '; this page updates by itself' : ''}.`
+        : 'The dashboard appears once the study is launched and people take part.'}
+    </section>
+  )
+}
+
+function BeforeLaunch({ what, id }: { what: string; id: string }) {
+  return (
+    <section className="card text-sm text-slate-600" aria-labelledby={id}>
+      <h2 id={id} className="mb-1 font-semibold text-slate-900">
+        {what}
+      </h2>
+      Nobody takes part before the study is launched and open.
+    </section>
+  )
+}
+
+function ParticipantDataRestricted({ ownerEmail }: { ownerEmail: string }) {
+  return (
+    <section className="card text-sm text-slate-600" aria-labelledby="participant-data-heading" data-testid="participant-data-restricted">
+      <h2 id="participant-data-heading" className="mb-1 font-semibold text-slate-900">
+        Participant data
+      </h2>
+      The dashboard, participants and exports are open to the study’s owner ({ownerEmail}), its collaborators and admins. Ask the owner to add
+      you as a collaborator.
+    </section>
+  )
+}
+
+function DesignSection({ study: s }: { study: Study }) {
+  return (
+    <>
+      <DesignSummary study={s} />
+      <PreregistrationCard studyId={s.id} status={s.preregistration.status} sha256={s.preregistration.sha256} />
+    </>
+  )
+}
+
+function SettingsSection({ study: s }: { study: Study }) {
+  return (
+    <>
+      <StudyControls study={s} />
+      {s.status === 'OPEN' || s.status === 'PAUSED' ? <ParticipantLinkCard study={s} /> : null}
+      {s.mayReadParticipantData ? <StudyCollaborators id={s.id} mayManage={s.mayControl} /> : null}
+    </>
+  )
+}
+
+function GenerationError({ error }: { error: string }) {
+  return (
+    <section className="card space-y-2 border-red-200" aria-labelledby="generation-failed-heading">
+      <h2 id="generation-failed-heading" className="font-semibold text-red-800">
+        Generating the senior traces failed
+      </h2>
+      <p className="text-sm text-slate-700">The study is a draft again: change what the error names, or launch it again.</p>
+      <pre className="overflow-x-auto rounded bg-red-50 p-3 text-xs whitespace-pre-wrap text-red-800" data-testid="generation-error">
+        {error}
+      </pre>
+    </section>
   )
 }
 
@@ -302,6 +401,11 @@ function DesignSummary({ study: s }: { study: Study }) {
         <h2 id="assignment-heading" className="font-semibold">
           Assignment
         </h2>
+        {s.conditions.length > 0 ? (
+          <p className="text-sm font-medium text-slate-900" data-testid="assignment-balance">
+            {balanceNote(s.conditions.length, s.problemCount, s.tasksPerParticipant)}
+          </p>
+        ) : null}
         <p className="text-sm text-slate-700" data-testid="assignment-rule">
           {s.assignmentRuleText}
         </p>

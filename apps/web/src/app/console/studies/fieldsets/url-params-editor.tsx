@@ -1,12 +1,59 @@
 'use client'
-// The accepted URL parameters as a list of inputs; the first one names the participant.
-import { Controller } from 'react-hook-form'
+// The accepted URL parameters as a list of inputs (the first one names the participant), and whether a link must
+// carry that id.
+import { Controller, useWatch } from 'react-hook-form'
 
 import { PROLIFIC_PARAMS } from '@/server/api/routers/studies.schema'
 
 import { useDesignForm } from './form-context'
 
 export function UrlParamsEditor() {
+  return (
+    <div className="space-y-4">
+      <UrlParamsList />
+      <RequireParticipantId />
+    </div>
+  )
+}
+
+/**
+ * Require the id: a link without it is refused (the page explains and stops), and the id resumes the participant's
+ * session on any device. Off: a link without it admits an anonymous participant (counted apart on the dashboard),
+ * and a second browser with the same id is refused.
+ */
+function RequireParticipantId() {
+  const { control, register, message } = useDesignForm()
+  const first = (useWatch({ control, name: 'urlParams' }) ?? [])[0]?.trim()
+  const error = message('requireParticipantId')
+  const param = first || 'the first parameter'
+  return (
+    <div>
+      <label className="flex items-center gap-2 text-sm font-medium">
+        <input
+          type="checkbox"
+          className="h-4 w-4"
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? 'requireParticipantId-error' : 'requireParticipantId-hint'}
+          {...register('requireParticipantId')}
+          data-testid="require-participant-id"
+        />
+        Require a participant id
+      </label>
+      <p id="requireParticipantId-hint" className="mt-1 text-xs text-slate-600">
+        On: a link without {param} is refused with a page that explains, and the same {param} resumes the participant’s session on any device or
+        browser (or shows their completion code) — whoever holds the link can continue that session. Off: a link without it admits an anonymous
+        participant (the dashboard counts them apart), and a second browser with the same id is refused.
+      </p>
+      {error ? (
+        <p id="requireParticipantId-error" className="field-error" data-testid="requireParticipantId-error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  )
+}
+
+function UrlParamsList() {
   const { control, errors, message } = useDesignForm()
   const listError = message('urlParams')
   return (
@@ -21,9 +68,9 @@ export function UrlParamsEditor() {
             <legend className="label">Accepted URL parameters</legend>
             <p id="urlParams-hint" className="text-xs text-slate-600">
               Read from the study link and stored with the participant. The first one names the participant (their id on the recruiting
-              platform, e.g. PROLIFIC_PID); a second visit with the same id resumes the same session.
+              platform, e.g. PROLIFIC_PID); hashed exports replace it and keep the others.
             </p>
-            {value.length === 0 ? <p className="text-sm text-slate-600">None: participants are anonymous.</p> : null}
+            {value.length === 0 ? <p className="text-sm text-slate-600">None: every participant is anonymous.</p> : null}
             <ol className="space-y-2">
               {value.map((param, i) => {
                 const id = `urlParams-${i}`

@@ -2,9 +2,13 @@ import type { Metadata } from 'next'
 
 import { requireUser } from '@/server/auth/current-user'
 
+import { pageTitle } from '../../page-titles'
 import { TraceView } from './trace-view'
 
-export const metadata: Metadata = { title: 'Trace' }
+/** The tab says which one, by name (page-titles.ts). */
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
+  return pageTitle('trace', (await params).id)
+}
 
 export default async function TracePage({ params }: { params: Promise<{ id: string }> }) {
   await requireUser()

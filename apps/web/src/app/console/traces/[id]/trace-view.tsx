@@ -5,11 +5,13 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 
-import { LoadError } from '@/components/load-error'
 import { useState } from 'react'
 
+import { Breadcrumbs } from '@/components/breadcrumbs'
 import { formatDate } from '@/components/format'
+import { LoadError } from '@/components/load-error'
 import { MathText } from '@/components/math-text'
+import { parseSchedule, scheduleLabel, scheduleSentence, shownSettings } from '@/server/api/routers/traces.schedule'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { AuthorText } from '../author-text'
@@ -29,21 +31,17 @@ export function TraceView({ id }: { id: string }) {
     return <LoadError title="Trace" noun="trace" error={query.error} backHref="/console/traces" backLabel="Back to traces" />
   }
   const t = query.data
+  const schedule = parseSchedule(t.schedule, t.settings.p_junior)
   const hasSurprisal = (t.wordSurprisal?.length ?? 0) > 0
   const shownMode: Mode = hasSurprisal ? mode : 'author'
 
   return (
     <div className="space-y-6">
       <div>
-        <p className="text-sm text-slate-600">
-          <Link href="/console/traces" className="hover:underline">
-            Traces
-          </Link>{' '}
-          / <span className="break-all">{t.id}</span>
-        </p>
-        <h1 className="mt-1 text-2xl font-semibold">Trace of {t.checkpoint.label}</h1>
+        <Breadcrumbs trail={[{ href: '/console/traces', label: 'Traces' }]} current={`${t.checkpoint.label}, problem ${t.problem.externalId}`} />
+        <h1 className="mt-1 text-2xl font-semibold break-words">Trace of {t.checkpoint.label}</h1>
         <p className="mt-1 text-sm text-slate-600">
-          {t.problem.dataset.name} · problem {t.problem.externalId} · {t.schedule} · seed {t.seed} · {formatDate(t.createdAt)}
+          {t.problem.dataset.name} · problem {t.problem.externalId} · {scheduleLabel(schedule)} · seed {t.seed} · {formatDate(t.createdAt)}
         </p>
       </div>
 
@@ -143,6 +141,9 @@ export function TraceView({ id }: { id: string }) {
             <h2 id="settings-heading" className="font-semibold">
               Generation
             </h2>
+            <p className="text-slate-700" data-testid="trace-schedule">
+              {scheduleSentence(schedule)}
+            </p>
             <dl className="space-y-1" data-testid="trace-settings">
               <div className="flex justify-between gap-2">
                 <dt className="text-slate-600">Checkpoint</dt>
@@ -157,13 +158,33 @@ export function TraceView({ id }: { id: string }) {
                 </dd>
               </div>
               <div className="flex justify-between gap-2">
-                <dt className="text-slate-600">seed</dt>
+                <dt className="text-slate-600">Junior</dt>
+                <dd className="text-right break-words" data-testid="trace-junior">
+                  {t.junior === null ? (
+                    'none'
+                  ) : t.junior.href ? (
+                    <Link href={t.junior.href} className="text-indigo-700 hover:underline">
+                      {t.junior.label}
+                    </Link>
+                  ) : (
+                    t.junior.label
+                  )}
+                </dd>
+              </div>
+              <div className="flex justify-between gap-2">
+                <dt className="text-slate-600">Schedule</dt>
+                <dd className="text-right">
+                  <code className="text-xs break-all">{t.schedule}</code>
+                </dd>
+              </div>
+              <div className="flex justify-between gap-2">
+                <dt className="text-slate-600">Seed</dt>
                 <dd className="tabular-nums">{t.seed}</dd>
               </div>
-              {Object.entries(t.settings).map(([key, value]) => (
-                <div key={key} className="flex justify-between gap-2">
-                  <dt className="text-slate-600">{key}</dt>
-                  <dd className="text-right break-all">{typeof value === 'string' ? value : JSON.stringify(value)}</dd>
+              {shownSettings(t.settings).map((setting) => (
+                <div key={setting.key} className="flex justify-between gap-2">
+                  <dt className="text-slate-600">{setting.label}</dt>
+                  <dd className="text-right break-all">{setting.value}</dd>
                 </div>
               ))}
               {t.evaluationRunId ? (

@@ -1,10 +1,12 @@
 'use client'
 // One participant's session (studies.participantSession): when each stage was reached, what the link carried, the
-// practice and attention answers, the exclusion status, and task by task what the senior wrote, what the participant
-// wrote, their ratings and time, and the verifier's verdict, with links to the trace and the run.
+// practice and attention answers, the exclusion status and the researcher's own mark (excluded or tester, with a
+// note: manual-exclusion-form.tsx), and task by task what the senior wrote, what the participant wrote, their
+// ratings and time, and the verifier's verdict, with links to the trace and the run.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 
+import { Breadcrumbs } from '@/components/breadcrumbs'
 import { formatDate, formatNumber } from '@/components/format'
 import { LoadError } from '@/components/load-error'
 import { MathText } from '@/components/math-text'
@@ -12,6 +14,7 @@ import type { AttentionCheck, PracticeTask } from '@/server/api/routers/studies.
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { VerdictBadge } from '../../../../traces/verdict-badge'
+import { ManualExclusionForm } from './manual-exclusion-form'
 
 type Session = RouterOutputs['studies']['participantSession']
 type Task = Session['tasks'][number]
@@ -35,7 +38,7 @@ export function ParticipantView({ studyId, participantId }: { studyId: string; p
         title="Participant session"
         noun="participant in this study"
         error={session.error}
-        backHref={`/console/studies/${studyId}`}
+        backHref={`/console/studies/${studyId}?tab=participants`}
         backLabel="Back to the study"
       />
     )
@@ -58,16 +61,13 @@ export function ParticipantView({ studyId, participantId }: { studyId: string; p
   return (
     <div className="space-y-6">
       <div>
-        <p className="text-sm text-slate-600">
-          <Link href="/console/studies" className="hover:underline">
-            Studies
-          </Link>{' '}
-          /{' '}
-          <Link href={`/console/studies/${studyId}`} className="hover:underline">
-            {study.data?.name ?? studyId}
-          </Link>{' '}
-          / participants
-        </p>
+        <Breadcrumbs
+          trail={[
+            { href: '/console/studies', label: 'Studies' },
+            { href: `/console/studies/${studyId}?tab=participants`, label: study.data?.name ?? 'Study' },
+          ]}
+          current={`Participant ${p.ordinal ?? '(declined)'}`}
+        />
         <h1 className="mt-1 text-2xl font-semibold break-words" data-testid="participant-title">
           Participant {p.ordinal ?? '(declined)'}
           {p.externalId ? <span className="ml-2 font-mono text-base font-normal text-slate-600">{p.externalId}</span> : null}
@@ -81,6 +81,12 @@ export function ParticipantView({ studyId, participantId }: { studyId: string; p
           <span className="text-slate-600">Median time per task: {formatNumber(p.medianTaskSeconds, 1)} s.</span>
         </p>
       </div>
+
+      <ManualExclusionForm
+        studyId={studyId}
+        participantId={participantId}
+        current={{ manualExclusion: p.manualExclusion, manualNote: p.manualNote, manualSetAt: p.manualSetAt, manualSetByEmail: p.manualSetByEmail }}
+      />
 
       <div className="grid gap-4 lg:grid-cols-2">
         <section className="card space-y-2" aria-labelledby="stages-heading">
