@@ -13,6 +13,7 @@ import { Field, fieldAria, showServerErrors } from '@/components/form-field'
 import { StatusBadge } from '@/components/status-badge'
 import { GENERATE_DEFAULTS, generateTracesSchema, MAX_GENERATE_PROBLEMS } from '@/server/api/routers/traces.schema'
 import { useTRPC } from '@/trpc/react'
+import { plural } from '@/components/format'
 
 type FormInput = z.input<typeof generateTracesSchema>
 type FormOutput = z.output<typeof generateTracesSchema>
@@ -151,7 +152,7 @@ export function GenerateTracesForm({ datasets }: { datasets: { id: string; name:
           {done ? (
             <div>
               <p>
-                {job.data!.traceIds.length} trace{job.data!.traceIds.length === 1 ? '' : 's'} written:
+                {plural(job.data!.traceIds.length, 'trace')} written:
               </p>
               <ul className="mt-1 flex flex-wrap gap-x-3 gap-y-1" data-testid="generated-traces">
                 {job.data!.traceIds.map((id, i) => (

@@ -11,7 +11,7 @@ import { Controller, useForm } from 'react-hook-form'
 import { DataTable, type ColumnDef } from '@/components/data-table'
 import { FormError } from '@/components/form-error'
 import { Field, fieldAria, showServerErrors } from '@/components/form-field'
-import { formatBytes } from '@/components/format'
+import { formatBytes, plural } from '@/components/format'
 import { Pagination } from '@/components/pagination'
 import { StatusBadge } from '@/components/status-badge'
 import {
@@ -232,7 +232,7 @@ function UploadProgress({ id, onAnother }: { id: string; onAnother: () => void }
       ) : (
         <>
           <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="upload-rejected">
-            Nothing was stored: {upload.errors.total} problem{upload.errors.total === 1 ? '' : 's'} found in {upload.filename}. Fix{' '}
+            Nothing was stored: {plural(upload.errors.total, 'problem')} found in {upload.filename}. Fix{' '}
             {upload.errors.total === 1 ? 'it' : 'them'} and upload the file again.
           </p>
           <DataTable columns={ERROR_COLUMNS} data={upload.errors.items} testId="upload-errors" caption="Rows that failed the check" getRowId={(e, i) => `${e.line}-${i}`} />

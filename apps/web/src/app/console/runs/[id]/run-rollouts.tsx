@@ -6,7 +6,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useEffect, useId, useRef, useState } from 'react'
 
-import { formatNumber } from '@/components/format'
+import { formatNumber, plural } from '@/components/format'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { AuthorText } from '../../traces/author-text'
@@ -67,7 +67,7 @@ export function RunRollouts({ runId, live }: { runId: string; live: boolean }) {
           Rollouts
         </h2>
         <p className="text-xs text-slate-600">
-          A few whole groups kept at every logged step{steps.length > 0 ? ` · ${steps.length} step${steps.length === 1 ? '' : 's'} kept` : ''}
+          A few whole groups kept at every logged step{steps.length > 0 ? ` · ${plural(steps.length, 'step')} kept` : ''}
         </p>
       </div>
       {query.error ? (

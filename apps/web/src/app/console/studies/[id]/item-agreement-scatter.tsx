@@ -8,6 +8,7 @@ import { seriesColor, tick } from '@/components/charts/palette'
 import type { Interval } from '@/server/statistics'
 
 import { formatInterval } from './interval'
+import { plural } from '@/components/format'
 
 export interface AgreementItem {
   itemId: string
@@ -60,7 +61,7 @@ export function ItemAgreementScatter({
   const r = correlation
   const rText =
     r.value == null
-      ? `r not defined (n = ${r.n} item${r.n === 1 ? '' : 's'} with both; it needs 3 and some spread in each)`
+      ? `r not defined (n = ${plural(r.n, 'item')} with both; it needs 3 and some spread in each)`
       : `r = ${r.value.toFixed(2)}${r.low != null && r.high != null ? ` [${r.low.toFixed(2)}, ${r.high.toFixed(2)}]` : ''} (n = ${r.n} items)`
   const title = 'Item by item: people against the junior'
   return (

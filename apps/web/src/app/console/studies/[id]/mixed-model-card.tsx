@@ -5,7 +5,7 @@
 // "Refit" (studies.refitModel: queues a fit unless one is queued) with the fitting job's state.
 import { useMutation, useQuery } from '@tanstack/react-query'
 
-import { formatDate } from '@/components/format'
+import { formatDate, plural } from '@/components/format'
 import type { Interval } from '@/server/statistics'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
@@ -95,7 +95,7 @@ function ModelBody({ analysis, wilson }: { analysis: Analysis; wilson: { name: s
   }
   const fitted = (
     <p className="text-xs text-slate-600" data-testid="mixed-model-fitted">
-      Fitted on {fit.responseCount} response{fit.responseCount === 1 ? '' : 's'} at {formatDate(fit.createdAt)}
+      Fitted on {plural(fit.responseCount, 'response')} at {formatDate(fit.createdAt)}
       {analysis.newSinceFit ? `; ${analysis.newSinceFit} new response${analysis.newSinceFit === 1 ? '' : 's'} since` : '; none new since'}.
     </p>
   )

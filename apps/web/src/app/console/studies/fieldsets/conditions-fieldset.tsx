@@ -11,6 +11,7 @@ import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { runCheckpointLabel } from '../design-defaults'
 import { DesignSection, useDesignForm } from './form-context'
+import { plural } from '@/components/format'
 
 export type CheckpointOption = RouterOutputs['evaluations']['checkpoints']['items'][number]
 
@@ -219,7 +220,7 @@ function CheckpointChooser({
           {list.isError
             ? `Checkpoints could not be loaded: ${list.error.message}`
             : list.data
-              ? `${list.data.total} checkpoint${list.data.total === 1 ? '' : 's'} match${list.data.total > 100 ? ' (the newest 100 are listed)' : ''}; the lists below show them.`
+              ? `${plural(list.data.total, 'checkpoint')} match${list.data.total > 100 ? ' (the newest 100 are listed)' : ''}; the lists below show them.`
               : 'Loading checkpoints…'}
         </p>
       </div>

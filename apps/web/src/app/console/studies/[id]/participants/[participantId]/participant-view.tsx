@@ -7,7 +7,7 @@ import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 
 import { Breadcrumbs } from '@/components/breadcrumbs'
-import { formatDate, formatNumber } from '@/components/format'
+import { formatDate, formatNumber, plural } from '@/components/format'
 import { LoadError } from '@/components/load-error'
 import { MathText } from '@/components/math-text'
 import type { AttentionCheck, PracticeTask } from '@/server/api/routers/studies.schema'
@@ -221,7 +221,7 @@ function TaskCard({ task: t }: { task: Task }) {
         </div>
         <div>
           <dt className="font-medium text-slate-700">
-            The senior’s reasoning shown{t.handoffStep != null ? ` (${t.handoffStep} step${t.handoffStep === 1 ? '' : 's'})` : ''}
+            The senior’s reasoning shown{t.handoffStep != null ? ` (${plural(t.handoffStep, 'step')})` : ''}
           </dt>
           <dd className="rounded bg-slate-50 p-2">{t.prefixText ? <MathText text={t.prefixText} /> : <span className="text-slate-600">(none)</span>}</dd>
         </div>
