@@ -132,7 +132,7 @@ test('the runs list finds, filters and summarises runs; the compare page overlay
   await accessibleAtBothWidths(page, 'the runs list with filters')
 
   // a pair links to its own comparison
-  await trlRow.getByRole('link', { name: `Compare ${trlName} with its pair` }).click()
+  await trlRow.getByRole('link', { name: `Compare pair: ${trlName} with its partner` }).click()
   await expect(page).toHaveURL(new RegExp(`/console/compare/runs\\?ids=${trlId},${grpoId}$`))
   await expect(page.getByRole('heading', { level: 1, name: 'Compare runs' })).toBeVisible()
 

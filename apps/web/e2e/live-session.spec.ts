@@ -102,7 +102,7 @@ test('a live task: the senior streams, survives a service restart, the participa
   await expect(page.getByLabel('Live reading pace (tokens/s)')).toHaveValue('4')
   // the worker exports the live condition's checkpoint to ONNX (checked against PyTorch) and opens the study
   await launchAndWaitOpen(page, studyId)
-  await page.goto(`/console/studies/${studyId}`)
+  await page.goto(`/console/studies/${studyId}?tab=design`)
   await expect(page.getByTestId('design-conditions')).toContainText('live')
   await expect(page.getByTestId('design-summary')).toContainText('streamed at 4 tokens/s')
   // the run page lists the export beside its source checkpoint

@@ -33,7 +33,7 @@ async function makeRun(steps: number): Promise<string> {
 async function loadSeconds(page: Page, id: string, steps: number): Promise<number> {
   const started = Date.now()
   await page.goto(`/console/runs/${id}`)
-  await expect(page.getByTestId('metrics-summary')).toContainText(`${steps} steps logged`)
+  await expect(page.getByTestId('metrics-summary')).toContainText(`${steps.toLocaleString("en-GB")} steps logged`)
   await expect(page.getByTestId('metric-chart').first().locator('.recharts-line-curve')).toBeAttached()
   return (Date.now() - started) / 1000
 }

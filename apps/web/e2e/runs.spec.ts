@@ -97,7 +97,7 @@ test('launch pair: a TRL and a GRPO run from one form, linked, charts filling in
   await page.setViewportSize(DESKTOP)
 
   // the partner: same seed and budget, p_junior 0
-  await page.getByTestId('run-pair').getByRole('link').click()
+  await page.getByTestId('run-pair').getByRole('link', { name: /GRPO/ }).click()
   await expect(page.getByTestId('run-name')).toHaveText(`${name} · GRPO`)
   await expect(page.getByTestId('run-status')).toHaveText('Succeeded', { timeout: 300_000 })
   const configs = await withDb(async (db) =>

@@ -167,7 +167,7 @@ export function RunsList() {
                   <Link
                     href={compareRunsHref([c.row.original.id, c.row.original.partnerId])}
                     className="text-xs text-indigo-700 hover:underline"
-                    aria-label={`Compare ${c.row.original.name} with its pair`}
+                    aria-label={`Compare pair: ${c.row.original.name} with its partner`}
                   >
                     Compare pair
                   </Link>
