@@ -14,7 +14,7 @@ import { StatusFilter } from '@/components/status-filter'
 import { ALGORITHMS, MAX_COMPARE_RUNS, RUN_STATUSES, type Algorithm, type RunStatus } from '@/server/api/routers/runs.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
-import { formatDuration, formatFinal } from './compare/runs/run-format'
+import { runSummaryColumns } from './compare/runs/run-summary-columns'
 
 type RunRow = RouterOutputs['runs']['list']['items'][number]
 
@@ -177,17 +177,7 @@ export function RunsList() {
           },
           { header: 'Algorithm', accessorKey: 'algorithm' },
           { header: 'Status', cell: (c) => <StatusBadge status={c.row.original.status} /> },
-          {
-            header: 'Steps',
-            cell: (c) => (
-              <span className="tabular-nums">
-                {c.row.original.currentStep}/{c.row.original.maxSteps}
-              </span>
-            ),
-          },
-          { header: 'Final reward', cell: (c) => <FinalCell final={c.row.original.finalReward} /> },
-          { header: 'Final accuracy', cell: (c) => <FinalCell final={c.row.original.finalAccuracy} /> },
-          { header: 'Duration', cell: (c) => <span className="tabular-nums whitespace-nowrap">{formatDuration(c.row.original.durationSeconds)}</span> },
+          ...runSummaryColumns<RunRow>(),
           { header: 'Base model', accessorKey: 'baseModelName' },
           { header: 'Owner', accessorKey: 'ownerEmail' },
           { header: 'Created', cell: (c) => formatDate(c.row.original.createdAt) },
@@ -197,11 +187,3 @@ export function RunsList() {
   )
 }
 
-function FinalCell({ final }: { final: RunRow['finalReward'] }) {
-  const { text, title } = formatFinal(final)
-  return (
-    <span className="tabular-nums" title={title}>
-      {text}
-    </span>
-  )
-}

@@ -24,6 +24,7 @@ import {
   sessionTimeLimitSeconds,
   type Completion,
   type Outcome,
+  type OutcomeTexts,
 } from './outcomes'
 
 /** Requests reach the server a little after the page's clock runs out; within this the answer still counts. */
@@ -62,7 +63,7 @@ export interface ParticipantRow {
   /** how the session ended (null: still running, or declined; or completed before outcomes were recorded) */
   outcome: Outcome | null
   outcomeAt: Date | null
-  study: {
+  study: OutcomeTexts & {
     id: string
     /** the title participants see (null: DEFAULT_PUBLIC_TITLE); the study's internal name is never read here */
     publicTitle: string | null
@@ -73,12 +74,6 @@ export interface ParticipantRow {
     timeLimitSeconds: number
     /** live tasks: the senior's token budget */
     maxNewTokens: number
-    completionCode: string
-    redirectUrl: string | null
-    screenedOutCode: string | null
-    screenedOutRedirectUrl: string | null
-    timedOutCode: string | null
-    timedOutRedirectUrl: string | null
     tasksPerParticipant: number
     sessionTimeLimitSeconds: number | null
   }

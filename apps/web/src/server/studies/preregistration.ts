@@ -6,7 +6,7 @@
 // file is the hash on the study page. Pure: the same study, conditions and problems give the same draft.
 import { LATIN_SQUARE_RULE, REFILL_RULE } from './assignment'
 import { AGREEMENT_METHOD, comparedConditions, differenceMethodText, exclusionRuleTexts } from './dashboard'
-import { FAILED_CHECKS_TO_SCREEN_OUT, sessionTimeLimitRule } from './outcomes'
+import { FAILED_CHECKS_TO_SCREEN_OUT, sessionTimeLimitRule, type OutcomeTexts } from './outcomes'
 
 export const PREREGISTRATION_VERSION = 1
 
@@ -14,7 +14,7 @@ export const PREREGISTRATION_VERSION = 1
 export const MIXED_MODEL_FORMULA = 'correct ~ C(condition) + (1|participant) + (1|problem)'
 
 /** The study's row, as far as the preregistration reads it. */
-export interface PreregistrationStudy {
+export interface PreregistrationStudy extends OutcomeTexts {
   id: string
   name: string
   seed: number
@@ -30,12 +30,6 @@ export interface PreregistrationStudy {
   assignmentRule: string
   refillDropouts: boolean
   attentionChecks: unknown
-  completionCode: string
-  redirectUrl: string | null
-  screenedOutCode: string | null
-  screenedOutRedirectUrl: string | null
-  timedOutCode: string | null
-  timedOutRedirectUrl: string | null
   currency: string
   basePayCents: number
   bonusPerCorrectCents: number

@@ -13,7 +13,7 @@ import { DataTable, type ColumnDef } from '@/components/data-table'
 import { StatusBadge } from '@/components/status-badge'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
-import { formatDuration, formatFinal } from './run-format'
+import { runSummaryColumns } from './run-summary-columns'
 
 type Comparison = RouterOutputs['runs']['compare']
 type ComparedRun = Comparison['runs'][number]
@@ -83,17 +83,7 @@ function Comparison({ data, live }: { data: Comparison; live: boolean }) {
     { header: 'p_junior', cell: (c) => <span className="tabular-nums">{String(c.row.original.config.p_junior ?? '—')}</span> },
     { header: 'Seed', cell: (c) => <span className="tabular-nums">{c.row.original.seed}</span> },
     { header: 'Status', cell: (c) => <StatusBadge status={c.row.original.status} /> },
-    {
-      header: 'Steps',
-      cell: (c) => (
-        <span className="tabular-nums">
-          {c.row.original.currentStep}/{c.row.original.maxSteps}
-        </span>
-      ),
-    },
-    { header: 'Final reward', cell: (c) => <FinalCell final={c.row.original.finalReward} /> },
-    { header: 'Final accuracy', cell: (c) => <FinalCell final={c.row.original.finalAccuracy} /> },
-    { header: 'Duration', cell: (c) => <span className="tabular-nums">{formatDuration(c.row.original.durationSeconds)}</span> },
+    ...runSummaryColumns<ComparedRun>(),
   ]
 
   const differenceColumns: ColumnDef<Difference>[] = [
@@ -169,11 +159,3 @@ function Comparison({ data, live }: { data: Comparison; live: boolean }) {
   )
 }
 
-function FinalCell({ final }: { final: ComparedRun['finalReward'] }) {
-  const { text, title } = formatFinal(final)
-  return (
-    <span className="tabular-nums" title={title}>
-      {text}
-    </span>
-  )
-}
