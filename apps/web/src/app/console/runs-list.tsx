@@ -15,6 +15,7 @@ import { ALGORITHMS, MAX_COMPARE_RUNS, RUN_STATUSES, type Algorithm, type RunSta
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { runSummaryColumns } from './compare/runs/run-summary-columns'
+import { CompareSelectionBar, useTickedIds } from '@/components/compare-selection'
 
 type RunRow = RouterOutputs['runs']['list']['items'][number]
 
@@ -43,7 +44,7 @@ export function RunsList() {
     ),
   )
   // id -> name of the ticked runs, kept while paging and filtering
-  const [selected, setSelected] = useState<Map<string, string>>(new Map())
+  const { ticked: selected, toggle, clear } = useTickedIds()
   const [searchText, setSearchText] = useState(search)
 
   const go = (next: { page?: number; status?: string; algorithm?: string; q?: string }, replace = false) => {
@@ -67,14 +68,6 @@ export function RunsList() {
     // only typing restarts the timer (`go` is rebuilt with every render)
   }, [searchText])
 
-  const toggle = (row: RunRow) =>
-    setSelected((prev) => {
-      const next = new Map(prev)
-      if (next.has(row.id)) next.delete(row.id)
-      else next.set(row.id, row.name)
-      return next
-    })
-  const tooMany = selected.size > MAX_COMPARE_RUNS
 
   return (
     <>
@@ -108,25 +101,7 @@ export function RunsList() {
             </select>
           </div>
         </div>
-        <div className="flex flex-wrap items-center gap-3">
-          <span className="text-sm text-slate-600" data-testid="compare-runs-selection" aria-live="polite">
-            {selected.size === 0 ? 'None ticked' : `${selected.size} ticked`}
-            {tooMany ? ` (at most ${MAX_COMPARE_RUNS})` : ''}
-          </span>
-          {selected.size > 0 ? (
-            <button type="button" className="btn-secondary" onClick={() => setSelected(new Map())}>
-              Clear
-            </button>
-          ) : null}
-          <button
-            type="button"
-            className="btn-primary"
-            disabled={selected.size < 2 || tooMany}
-            onClick={() => router.push(compareRunsHref([...selected.keys()]))}
-          >
-            Compare selected
-          </button>
-        </div>
+        <CompareSelectionBar count={selected.size} max={MAX_COMPARE_RUNS} testId="compare-runs-selection" onClear={clear} onCompare={() => router.push(compareRunsHref([...selected]))} />
       </div>
       <PagedTable<RunRow>
         query={runs}
@@ -151,7 +126,7 @@ export function RunsList() {
                 type="checkbox"
                 className="h-4 w-4"
                 checked={selected.has(c.row.original.id)}
-                onChange={() => toggle(c.row.original)}
+                onChange={() => toggle(c.row.original.id)}
                 aria-label={`Compare ${c.row.original.name}`}
               />
             ),

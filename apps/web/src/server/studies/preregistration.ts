@@ -47,19 +47,11 @@ export interface PreregistrationCondition {
 
 export interface PreregistrationDraft {
   version: number
-  study: {
-    id: string
-    name: string
-    seed: number
-    tasksPerParticipant: number
-    timeLimitSeconds: number
-    sessionTimeLimitSeconds: number | null
-    temperature: number
-    maxNewTokens: number
-    juniorSamples: number
-    minSecondsPerTask: number
-    maxParticipants: number | null
-  }
+  study: Pick<
+    PreregistrationStudy,
+    | 'id' | 'name' | 'seed' | 'tasksPerParticipant' | 'timeLimitSeconds' | 'sessionTimeLimitSeconds' | 'temperature'
+    | 'maxNewTokens' | 'juniorSamples' | 'minSecondsPerTask' | 'maxParticipants'
+  >
   conditions: { name: string; checkpointId: string; live: boolean }[]
   problems: { id: string; externalId: string }[]
   handoffRule: unknown

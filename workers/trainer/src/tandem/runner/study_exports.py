@@ -105,34 +105,32 @@ def arrow_batches(cur, id_mode: str) -> tuple[Any, Iterator[Any]]:
     return schema, batches()
 
 
-def write_parquet(cur, id_mode: str) -> tuple[bytes, int]:
-    """The executed cursor's rows as a Parquet file (one row group per fetched batch) and their number."""
+def _write_batches(open_writer, schema, batches: Iterator[Any]) -> tuple[bytes, int]:
+    """Batches written through an Arrow writer (Parquet's or CSV's) into memory: the bytes and the number of rows."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    schema, batches = arrow_batches(cur, id_mode)
     sink = pa.BufferOutputStream()
     count = 0
-    with pq.ParquetWriter(sink, schema) as writer:
+    with open_writer(sink, schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
             count += batch.num_rows
     return sink.getvalue().to_pybytes(), count
+
+
+def write_parquet(cur, id_mode: str) -> tuple[bytes, int]:
+    """The executed cursor's rows as a Parquet file (one row group per fetched batch) and their number."""
+    import pyarrow.parquet as pq
+
+    return _write_batches(pq.ParquetWriter, *arrow_batches(cur, id_mode))
 
 
 def write_csv(schema, batches: Iterator[Any]) -> tuple[bytes, int]:
     """arrow_batches' rows as CSV (pyarrow.csv: a header row; strings quoted; an empty field is null; booleans
     true/false; timestamps ISO 8601 in UTC) and their number."""
-    import pyarrow as pa
     import pyarrow.csv as pa_csv
 
-    sink = pa.BufferOutputStream()
-    count = 0
-    with pa_csv.CSVWriter(sink, schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-            count += batch.num_rows
-    return sink.getvalue().to_pybytes(), count
+    return _write_batches(pa_csv.CSVWriter, schema, batches)
 
 
 # ---------------------------------------------------------------- BUNDLE

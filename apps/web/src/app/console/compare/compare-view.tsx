@@ -16,6 +16,7 @@ import { CURVE_AXES, difference, HISTOGRAM_AXES, METRIC_INFO, metricLabel } from
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { DifferenceCell, EstimateCell } from '../evaluations/estimate'
+import { CompareError } from './compare-error'
 
 type Comparison = RouterOutputs['evaluations']['compare']
 type Evaluation = Comparison['evaluations'][number]
@@ -39,22 +40,7 @@ export function CompareView({ ids }: { ids: string[] }) {
   if (query.isPending) return <p className="text-sm text-slate-600">Loading evaluations…</p>
   if (query.isError) {
     const messages = query.error.data?.fieldErrors?.ids ?? [query.error.message]
-    return (
-      <div className="space-y-4">
-        <h1 className="text-2xl font-semibold">Compare evaluations</h1>
-        <div role="alert" className="card space-y-2 text-sm text-red-800" data-testid="compare-error">
-          <p className="font-medium">These evaluations cannot be compared:</p>
-          <ul className="list-disc pl-5">
-            {messages.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        </div>
-        <Link href="/console/evaluations" className="btn-secondary">
-          Back to evaluations
-        </Link>
-      </div>
-    )
+    return <CompareError noun="evaluations" messages={messages} backHref="/console/evaluations" />
   }
   return <Comparison data={query.data} />
 }

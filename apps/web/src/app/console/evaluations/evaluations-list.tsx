@@ -5,7 +5,6 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
-import { useState } from 'react'
 
 import { formatDate } from '@/components/format'
 import { PagedTable } from '@/components/paged-table'
@@ -15,6 +14,7 @@ import { MAX_COMPARE } from '@/server/api/routers/evaluations.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { EstimateCell } from './estimate'
+import { CompareSelectionBar, useTickedIds } from '@/components/compare-selection'
 
 type Row = RouterOutputs['evaluations']['list']['items'][number]
 
@@ -35,7 +35,7 @@ export function EvaluationsList() {
     trpc.evaluations.list.queryOptions({ page, pageSize: PAGE_SIZE, status }, { placeholderData: keepPreviousData, refetchInterval: 4000 }),
   )
   // id -> label of the ticked evaluations, kept while paging
-  const [selected, setSelected] = useState<Map<string, string>>(new Map())
+  const { ticked: selected, toggle, clear } = useTickedIds()
 
   const go = (next: { page?: number; status?: string }) => {
     const q = new URLSearchParams()
@@ -44,38 +44,12 @@ export function EvaluationsList() {
     if ((next.page ?? 1) > 1) q.set('page', String(next.page))
     router.push(`${pathname}${q.size ? `?${q}` : ''}`)
   }
-  const toggle = (row: Row) =>
-    setSelected((prev) => {
-      const next = new Map(prev)
-      if (next.has(row.id)) next.delete(row.id)
-      else next.set(row.id, row.checkpoint.label)
-      return next
-    })
 
-  const tooMany = selected.size > MAX_COMPARE
   return (
     <>
       <div className="flex flex-wrap items-end justify-between gap-3">
         <StatusFilter statuses={STATUSES} value={status} onChange={(s) => go({ status: s, page: 1 })} />
-        <div className="flex flex-wrap items-center gap-3">
-          <span className="text-sm text-slate-600" data-testid="compare-selection" aria-live="polite">
-            {selected.size === 0 ? 'None ticked' : `${selected.size} ticked`}
-            {tooMany ? ` (at most ${MAX_COMPARE})` : ''}
-          </span>
-          {selected.size > 0 ? (
-            <button type="button" className="btn-secondary" onClick={() => setSelected(new Map())}>
-              Clear
-            </button>
-          ) : null}
-          <button
-            type="button"
-            className="btn-primary"
-            disabled={selected.size < 2 || tooMany}
-            onClick={() => router.push(`/console/compare?ids=${[...selected.keys()].join(',')}`)}
-          >
-            Compare selected
-          </button>
-        </div>
+        <CompareSelectionBar count={selected.size} max={MAX_COMPARE} testId="compare-selection" onClear={clear} onCompare={() => router.push(`/console/compare?ids=${[...selected].join(',')}`)} />
       </div>
       <PagedTable<Row>
         query={list}
@@ -98,7 +72,7 @@ export function EvaluationsList() {
                   className="h-4 w-4"
                   checked={selected.has(row.id)}
                   disabled={!finished}
-                  onChange={() => toggle(row)}
+                  onChange={() => toggle(row.id)}
                   aria-label={finished ? `Compare ${row.checkpoint.label} (${row.id})` : `${row.checkpoint.label} is not finished`}
                 />
               )

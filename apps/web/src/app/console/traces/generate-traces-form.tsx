@@ -14,6 +14,7 @@ import { StatusBadge } from '@/components/status-badge'
 import { GENERATE_DEFAULTS, generateTracesSchema, MAX_GENERATE_PROBLEMS } from '@/server/api/routers/traces.schema'
 import { useTRPC } from '@/trpc/react'
 import { plural } from '@/components/format'
+import { DatasetOptions } from '@/components/dataset-options'
 
 type FormInput = z.input<typeof generateTracesSchema>
 type FormOutput = z.output<typeof generateTracesSchema>
@@ -110,12 +111,7 @@ export function GenerateTracesForm({ datasets }: { datasets: { id: string; name:
           </Field>
           <Field id="generate-datasetId" label="Dataset" error={message('datasetId')}>
             <select {...fieldAria('generate-datasetId', message('datasetId'))} className="input" {...register('datasetId')}>
-              {datasets.length === 0 ? <option value="">(no datasets registered)</option> : null}
-              {datasets.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name} ({d.rowCount} problems)
-                </option>
-              ))}
+              <DatasetOptions datasets={datasets} />
             </select>
           </Field>
           <Field id="generate-count" label="Problems" error={message('count')} hint={`The first N problems, 1–${MAX_GENERATE_PROBLEMS}.`}>

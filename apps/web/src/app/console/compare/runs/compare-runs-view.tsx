@@ -14,6 +14,7 @@ import { StatusBadge } from '@/components/status-badge'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
 
 import { runSummaryColumns } from './run-summary-columns'
+import { CompareError } from '../compare-error'
 
 type Comparison = RouterOutputs['runs']['compare']
 type ComparedRun = Comparison['runs'][number]
@@ -32,22 +33,7 @@ export function CompareRunsView({ ids }: { ids: string[] }) {
   if (query.isPending) return <p className="text-sm text-slate-600">Loading runs…</p>
   if (query.isError) {
     const messages = query.error.data?.fieldErrors?.ids ?? [query.error.message]
-    return (
-      <div className="space-y-4">
-        <h1 className="text-2xl font-semibold">Compare runs</h1>
-        <div role="alert" className="card space-y-2 text-sm text-red-800" data-testid="compare-error">
-          <p className="font-medium">These runs cannot be compared:</p>
-          <ul className="list-disc pl-5">
-            {messages.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        </div>
-        <Link href="/console" className="btn-secondary">
-          Back to runs
-        </Link>
-      </div>
-    )
+    return <CompareError noun="runs" messages={messages} backHref="/console" />
   }
   return <Comparison data={query.data} live={training(query.data)} />
 }

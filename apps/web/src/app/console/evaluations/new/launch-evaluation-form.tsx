@@ -21,6 +21,7 @@ import {
   SUITES,
 } from '@/server/api/routers/evaluations.schema'
 import { useTRPC, type RouterOutputs } from '@/trpc/react'
+import { DatasetOptions } from '@/components/dataset-options'
 
 type FormInput = z.input<typeof launchEvaluationSchema>
 type FormOutput = z.output<typeof launchEvaluationSchema>
@@ -168,12 +169,7 @@ export function LaunchEvaluationForm({
         <h2 className="font-semibold">Data and suites</h2>
         <Field id="datasetId" label="Dataset" error={message('datasetId')}>
           <select {...fieldAria('datasetId', message('datasetId'))} className="input" {...register('datasetId')}>
-            {datasets.length === 0 ? <option value="">(no datasets registered)</option> : null}
-            {datasets.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name} ({d.rowCount} problems)
-              </option>
-            ))}
+            <DatasetOptions datasets={datasets} />
           </select>
         </Field>
         <fieldset aria-describedby={message('suites') ? 'suites-error' : undefined}>

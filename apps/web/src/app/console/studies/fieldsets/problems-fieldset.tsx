@@ -4,6 +4,7 @@ import { Field, fieldAria } from '@/components/form-field'
 
 import type { DatasetOption } from '../design-defaults'
 import { DesignSection, blankToUndefined, useDesignForm } from './form-context'
+import { DatasetOptions } from '@/components/dataset-options'
 
 export function ProblemsFieldset({ datasets }: { datasets: DatasetOption[] }) {
   const { register, watch, message } = useDesignForm()
@@ -13,12 +14,7 @@ export function ProblemsFieldset({ datasets }: { datasets: DatasetOption[] }) {
       <div className="grid gap-4 sm:grid-cols-3">
         <Field id="datasetId" label="Dataset" error={message('datasetId')}>
           <select {...fieldAria('datasetId', message('datasetId'))} className="input" {...register('datasetId')}>
-            {datasets.length === 0 ? <option value="">(no datasets registered)</option> : null}
-            {datasets.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name} ({d.rowCount} problems)
-              </option>
-            ))}
+            <DatasetOptions datasets={datasets} />
           </select>
         </Field>
         <Field

@@ -5,7 +5,7 @@ import { Controller } from 'react-hook-form'
 
 import { Field, fieldAria } from '@/components/form-field'
 
-import { derivedSessionTimeLimitSeconds } from '@/server/studies/outcomes'
+import { derivedSessionTimeLimitSeconds, SESSION_ALLOWANCE_SECONDS } from '@/server/studies/outcomes'
 import { DesignSection, ScaledNumberInput, blankToUndefined, useDesignForm } from './form-context'
 
 const WHOLE_NUMBER_FIELDS = [
@@ -56,8 +56,8 @@ export function TimingFieldset() {
               error={sessionError}
               hint={
                 derived === null
-                  ? 'From consent to the last task. Blank: every task’s limit plus 10 minutes.'
-                  : `From consent to the last task; past it the session ends as timed out. Blank: ${minutes(derived)} min (${tasks} tasks × ${taskLimit} s + 10 min for consent, instructions, practice and checks).`
+                  ? `From consent to the last task. Blank: every task’s limit plus ${SESSION_ALLOWANCE_SECONDS / 60} minutes.`
+                  : `From consent to the last task; past it the session ends as timed out. Blank: ${minutes(derived)} min (${tasks} tasks × ${taskLimit} s + ${SESSION_ALLOWANCE_SECONDS / 60} min for consent, instructions, practice and checks).`
               }
             >
               <ScaledNumberInput
